@@ -1,0 +1,76 @@
+import canonicalize from 'canonicalize';
+import { LedgerError } from './ledger.errors';
+
+/** A value that has exactly one JSON form and survives a round trip through it unchanged. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [member: string]: JsonValue };
+
+/**
+ * A value that RFC 8785 cannot encode without changing it: undefined, a function, a symbol, a
+ * bigint, a non-finite number, an integer beyond 2^53, a string with a lone surrogate, a cycle,
+ * a sparse array, or an object that is not a plain object (a Date, a Map, a class instance).
+ * `path` names where it was found, in JSONPath-like form (`$.context.amount`).
+ */
+export class CanonicalJsonError extends LedgerError {
+  readonly code = 'not_canonicalizable';
+
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/**
+ * The RFC 8785 (JCS) canonical form of `value`. Requires a JsonValue in the strict sense above;
+ * anything else is refused with a CanonicalJsonError rather than silently dropped, rounded or
+ * replaced, because the bytes are signed and must mean exactly what the caller passed.
+ */
+export function canonicalJson(value: unknown): string {
+  assertJsonValue(value, '$', new Set());
+  return canonicalize(value) as string;
+}
+
+/** The UTF-8 bytes of `canonicalJson(value)`; same preconditions. */
+export function canonicalJsonBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+function assertJsonValue(value: unknown, path: string, ancestors: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+      if (!value.isWellFormed()) throw new CanonicalJsonError(path, 'string contains a lone surrogate');
+      return;
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new CanonicalJsonError(path, 'number is not finite');
+      if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+        throw new CanonicalJsonError(path, 'integer is beyond 2^53 and would lose precision');
+      }
+      return;
+    case 'object':
+      break;
+    default:
+      throw new CanonicalJsonError(path, `${typeof value} has no JSON form`);
+  }
+  if (value === null) return;
+  if (ancestors.has(value)) throw new CanonicalJsonError(path, 'value contains a cycle');
+  ancestors.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw new CanonicalJsonError(`${path}[${i}]`, 'array has a hole');
+      assertJsonValue(value[i], `${path}[${i}]`, ancestors);
+    }
+  } else {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new CanonicalJsonError(path, 'only plain objects have a canonical JSON form');
+    }
+    for (const key of Object.keys(value)) {
+      if (!key.isWellFormed()) throw new CanonicalJsonError(path, 'member name contains a lone surrogate');
+      assertJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+    }
+  }
+  ancestors.delete(value);
+}
