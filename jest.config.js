@@ -15,7 +15,7 @@ const swc = [
 
 const shared = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|canonicalize)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|canonicalize|content-disposition)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper: { '^@audit/ledger$': '<rootDir>/libs/ledger/src/index.ts' },
   testEnvironment: 'node',

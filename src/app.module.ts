@@ -1,7 +1,92 @@
-import { Module } from '@nestjs/common';
-import { HealthController } from './platform/health.controller';
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKeyStore } from './access/api-key.store';
+import { AuthGuard } from './access/auth.guard';
+import { BootstrapAdmin } from './access/keys/bootstrap-admin';
+import { CreateApiKeyHandler } from './access/keys/create-api-key.handler';
+import { KeysController } from './access/keys/keys.controller';
+import { AppendEventsHandler } from './events/append-events/append-events.handler';
+import { EventsController } from './events/append-events/events.controller';
+import { CheckpointMirror } from './ledger/checkpoint-mirror';
+import { CheckpointSigner } from './ledger/checkpoint-signer';
+import { LogReadController } from './ledger/log-read.controller';
+import { LogReader } from './ledger/log-reader';
+import { LogStore } from './ledger/log-store';
+import { LogVerification } from './ledger/log-verification';
+import { LogVerificationController } from './ledger/log-verification.controller';
+import { MaintenanceProcessor, MaintenanceSchedule } from './ledger/maintenance.processor';
+import { MirrorCheck } from './ledger/mirror-check';
+import { Sequencer } from './ledger/sequencer';
+import { SigningKey } from './ledger/signing-key';
+import { APP_CONFIG, AppConfig } from './platform/config/app-config';
+import { runtimeConnection } from './platform/database/database-bootstrap';
+import { HealthController } from './platform/health/health.controller';
+import { ErrorFilter } from './platform/http/error.filter';
+import { MetricsController } from './platform/metrics/metrics.controller';
+import { MetricsService } from './platform/metrics/metrics.service';
+import { MAINTENANCE_QUEUE } from './platform/queue/maintenance.queue';
+import { redisOptions } from './platform/queue/redis-connection';
 
-@Module({
-  controllers: [HealthController],
-})
-export class AppModule {}
+@Global()
+@Module({})
+class PlatformModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const connection = runtimeConnection(config.databaseUrl, config.runtimeDatabaseUrl);
+    return {
+      module: PlatformModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: connection.url,
+          // Enough connections for parallel per-log commits and reads on a 2-core machine.
+          extra: { max: 24, ...connection.extra },
+          logging: false,
+        }),
+        BullModule.forRoot({ connection: redisOptions(config.redisUrl), prefix: config.queuePrefix }),
+        BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+        CqrsModule.forRoot(),
+        TerminusModule,
+      ],
+      providers: [{ provide: APP_CONFIG, useValue: config }, MetricsService],
+      exports: [APP_CONFIG, MetricsService, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
+    };
+  }
+}
+
+/**
+ * The whole service. `config.components` decides what this process runs: the HTTP API, the
+ * checkpoint signer (its timer), the BullMQ workers; the sequencer is always there for the API.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const api = config.components.has('api');
+    const worker = config.components.has('worker');
+    const controllers: Type[] = api
+      ? [HealthController, MetricsController, EventsController, KeysController, LogReadController, LogVerificationController]
+      : [HealthController, MetricsController];
+    const providers: Provider[] = [
+      LogStore,
+      Sequencer,
+      SigningKey,
+      CheckpointMirror,
+      CheckpointSigner,
+      MirrorCheck,
+      LogReader,
+      LogVerification,
+      ApiKeyStore,
+      BootstrapAdmin,
+      AppendEventsHandler,
+      CreateApiKeyHandler,
+      MaintenanceSchedule,
+      ...(worker ? [MaintenanceProcessor] : []),
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_FILTER, useClass: ErrorFilter },
+    ];
+    return { module: AppModule, imports: [PlatformModule.forRoot(config)], controllers, providers };
+  }
+}

@@ -1,13 +1,34 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
+import { configureHttp } from './platform/http/configure-http';
+import { ConfigError, loadConfig } from './platform/config/app-config';
+import { ensureDatabase, runMigrations } from './platform/database/database-bootstrap';
+import { PinoLogger } from './platform/logging/pino-logger';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter());
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = new PinoLogger(config.logLevel);
+  await ensureDatabase(config.databaseUrl);
+  await runMigrations(config.databaseUrl);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), configureHttp.adapter(), { logger, bufferLogs: true });
+  configureHttp(app);
   app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port, '0.0.0.0');
+  await app.listen(config.port, '0.0.0.0');
+  logger.log(`listening on port ${config.port}`, 'Bootstrap');
 }
 
-void bootstrap();
+bootstrap().catch((e: unknown) => {
+  process.stderr.write(`start-up failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

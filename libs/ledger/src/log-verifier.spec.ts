@@ -2,6 +2,7 @@ import { buildSampleLog, sampleEntry, sampleKey } from '../testdata/sample-log';
 import { encodeLeaf, prevLink } from './entry';
 import { leafHash } from './hashing';
 import { LogVerifier, verifyLog } from './log-verifier';
+import { StoredNode, TreeBuilder } from './merkle';
 
 async function* pages(leaves: Buffer[], pageSize: number) {
   for (let i = 0; i < leaves.length; i += pageSize) yield leaves.slice(i, i + pageSize);
@@ -104,5 +105,27 @@ describe('verifyLog', () => {
       });
       expect(v.finish().firstBadIndex).toBe(bad);
     }
+  });
+});
+
+describe('LogVerifier with stored tree nodes', () => {
+  it('accepts the nodes a store keeps beside each leaf and pins a changed one', () => {
+    const sample = buildSampleLog(64);
+    const tree = TreeBuilder.empty();
+    const stored = sample.leafHashes.map((h) => {
+      const completed: StoredNode[] = [];
+      tree.append(h, completed);
+      return Buffer.concat(completed.slice(1).map((n) => n.hash));
+    });
+    const run = (nodes: Buffer[]) => {
+      const v = new LogVerifier({ log: sample.log, origin: sample.origin, verifier: sample.verifier, checkpoints: [sample.checkpoint(64)] });
+      sample.leaves.forEach((leaf, i) => v.push(leaf, sample.leafHashes[i], nodes[i]));
+      return v.finish();
+    };
+    expect(run(stored).ok).toBe(true);
+    const changed = stored.map((n) => Buffer.from(n));
+    changed[31][5] ^= 1; // leaf 31 completes nodes at levels 1 to 5
+    expect(run(changed).problems).toEqual([expect.objectContaining({ index: 31, code: 'tree_node_mismatch' })]);
+    expect(run(stored.map((n, i) => (i === 7 ? n.subarray(32) : n))).firstBadIndex).toBe(7);
   });
 });

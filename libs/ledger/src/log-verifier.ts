@@ -1,6 +1,7 @@
 import { GENESIS_PREV, LEAF_FORMAT_VERSION } from './entry';
 import { EMPTY_ROOT, HASH_SIZE, MAX_LEAF_BYTES, leafHash } from './hashing';
 import { scanLeaf } from './leaf-scanner';
+import { StoredNode } from './merkle/node-id';
 import { TreeBuilder } from './merkle/tree-builder';
 import { Checkpoint, NoteVerifier, openCheckpoint } from './note';
 import { LedgerError } from './ledger.errors';
@@ -16,6 +17,7 @@ export interface LogProblem {
     | 'wrong_index'
     | 'broken_chain'
     | 'leaf_hash_mismatch'
+    | 'tree_node_mismatch'
     | 'root_mismatch'
     | 'bad_checkpoint'
     | 'log_behind_checkpoint';
@@ -75,6 +77,7 @@ export class LogVerifier {
   // The `prev` the next leaf must carry, as base64 bytes, rewritten in place for every leaf.
   private readonly expectedPrev: Buffer = Buffer.from(GENESIS_PREV, 'latin1');
   private finished = false;
+  private readonly completed: StoredNode[] = [];
 
   constructor(private readonly options: LogVerifierOptions) {
     this.logName = Buffer.from(options.log, 'utf8');
@@ -94,8 +97,10 @@ export class LogVerifier {
   /**
    * Checks the next leaf. `storedLeafHash`, when the caller has one (the service's stored level-0
    * hash, or a tile), pins a change to this very leaf rather than to the link that follows it.
+   * `storedTreeNodes`, when given, must be the hashes of the interior nodes this leaf completes,
+   * lowest level first, concatenated (what a store that keeps them beside the leaf holds).
    */
-  push(leaf: Uint8Array, storedLeafHash?: Uint8Array): void {
+  push(leaf: Uint8Array, storedLeafHash?: Uint8Array, storedTreeNodes?: Uint8Array): void {
     if (this.finished) throw new Error('LogVerifier.push after finish');
     const index = this.tree.size;
     const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.length);
@@ -131,7 +136,15 @@ export class LogVerifier {
       this.report({ index, code: 'leaf_hash_mismatch', message: 'leaf hash differs from the stored one' });
     }
     encodeHashBase64(hash, this.expectedPrev);
-    this.tree.append(hash);
+    if (storedTreeNodes === undefined) {
+      this.tree.append(hash);
+    } else {
+      this.completed.length = 0;
+      this.tree.append(hash, this.completed);
+      if (!sameNodes(this.completed, storedTreeNodes)) {
+        this.report({ index, code: 'tree_node_mismatch', message: 'stored tree nodes completed by this leaf differ from the recomputed ones' });
+      }
+    }
     this.checkCheckpointsAt(this.tree.size);
   }
 
@@ -186,6 +199,17 @@ export class LogVerifier {
   private report(problem: LogProblem): void {
     if (this.problems.length < this.maxProblems) this.problems.push(problem);
   }
+}
+
+/** Whether `stored` is the concatenation of the interior nodes in `completed` (its first is the leaf). */
+function sameNodes(completed: readonly StoredNode[], stored: Uint8Array): boolean {
+  if (stored.length !== (completed.length - 1) * HASH_SIZE) return false;
+  for (let i = 1; i < completed.length; i++) {
+    const hash = completed[i].hash;
+    const at = (i - 1) * HASH_SIZE;
+    for (let b = 0; b < HASH_SIZE; b++) if (hash[b] !== stored[at + b]) return false;
+  }
+  return true;
 }
 
 const BASE64_ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');

@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+/** Prefix of generated keys, so a leaked one is recognisable in scanners and logs. */
+const KEY_PREFIX = 'atk_';
+
+/**
+ * A new API key secret from 32 random bytes (256 bits; the caller supplies them) and its public
+ * prefix (the first 12 characters: enough to tell keys apart in a list, too few to guess with).
+ */
+export function newKeySecret(random: Buffer): { secret: string; prefix: string } {
+  if (random.length !== 32) throw new RangeError('an API key needs 32 random bytes');
+  const secret = `${KEY_PREFIX}${random.toString('base64url')}`;
+  return { secret, prefix: secret.slice(0, 12) };
+}
+
+/** What is stored of a secret: its SHA-256. A 256-bit random secret needs no slow hash. */
+export function hashKeySecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+/** Constant-time comparison of two secret hashes. */
+export function sameSecretHash(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The Bearer token of an Authorization header, or null when the header is absent or malformed. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer ([\x21-\x7e]{16,512})$/.exec(header);
+  return match ? match[1] : null;
+}

@@ -1,0 +1,33 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { AuthenticationError, PermissionError } from '../platform/http/request.errors';
+import { ApiKeyStore } from './api-key.store';
+import { bearerToken } from './api-key-secret';
+import { PERMISSION } from './permission.decorator';
+import { Permission, Principal, rolesGrant } from './roles';
+
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
+
+/** Deny by default: a route must name its permission, and the caller's key must grant it. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeyStore,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, [context.getHandler(), context.getClass()]);
+    if (permission === undefined) throw new PermissionError('this route has no permission and is closed');
+    if (permission === 'public') return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const token = bearerToken(request.headers.authorization);
+    if (token === null) throw new AuthenticationError();
+    const principal = await this.keys.authenticate(token);
+    if (principal === null) throw new AuthenticationError('the API key is unknown, revoked or expired');
+    if (!rolesGrant(principal.roles, permission)) throw new PermissionError(`this key's roles do not allow ${permission}`);
+    request.principal = principal;
+    return true;
+  }
+}

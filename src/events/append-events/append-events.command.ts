@@ -1,0 +1,9 @@
+import { Command } from '@nestjs/cqrs';
+import { AppendedEntry, EventToAppend } from '../../ledger/append-plan';
+
+/** Append validated events to their logs, all or none. */
+export class AppendEvents extends Command<AppendedEntry[]> {
+  constructor(readonly events: readonly EventToAppend[]) {
+    super();
+  }
+}

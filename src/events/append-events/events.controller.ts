@@ -1,0 +1,47 @@
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal } from '../../access/principal.decorator';
+import { RequirePermission } from '../../access/permission.decorator';
+import { Principal } from '../../access/roles';
+import { AppendedEntry } from '../../ledger/append-plan';
+import { RequestValidationError } from '../../platform/http/request.errors';
+import { BATCH_SCHEMA, EVENT_SCHEMA, prepareBatch, prepareSingleEvent } from '../event-request';
+import { AppendEvents } from './append-events.command';
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('v1/events')
+export class EventsController {
+  constructor(private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequirePermission('events:append')
+  @ApiOperation({ summary: 'Append one event; answers after commit' })
+  @ApiBody({ schema: EVENT_SCHEMA as object })
+  async appendOne(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<AppendedEntry> {
+    const [entry] = await this.commands.execute(new AppendEvents([prepareSingleEvent(body, principal, idempotencyKey)]));
+    return entry;
+  }
+
+  @Post('batch')
+  @HttpCode(201)
+  @RequirePermission('events:append')
+  @ApiOperation({ summary: 'Append up to 1,000 events, all or nothing; answers after commit' })
+  @ApiBody({ schema: BATCH_SCHEMA as object })
+  async appendBatch(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<{ results: AppendedEntry[] }> {
+    if (idempotencyKey !== undefined) {
+      throw new RequestValidationError([{ path: '/headers/idempotency-key', message: 'a batch takes an idempotencyKey per event instead' }]);
+    }
+    return { results: await this.commands.execute(new AppendEvents(prepareBatch(body, principal))) };
+  }
+}

@@ -1,0 +1,197 @@
+import {
+  CanonicalJsonError,
+  GENESIS_PREV,
+  JsonValue,
+  LOG_NAME_PATTERN,
+  LeafTooLargeError,
+  MAX_LEAF_BYTES,
+  canonicalJsonBytes,
+  encodeLeaf,
+  personalDigest,
+  sha256,
+} from '@audit/ledger';
+import { randomBytes } from 'node:crypto';
+import { coversTenant, Principal } from '../access/roles';
+import { EventToAppend } from '../ledger/append-plan';
+import { jsonDepth, validator } from '../platform/http/json-schema';
+import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform/http/request.errors';
+import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
+
+/** Limits on what an emitter may send (docs/api.md "Limits"). */
+export const EVENT_LIMITS = {
+  batchEvents: 1000,
+  jsonDepth: 16,
+  personalDataBytes: 16 * 1024,
+  idempotencyKeyLength: 200,
+} as const;
+
+const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+
+const ref = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'id'],
+  properties: {
+    type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' },
+    id: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+};
+
+/** JSON schema of one event as emitters send it (also published in the OpenAPI document). */
+export const EVENT_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['tenant', 'type', 'actor'],
+  properties: {
+    tenant: { type: 'string', pattern: LOG_NAME_PATTERN.source },
+    type: { type: 'string', maxLength: 128, pattern: EVENT_TYPE_PATTERN },
+    category: { type: 'string', minLength: 1, maxLength: 32 },
+    actor: ref,
+    target: ref,
+    outcome: { type: 'string', enum: ['success', 'failure', 'unknown'] },
+    occurredAt: { type: 'string', maxLength: 40, pattern: RFC3339 },
+    context: { type: 'object' },
+    personal: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['subject', 'data'],
+      properties: {
+        subject: { type: 'string', minLength: 1, maxLength: 256 },
+        data: { type: 'object' },
+      },
+    },
+  },
+} as const;
+
+const BATCH_ITEM_SCHEMA = {
+  ...EVENT_SCHEMA,
+  properties: { ...EVENT_SCHEMA.properties, idempotencyKey: { type: 'string', minLength: 1, maxLength: EVENT_LIMITS.idempotencyKeyLength, pattern: '^[\\x21-\\x7e]+$' } },
+} as const;
+
+export const BATCH_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['events'],
+  properties: { events: { type: 'array', minItems: 1, items: { type: 'object' } } },
+} as const;
+
+interface EventBody {
+  tenant: string;
+  type: string;
+  category?: string;
+  actor: { type: string; id: string };
+  target?: { type: string; id: string };
+  outcome?: 'success' | 'failure' | 'unknown';
+  occurredAt?: string;
+  context?: Record<string, JsonValue>;
+  personal?: { subject: string; data: Record<string, JsonValue> };
+  idempotencyKey?: string;
+}
+
+const validateEvent = validator<EventBody>(EVENT_SCHEMA);
+const validateBatchItem = validator<EventBody>(BATCH_ITEM_SCHEMA);
+const validateBatch = validator<{ events: unknown[] }>(BATCH_SCHEMA);
+
+// The longest values the sequencer can put in a leaf, to size-check an event before it is queued.
+const WORST_CASE_LEAF_FIELDS = { index: Number.MAX_SAFE_INTEGER, prev: GENESIS_PREV, id: '00000000-0000-7000-8000-000000000000', recordedAt: '2026-01-01T00:00:00.000Z' };
+
+function invalid(path: string, message: string): RequestValidationError {
+  return new RequestValidationError([{ path, message }]);
+}
+
+/**
+ * Turns one emitter event into what the sequencer appends, checking everything that could make
+ * the append fail later: schema, tenant scope, category, depth, canonical form and leaf size.
+ * `path` prefixes field paths in errors (`/events/3`). Personal data gets a fresh salt here.
+ */
+function prepare(body: EventBody, path: string, principal: Principal, idempotencyKey: string | undefined): EventToAppend {
+  if (!coversTenant(principal, body.tenant)) throw new PermissionError(`this key may not write to tenant ${body.tenant}`);
+  const decision = categorize(body.type, body.category);
+  if (!decision.ok) throw invalid(`${path}/${decision.field}`, decision.reason);
+  if (body.context !== undefined && jsonDepth(body.context, EVENT_LIMITS.jsonDepth + 1) > EVENT_LIMITS.jsonDepth) {
+    throw invalid(`${path}/context`, `is nested deeper than ${EVENT_LIMITS.jsonDepth} levels`);
+  }
+  let occurredAt: string | undefined;
+  if (body.occurredAt !== undefined) {
+    const ms = Date.parse(body.occurredAt);
+    if (Number.isNaN(ms)) throw invalid(`${path}/occurredAt`, 'is not a valid time');
+    occurredAt = new Date(ms).toISOString();
+  }
+  let personal: EventToAppend['personal'];
+  if (body.personal !== undefined) {
+    if (jsonDepth(body.personal.data, EVENT_LIMITS.jsonDepth + 1) > EVENT_LIMITS.jsonDepth) {
+      throw invalid(`${path}/personal/data`, `is nested deeper than ${EVENT_LIMITS.jsonDepth} levels`);
+    }
+    const salt = randomBytes(32);
+    const digest = canonicalCheck(() => personalDigest(salt, body.personal!.data), `${path}/personal/data`);
+    if (canonicalJsonBytes(body.personal.data).length > EVENT_LIMITS.personalDataBytes) {
+      throw new PayloadTooLargeError(`personal data is larger than ${EVENT_LIMITS.personalDataBytes} bytes`, `${path}/personal/data`);
+    }
+    personal = { subject: body.personal.subject, data: body.personal.data, salt, digest };
+  }
+  const event: EventToAppend = {
+    log: body.tenant,
+    source: principal.name,
+    type: body.type,
+    category: decision.category,
+    actor: body.actor,
+    ...(body.target ? { target: body.target } : {}),
+    outcome: body.outcome ?? 'unknown',
+    ...(occurredAt ? { occurredAt } : {}),
+    ...(body.context ? { context: body.context } : {}),
+    ...(personal ? { personal } : {}),
+  };
+  const leafSize = canonicalCheck(
+    () =>
+      encodeLeaf({
+        v: 1,
+        log: event.log,
+        ...WORST_CASE_LEAF_FIELDS,
+        source: event.source,
+        type: event.type,
+        category: event.category,
+        actor: event.actor,
+        ...(event.target ? { target: event.target } : {}),
+        outcome: event.outcome,
+        occurredAt: WORST_CASE_LEAF_FIELDS.recordedAt,
+        ...(event.context ? { context: event.context } : {}),
+        ...(personal ? { personal: { subject: personal.subject, digest: personal.digest } } : {}),
+      }).length,
+    `${path}/context`,
+  );
+  if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
+  if (idempotencyKey === undefined) return event;
+  // The retry must be the same request: same tenant, fields and personal data.
+  const { idempotencyKey: _ignored, ...request } = body;
+  return { ...event, idempotency: { key: idempotencyKey, digest: sha256(canonicalJsonBytes(request)) } };
+}
+
+function canonicalCheck<T>(work: () => T, path: string): T {
+  try {
+    return work();
+  } catch (e) {
+    if (e instanceof CanonicalJsonError) throw invalid(`${path}${e.path.replace(/^\$/, '').replace(/\.([^.[]+)/g, '/$1').replace(/\[(\d+)\]/g, '/$1')}`, e.reason);
+    if (e instanceof LeafTooLargeError) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path);
+    throw e;
+  }
+}
+
+/** One event of `POST /v1/events`, with the Idempotency-Key header when given. */
+export function prepareSingleEvent(body: unknown, principal: Principal, idempotencyKey: string | undefined): EventToAppend {
+  if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+    throw invalid('/headers/idempotency-key', 'must be 1 to 200 printable ASCII characters');
+  }
+  return prepare(validateEvent(body), '', principal, idempotencyKey);
+}
+
+/** The events of `POST /v1/events/batch`: all valid, or the whole batch is refused. */
+export function prepareBatch(body: unknown, principal: Principal): EventToAppend[] {
+  const { events } = validateBatch(body);
+  if (events.length > EVENT_LIMITS.batchEvents) {
+    throw new PayloadTooLargeError(`a batch holds at most ${EVENT_LIMITS.batchEvents} events`, '/events');
+  }
+  return events.map((item, i) => {
+    const event = validateBatchItem(item, `/events/${i}`);
+    return prepare(event, `/events/${i}`, principal, event.idempotencyKey);
+  });
+}

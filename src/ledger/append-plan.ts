@@ -1,0 +1,105 @@
+import { EntityRef, JsonValue, LedgerEntry, Outcome, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
+import { EntryRow, LogHead, PersonalRow } from './log-store';
+
+/** An event ready to be sequenced: validated, attributed to its source, personal data salted. */
+export interface EventToAppend {
+  readonly log: string;
+  readonly source: string;
+  readonly type: string;
+  readonly category: string;
+  readonly actor: EntityRef;
+  readonly target?: EntityRef;
+  readonly outcome: Outcome;
+  /** The emitter's time, RFC 3339 UTC with milliseconds; the recorded time when absent. */
+  readonly occurredAt?: string;
+  readonly context?: { readonly [member: string]: JsonValue };
+  readonly personal?: { readonly subject: string; readonly data: JsonValue; readonly salt: Buffer; readonly digest: string };
+  readonly idempotency?: { readonly key: string; readonly digest: Buffer };
+}
+
+/** What an append acknowledges for one event. */
+export interface AppendedEntry {
+  readonly id: string;
+  readonly log: string;
+  readonly index: number;
+  readonly leafHash: string;
+  readonly recordedAt: string;
+}
+
+/** The rows one append writes, the new head, and the acknowledgement of each event. */
+export interface AppendPlan {
+  readonly entries: EntryRow[];
+  readonly personal: PersonalRow[];
+  readonly head: LogHead;
+  readonly appended: AppendedEntry[];
+}
+
+/**
+ * Plans the append of `events` (all of one log) after `head`: indices, chain links, leaves, the
+ * tree nodes each leaf completes and the new head. Pure: the time and the id source are passed
+ * in. `recordedAt` is `now`, or the head's last time when the clock went backwards, so it never
+ * decreases within a log.
+ */
+export function planAppend(head: LogHead, events: readonly EventToAppend[], now: Date, newId: () => string): AppendPlan {
+  const last = head.lastRecordedAt;
+  const recorded = last !== null && last.getTime() > now.getTime() ? last : now;
+  const recordedAt = recorded.toISOString();
+  const tree = TreeBuilder.resume(head.size, head.frontier);
+  const entries: EntryRow[] = [];
+  const personal: PersonalRow[] = [];
+  const appended: AppendedEntry[] = [];
+  let previous = head.lastLeafHash;
+  const completed: StoredNode[] = [];
+  for (const event of events) {
+    const index = tree.size;
+    const prev = prevLink(previous);
+    const id = newId();
+    const entry: LedgerEntry = {
+      v: 1,
+      log: head.log,
+      index,
+      prev,
+      id,
+      recordedAt,
+      source: event.source,
+      type: event.type,
+      category: event.category,
+      actor: event.actor,
+      ...(event.target ? { target: event.target } : {}),
+      outcome: event.outcome,
+      occurredAt: event.occurredAt ?? recordedAt,
+      ...(event.context ? { context: event.context } : {}),
+      ...(event.personal ? { personal: { subject: event.personal.subject, digest: event.personal.digest } } : {}),
+    };
+    const leaf = encodeLeaf(entry);
+    const hash = leafHash(leaf);
+    completed.length = 0;
+    tree.append(hash, completed);
+    entries.push({
+      idx: index,
+      id,
+      recordedAt,
+      prev: previous ?? Buffer.alloc(32),
+      leafHash: hash,
+      // completed[0] is the leaf itself; the rest are interior nodes, lowest level first.
+      treeNodes: Buffer.concat(completed.slice(1).map((n) => n.hash)),
+      leaf,
+    });
+    if (event.personal) personal.push({ idx: index, subject: event.personal.subject, salt: event.personal.salt, data: event.personal.data });
+    appended.push({ id, log: head.log, index, leafHash: hash.toString('base64'), recordedAt });
+    previous = hash;
+  }
+  return {
+    entries,
+    personal,
+    appended,
+    head: {
+      ...head,
+      size: tree.size,
+      root: tree.root(),
+      frontier: tree.frontierNodes().map((n) => n.hash),
+      lastLeafHash: previous,
+      lastRecordedAt: events.length > 0 ? recorded : head.lastRecordedAt,
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency, LedgerError } from '@audit/ledger';
+import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { MetricsService } from '../platform/metrics/metrics.service';
+import { CheckpointMirror } from './checkpoint-mirror';
+import { LogHead, LogStore } from './log-store';
+import { SigningKey } from './signing-key';
+
+/**
+ * Signs a checkpoint of every log that grew, within a tick (AUDIT_CHECKPOINT_INTERVAL_MS, 250 ms
+ * by default) of its new entries: one signature per checkpoint, never per event. Before signing,
+ * the new root is recomputed from stored nodes and proven consistent with the previous
+ * checkpoint; a log that fails is not signed and the failure is logged as an error.
+ */
+@Injectable()
+export class CheckpointSigner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(CheckpointSigner.name);
+  private timer?: NodeJS.Timeout;
+  private tick?: Promise<void>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: LogStore,
+    private readonly key: SigningKey,
+    private readonly mirror: CheckpointMirror,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.components.has('signer')) return;
+    this.timer = setInterval(() => {
+      if (!this.tick) this.tick = this.signPending().finally(() => (this.tick = undefined));
+    }, this.config.checkpointIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.tick;
+    // Sign what the last appends added, so a clean shutdown leaves every entry checkpointed.
+    if (this.config.components.has('signer')) await this.signPending();
+  }
+
+  /** Signs every log whose head is ahead of its latest checkpoint. */
+  async signPending(): Promise<void> {
+    try {
+      const heads = await this.store.headsToSign();
+      const now = Date.now();
+      let lag = 0;
+      for (const head of heads) {
+        if (head.lastRecordedAt) lag = Math.max(lag, (now - head.lastRecordedAt.getTime()) / 1000);
+        await this.sign(head);
+      }
+      this.metrics.checkpointAgeSeconds.set(lag);
+    } catch (e) {
+      this.logger.error(`checkpoint signing failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Signs the current head of `log` if it is ahead of its checkpoint; returns the latest note. */
+  async signNow(log: string): Promise<string | null> {
+    const head = await this.store.head(log);
+    if (head && head.size > head.checkpointSize) await this.sign(head);
+    return (await this.store.latestCheckpoint(log))?.note ?? null;
+  }
+
+  private async sign(head: LogHead): Promise<void> {
+    const previous = await this.store.latestCheckpoint(head.log);
+    if (previous && previous.size >= head.size) return;
+    const from = previous?.size ?? 0;
+    const ranges = [{ begin: 0, end: head.size }, ...consistencyProofRanges(from, head.size)];
+    const stored = await this.store.nodeHashes(head.log, nodeIdsForRanges(ranges));
+    try {
+      const [root, ...proof] = hashRanges(ranges, (id) => {
+        const hash = stored.get(`${id.level}/${id.index}`);
+        if (!hash) throw new Error(`stored node ${id.level}/${id.index} is missing`);
+        return hash;
+      });
+      if (!root.equals(head.root)) throw new Error('the head root differs from the root of the stored tree');
+      if (previous) verifyConsistency(previous.size, head.size, proof, previous.root, root);
+    } catch (e) {
+      const reason = e instanceof LedgerError || e instanceof Error ? e.message : 'unknown';
+      this.logger.error(`NOT signing log ${head.log} at size ${head.size}: it is not consistent with its last checkpoint (${reason})`);
+      return;
+    }
+    const note = signCheckpoint(
+      { origin: `${this.config.logOriginPrefix}/${head.log}`, size: head.size, rootHash: head.root, extensions: [] },
+      this.key.signer,
+    );
+    if (await this.store.insertCheckpoint(head.log, { size: head.size, root: head.root, note })) {
+      this.metrics.checkpointsSigned.inc();
+    }
+    await this.mirror.write(head.log, head.size, note);
+  }
+}

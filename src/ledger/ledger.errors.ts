@@ -1,0 +1,63 @@
+/** Errors of the ledger context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class LedgerServiceError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The same idempotency key was used before with a different request. */
+export class IdempotencyConflictError extends LedgerServiceError {
+  readonly code = 'idempotency_conflict';
+
+  constructor(readonly position: number) {
+    super('this Idempotency-Key was used before with a different request');
+  }
+}
+
+/** A log that does not exist (no entry was ever appended). */
+export class UnknownLogError extends LedgerServiceError {
+  readonly code = 'unknown_log';
+
+  constructor() {
+    super('no such log');
+  }
+}
+
+/** A proof or tile asked for a tree size the log has not reached. */
+export class BeyondLogError extends LedgerServiceError {
+  readonly code = 'beyond_log';
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** The log has no signed checkpoint yet. */
+export class NoCheckpointError extends LedgerServiceError {
+  readonly code = 'no_checkpoint';
+
+  constructor() {
+    super('the log has no signed checkpoint yet');
+  }
+}
+
+/** The service is shutting down or overloaded: retry later. */
+export class SequencerUnavailableError extends LedgerServiceError {
+  readonly code = 'unavailable';
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A tile or entry bundle that does not exist at the log's current size. */
+export class NoSuchTileError extends LedgerServiceError {
+  readonly code = 'no_such_tile';
+
+  constructor() {
+    super('no such tile at this tree size');
+  }
+}

@@ -1,0 +1,201 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** The head of a log as stored: everything an append needs to continue it. */
+export interface LogHead {
+  readonly log: string;
+  readonly size: number;
+  readonly root: Buffer;
+  readonly frontier: Buffer[];
+  readonly lastLeafHash: Buffer | null;
+  readonly lastRecordedAt: Date | null;
+  readonly checkpointSize: number;
+}
+
+/** One entry row to insert. */
+export interface EntryRow {
+  readonly idx: number;
+  readonly id: string;
+  readonly recordedAt: string;
+  readonly prev: Buffer;
+  readonly leafHash: Buffer;
+  readonly treeNodes: Buffer;
+  readonly leaf: Buffer;
+}
+
+export interface PersonalRow {
+  readonly idx: number;
+  readonly subject: string;
+  readonly salt: Buffer;
+  readonly data: unknown;
+}
+
+export interface CheckpointRow {
+  readonly size: number;
+  readonly root: Buffer;
+  readonly note: string;
+}
+
+function splitHashes(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += HASH_SIZE) out.push(bytes.subarray(at, at + HASH_SIZE));
+  return out;
+}
+
+function toHead(row: Record<string, unknown>): LogHead {
+  return {
+    log: row.log as string,
+    size: Number(row.size),
+    root: row.root as Buffer,
+    frontier: splitHashes(row.frontier as Buffer),
+    lastLeafHash: (row.last_leaf_hash as Buffer | null) ?? null,
+    lastRecordedAt: (row.last_recorded_at as Date | null) ?? null,
+    checkpointSize: Number(row.checkpoint_size),
+  };
+}
+
+/**
+ * The one storage adapter of the ledger: PostgreSQL through the runtime role. Reads take the
+ * DataSource; writes take the EntityManager of the caller's transaction.
+ */
+@Injectable()
+export class LogStore {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Locks the head of `log` for this transaction, creating an empty log first if needed. */
+  async lockHead(tx: EntityManager, log: string): Promise<LogHead> {
+    let rows: Record<string, unknown>[] = await tx.query('SELECT * FROM logs WHERE log = $1 FOR UPDATE', [log]);
+    if (rows.length === 0) {
+      await tx.query('INSERT INTO logs (log, root) VALUES ($1, $2) ON CONFLICT (log) DO NOTHING', [log, EMPTY_ROOT]);
+      rows = await tx.query('SELECT * FROM logs WHERE log = $1 FOR UPDATE', [log]);
+    }
+    return toHead(rows[0]);
+  }
+
+  /** Inserts the entries (and personal data) of one append and moves the head, in one statement. */
+  async append(tx: EntityManager, log: string, entries: readonly EntryRow[], personal: readonly PersonalRow[], head: LogHead): Promise<void> {
+    await tx.query(
+      `WITH new_entries AS (
+         INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
+         SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[])
+       ), new_personal AS (
+         INSERT INTO personal_data (log, idx, subject, salt, data)
+         SELECT $1, * FROM unnest($9::bigint[], $10::text[], $11::bytea[], $12::jsonb[])
+       )
+       UPDATE logs SET size = $13, root = $14, frontier = $15, last_leaf_hash = $16, last_recorded_at = $17
+       WHERE log = $1`,
+      [
+        log,
+        entries.map((e) => e.idx),
+        entries.map((e) => e.id),
+        entries.map((e) => e.recordedAt),
+        entries.map((e) => e.prev),
+        entries.map((e) => e.leafHash),
+        entries.map((e) => e.treeNodes),
+        entries.map((e) => e.leaf),
+        personal.map((p) => p.idx),
+        personal.map((p) => p.subject),
+        personal.map((p) => p.salt),
+        personal.map((p) => JSON.stringify(p.data)),
+        head.size,
+        head.root,
+        Buffer.concat(head.frontier),
+        head.lastLeafHash,
+        head.lastRecordedAt,
+      ],
+    );
+  }
+
+  /** The head of `log`, or null when the log does not exist. */
+  async head(log: string): Promise<LogHead | null> {
+    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE log = $1', [log]);
+    return rows.length === 0 ? null : toHead(rows[0]);
+  }
+
+  /** Heads whose size is ahead of their latest checkpoint. */
+  async headsToSign(): Promise<LogHead[]> {
+    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE size > checkpoint_size ORDER BY log');
+    return rows.map(toHead);
+  }
+
+  /** Every log name, in order. */
+  async logNames(): Promise<string[]> {
+    const rows: { log: string }[] = await this.db.query('SELECT log FROM logs ORDER BY log');
+    return rows.map((r) => r.log);
+  }
+
+  /**
+   * Stored hashes of the given tree nodes. A node (level l, index i) is kept with the leaf that
+   * completed it, (i + 1) * 2^l - 1; level 0 is the leaf hash itself. One read for any set.
+   */
+  async nodeHashes(log: string, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
+    const found = new Map<string, Buffer>();
+    if (ids.length === 0) return found;
+    const owners = [...new Set(ids.map((id) => (id.index + 1) * 2 ** id.level - 1))];
+    const rows: { idx: string; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.db.query(
+      'SELECT idx, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx = ANY($2::bigint[])',
+      [log, owners],
+    );
+    const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
+    for (const id of ids) {
+      const row = byIdx.get((id.index + 1) * 2 ** id.level - 1);
+      if (!row) continue;
+      const hash = id.level === 0 ? row.leaf_hash : row.tree_nodes.subarray((id.level - 1) * HASH_SIZE, id.level * HASH_SIZE);
+      if (hash.length === HASH_SIZE) found.set(`${id.level}/${id.index}`, hash);
+    }
+    return found;
+  }
+
+  /** Leaves [from, to) of `log`, in order. */
+  async leaves(log: string, from: number, to: number): Promise<Buffer[]> {
+    const rows: { leaf: Buffer }[] = await this.db.query(
+      'SELECT leaf FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
+      [log, from, to],
+    );
+    return rows.map((r) => r.leaf);
+  }
+
+  /** Entries of `log` from index `from`, at most `limit`, with what verification compares. */
+  async entryPage(log: string, from: number, limit: number): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
+    const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.db.query(
+      'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 ORDER BY idx LIMIT $3',
+      [log, from, limit],
+    );
+    return rows.map((r) => ({ idx: Number(r.idx), leaf: r.leaf, leafHash: r.leaf_hash, treeNodes: r.tree_nodes }));
+  }
+
+  /** The latest signed checkpoint of `log`, or null. */
+  async latestCheckpoint(log: string): Promise<CheckpointRow | null> {
+    const rows: { size: string; root: Buffer; note: string }[] = await this.db.query(
+      'SELECT size, root, note FROM checkpoints WHERE log = $1 ORDER BY size DESC LIMIT 1',
+      [log],
+    );
+    return rows.length === 0 ? null : { size: Number(rows[0].size), root: rows[0].root, note: rows[0].note };
+  }
+
+  /** Every signed checkpoint of `log`, smallest first. */
+  async checkpoints(log: string): Promise<CheckpointRow[]> {
+    const rows: { size: string; root: Buffer; note: string }[] = await this.db.query(
+      'SELECT size, root, note FROM checkpoints WHERE log = $1 ORDER BY size',
+      [log],
+    );
+    return rows.map((r) => ({ size: Number(r.size), root: r.root, note: r.note }));
+  }
+
+  /**
+   * Records a signed checkpoint and moves the head's checkpoint size. Returns false when another
+   * process recorded this size first.
+   */
+  async insertCheckpoint(log: string, checkpoint: CheckpointRow): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const inserted: unknown[] = await tx.query(
+        'INSERT INTO checkpoints (log, size, root, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING size',
+        [log, checkpoint.size, checkpoint.root, checkpoint.note],
+      );
+      await tx.query('UPDATE logs SET checkpoint_size = GREATEST(checkpoint_size, $2) WHERE log = $1', [log, checkpoint.size]);
+      return inserted.length === 1;
+    });
+  }
+}

@@ -1,0 +1,88 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LogProblem, LogVerifier } from '@audit/ledger';
+import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { CheckpointMirror } from './checkpoint-mirror';
+import { UnknownLogError } from './ledger.errors';
+import { LogStore } from './log-store';
+import { SigningKey } from './signing-key';
+
+/** What `POST /v1/logs/{log}/verify` and the command-line verifier report. */
+export interface VerificationReport {
+  readonly ok: boolean;
+  readonly log: string;
+  readonly size: number;
+  readonly checked: number;
+  readonly firstBadIndex?: number;
+  readonly checkpointsVerified: number;
+  readonly problems: LogProblem[];
+}
+
+const PAGE = 10_000;
+
+/**
+ * Full verification of a log as stored: every leaf hash, chain link, stored tree node, the root
+ * at every signed checkpoint and their signatures, the head, and the mirror of signed checkpoints
+ * kept outside the database (a mirrored checkpoint the database lacks means the database is
+ * behind or was restored from an old backup; a different root at the same size means a fork).
+ */
+@Injectable()
+export class LogVerification {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: LogStore,
+    private readonly key: SigningKey,
+    private readonly mirror: CheckpointMirror,
+  ) {}
+
+  async verify(log: string): Promise<VerificationReport> {
+    const head = await this.store.head(log);
+    if (!head) throw new UnknownLogError();
+    const checkpoints = await this.store.checkpoints(log);
+    const mirrored = await this.mirror.latest(log);
+    const notes = checkpoints.map((c) => c.note);
+    const extra: LogProblem[] = [];
+    if (mirrored) {
+      const same = checkpoints.find((c) => c.size === mirrored.size);
+      if (!same) {
+        extra.push({ index: null, code: 'log_behind_checkpoint', message: `the checkpoint mirror holds size ${mirrored.size}, which the database never recorded: the database is behind the mirror` });
+      } else if (same.note !== mirrored.note) {
+        extra.push({ index: null, code: 'root_mismatch', message: `the database's checkpoint at size ${mirrored.size} differs from the mirrored one: the database is forked` });
+      }
+      notes.push(mirrored.note);
+    }
+    const verifier = new LogVerifier({ log, origin: `${this.config.logOriginPrefix}/${log}`, verifier: this.key.verifier, checkpoints: notes });
+    let next = 0;
+    // Read the next page while this one is checked, so the database and the CPU work together.
+    let page: ReturnType<LogStore['entryPage']> | null = this.store.entryPage(log, 0, PAGE);
+    while (page !== null) {
+      const rows: Awaited<ReturnType<LogStore['entryPage']>> = await page;
+      page = rows.length === PAGE ? this.store.entryPage(log, rows[rows.length - 1].idx + 1, PAGE) : null;
+      for (const row of rows) {
+        if (row.idx !== next) {
+          extra.push({ index: next, code: 'wrong_index', message: `entries ${next} to ${row.idx - 1} are missing` });
+          next = row.idx;
+        }
+        verifier.push(row.leaf, row.leafHash, row.treeNodes);
+        next++;
+      }
+    }
+    const report = verifier.finish();
+    if (head.size !== report.size) {
+      extra.push({ index: null, code: 'log_behind_checkpoint', message: `the head says ${head.size} entries but ${report.size} are stored` });
+    } else if (!head.root.equals(report.root)) {
+      extra.push({ index: null, code: 'root_mismatch', message: 'the head root differs from the root of the stored entries' });
+    }
+    const problems = [...report.problems, ...extra];
+    const indices = problems.filter((p) => p.index !== null && p.code !== 'root_mismatch').map((p) => p.index as number);
+    const firstBadIndex = indices.length > 0 ? Math.min(...indices) : report.firstBadIndex;
+    return {
+      ok: problems.length === 0,
+      log,
+      size: report.size,
+      checked: report.checked,
+      ...(firstBadIndex !== undefined ? { firstBadIndex } : {}),
+      checkpointsVerified: report.checkpointsVerified.length,
+      problems,
+    };
+  }
+}

@@ -1,0 +1,273 @@
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { v7 as uuidv7 } from 'uuid';
+import { MetricsService } from '../platform/metrics/metrics.service';
+import { AppendedEntry, EventToAppend, planAppend } from './append-plan';
+import { IdempotencyConflictError, SequencerUnavailableError } from './ledger.errors';
+import { LogHead, LogStore } from './log-store';
+
+/** Most events one group-commit transaction takes; later arrivals wait for the next. */
+const MAX_EVENTS_PER_COMMIT = 5000;
+/** Transient PostgreSQL failures worth one more try: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+interface Request {
+  readonly events: readonly EventToAppend[];
+  readonly resolve: (entries: AppendedEntry[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Thrown inside a transaction to roll it back and run the batch again. */
+class RetryBatch extends Error {}
+
+/**
+ * Serialises appends per log and group-commits them. Requests for one log queue in its lane; a
+ * lane runs one transaction at a time, taking everything queued meanwhile, so many concurrent
+ * requests cost one commit. Lanes of different logs run in parallel. Across processes the head
+ * row lock (SELECT ... FOR UPDATE) serialises appends to a log, and the (log, idx) and
+ * (log, prev) keys make a gap or a fork impossible rather than unlikely.
+ */
+@Injectable()
+export class Sequencer implements OnApplicationShutdown {
+  private readonly lanes = new Map<string, Request[]>();
+  private readonly running = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly store: LogStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Appends `events` atomically (all or none) and resolves after commit with one acknowledgement
+   * per event, in order. Events carrying an idempotency key already used with the same request
+   * digest are not appended again: their original acknowledgement is returned.
+   */
+  append(events: readonly EventToAppend[]): Promise<AppendedEntry[]> {
+    if (this.closed) return Promise.reject(new SequencerUnavailableError('the service is shutting down'));
+    if (events.length === 0) return Promise.resolve([]);
+    const logs = [...new Set(events.map((e) => e.log))];
+    return new Promise((resolve, reject) => {
+      const request: Request = { events, resolve, reject };
+      if (logs.length === 1) this.enqueue(logs[0], request);
+      else this.track(this.commitMultiLog(logs.sort(), request));
+    });
+  }
+
+  /** Finishes what was accepted before shutdown; refuses anything new. */
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private enqueue(log: string, request: Request): void {
+    let lane = this.lanes.get(log);
+    if (!lane) {
+      lane = [];
+      this.lanes.set(log, lane);
+    }
+    lane.push(request);
+    if (!this.running.has(log)) this.track(this.drain(log));
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async drain(log: string): Promise<void> {
+    this.running.add(log);
+    try {
+      const lane = this.lanes.get(log) as Request[];
+      while (lane.length > 0) {
+        const batch: Request[] = [];
+        let count = 0;
+        while (lane.length > 0 && (batch.length === 0 || count + lane[0].events.length <= MAX_EVENTS_PER_COMMIT)) {
+          const next = lane.shift() as Request;
+          batch.push(next);
+          count += next.events.length;
+        }
+        await this.commitBatch([log], batch);
+      }
+      this.lanes.delete(log);
+    } finally {
+      this.running.delete(log);
+    }
+  }
+
+  private async commitMultiLog(logs: string[], request: Request): Promise<void> {
+    await this.commitBatch(logs, [request]);
+  }
+
+  /** Commits `batch` in one transaction, retrying transient failures; settles every request. */
+  private async commitBatch(logs: readonly string[], batch: Request[]): Promise<void> {
+    const live = batch;
+    for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
+      try {
+        const { results, refused } = await this.db.transaction('READ COMMITTED', (tx) => this.write(tx, logs, live));
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.metrics.commitSeconds.observe(seconds);
+        let count = 0;
+        live.forEach((request, i) => {
+          const error = refused.get(i);
+          if (error) request.reject(error);
+          else {
+            const entries = results.get(i) as AppendedEntry[];
+            count += entries.length;
+            request.resolve(entries);
+          }
+        });
+        this.metrics.appendBatchSize.observe(count);
+        this.metrics.appendedEntries.inc(count);
+        return;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        const retry = e instanceof RetryBatch || (code !== undefined && RETRYABLE.has(code));
+        if (!retry || attempt >= 5) {
+          live.forEach((r) => r.reject(e));
+          return;
+        }
+      }
+    }
+  }
+
+  private async write(
+    tx: EntityManager,
+    logs: readonly string[],
+    batch: readonly Request[],
+  ): Promise<{ results: Map<number, AppendedEntry[]>; refused: Map<number, Error> }> {
+    const heads = new Map<string, LogHead>();
+    for (const log of logs) heads.set(log, await this.store.lockHead(tx, log));
+
+    const refused = new Map<number, Error>();
+    const duplicates = await this.resolveIdempotency(tx, batch, refused);
+    // A repeat of a key whose first use in this batch was refused has nothing to repeat.
+    for (const [at, original] of duplicates) {
+      if (typeof original === 'string' && refused.has(Number(original.split('/')[0]))) {
+        refused.set(Number(at.split('/')[0]), new IdempotencyConflictError(Number(at.split('/')[1])));
+      }
+    }
+
+    // Plan per log, in request order, skipping refused requests and duplicate events.
+    const results = new Map<number, AppendedEntry[]>();
+    const slots: { request: number; event: number; log: string; position: number }[] = [];
+    const perLog = new Map<string, EventToAppend[]>();
+    batch.forEach((request, r) => {
+      if (refused.has(r)) return;
+      results.set(r, new Array(request.events.length));
+      request.events.forEach((event, e) => {
+        if (duplicates.has(`${r}/${e}`)) return;
+        const list = perLog.get(event.log) ?? [];
+        perLog.set(event.log, list);
+        slots.push({ request: r, event: e, log: event.log, position: list.length });
+        list.push(event);
+      });
+    });
+    const now = new Date();
+    const appendedByLog = new Map<string, AppendedEntry[]>();
+    const claims: { source: string; key: string; digest: Buffer; entry: AppendedEntry }[] = [];
+    for (const [log, events] of perLog) {
+      const plan = planAppend(heads.get(log) as LogHead, events, now, uuidv7);
+      await this.store.append(tx, log, plan.entries, plan.personal, plan.head);
+      appendedByLog.set(log, plan.appended);
+    }
+    for (const slot of slots) {
+      const entry = (appendedByLog.get(slot.log) as AppendedEntry[])[slot.position];
+      (results.get(slot.request) as AppendedEntry[])[slot.event] = entry;
+      const event = batch[slot.request].events[slot.event];
+      if (event.idempotency) claims.push({ source: event.source, key: event.idempotency.key, digest: event.idempotency.digest, entry });
+    }
+    for (const [key, original] of duplicates) {
+      const [r, e] = key.split('/').map(Number);
+      if (!refused.has(r)) {
+        const entry = typeof original === 'string' ? this.findInBatch(results, original) : original;
+        (results.get(r) as AppendedEntry[])[e] = entry;
+      }
+    }
+    if (claims.length > 0) await this.insertClaims(tx, claims);
+    return { results, refused };
+  }
+
+  /**
+   * Finds events whose idempotency key was used before. Same request digest: the event is a
+   * duplicate (its original acknowledgement, or for a repeat inside this batch the key of the
+   * first occurrence). Another digest: the whole request is refused with a conflict.
+   */
+  private async resolveIdempotency(
+    tx: EntityManager,
+    batch: readonly Request[],
+    refused: Map<number, Error>,
+  ): Promise<Map<string, AppendedEntry | string>> {
+    const duplicates = new Map<string, AppendedEntry | string>();
+    const keyed: { r: number; e: number; source: string; key: string; digest: Buffer }[] = [];
+    batch.forEach((request, r) =>
+      request.events.forEach((event, e) => {
+        if (event.idempotency) keyed.push({ r, e, source: event.source, key: event.idempotency.key, digest: event.idempotency.digest });
+      }),
+    );
+    if (keyed.length === 0) return duplicates;
+    const rows: { source: string; key: string; request_digest: Buffer; log: string; idx: string; id: string; leaf_hash: Buffer; recorded_at: Date }[] =
+      await tx.query(
+        `SELECT c.* FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)`,
+        [keyed.map((k) => k.source), keyed.map((k) => k.key)],
+      );
+    const existing = new Map(rows.map((row) => [`${row.source}\u0000${row.key}`, row]));
+    const firstInBatch = new Map<string, { digest: Buffer; at: string }>();
+    for (const k of keyed) {
+      const id = `${k.source}\u0000${k.key}`;
+      const row = existing.get(id);
+      if (row) {
+        if (row.request_digest.equals(k.digest)) {
+          duplicates.set(`${k.r}/${k.e}`, {
+            id: row.id,
+            log: row.log,
+            index: Number(row.idx),
+            leafHash: row.leaf_hash.toString('base64'),
+            recordedAt: row.recorded_at.toISOString(),
+          });
+        } else refused.set(k.r, new IdempotencyConflictError(k.e));
+        continue;
+      }
+      const first = firstInBatch.get(id);
+      if (!first) firstInBatch.set(id, { digest: k.digest, at: `${k.r}/${k.e}` });
+      else if (first.digest.equals(k.digest)) duplicates.set(`${k.r}/${k.e}`, first.at);
+      else refused.set(k.r, new IdempotencyConflictError(k.e));
+    }
+    return duplicates;
+  }
+
+  private findInBatch(results: Map<number, AppendedEntry[]>, at: string): AppendedEntry {
+    const [r, e] = at.split('/').map(Number);
+    return (results.get(r) as AppendedEntry[])[e];
+  }
+
+  /**
+   * Claims the keys of the events just appended. A claim another transaction committed since
+   * the check above makes this batch run again, where the check will find it. Claims go in key
+   * order so two transactions claiming overlapping keys cannot deadlock.
+   */
+  private async insertClaims(tx: EntityManager, claims: { source: string; key: string; digest: Buffer; entry: AppendedEntry }[]): Promise<void> {
+    const unique = new Map(claims.map((c) => [`${c.source}\u0000${c.key}`, c]));
+    const sorted = [...unique.values()].sort((a, b) => (a.source + '\u0000' + a.key < b.source + '\u0000' + b.key ? -1 : 1));
+    const inserted: unknown[] = await tx.query(
+      `INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[], $8::timestamptz[])
+       ON CONFLICT DO NOTHING RETURNING key`,
+      [
+        sorted.map((c) => c.source),
+        sorted.map((c) => c.key),
+        sorted.map((c) => c.digest),
+        sorted.map((c) => c.entry.log),
+        sorted.map((c) => c.entry.index),
+        sorted.map((c) => c.entry.id),
+        sorted.map((c) => Buffer.from(c.entry.leafHash, 'base64')),
+        sorted.map((c) => c.entry.recordedAt),
+      ],
+    );
+    if (inserted.length !== sorted.length) throw new RetryBatch();
+  }
+}

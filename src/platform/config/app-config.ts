@@ -1,0 +1,110 @@
+import { LOG_NAME_PATTERN } from '@audit/ledger';
+
+/** Which parts of the service this process runs; all of them by default. */
+export type Component = 'api' | 'sequencer' | 'signer' | 'worker';
+const COMPONENTS: readonly Component[] = ['api', 'sequencer', 'signer', 'worker'];
+
+/** The service's configuration, read once from the environment at start. */
+export interface AppConfig {
+  readonly port: number;
+  readonly databaseUrl: string;
+  /** When set, queries run over this login of the runtime role instead of SET ROLE on the owner's. */
+  readonly runtimeDatabaseUrl?: string;
+  readonly redisUrl: string;
+  readonly bootstrapAdminKey?: string;
+  readonly signingKey?: string;
+  readonly logOriginPrefix: string;
+  readonly holdReleaseApprovals: number;
+  readonly checkpointDir: string;
+  readonly checkpointIntervalMs: number;
+  readonly components: ReadonlySet<Component>;
+  readonly logLevel: string;
+  /** Prefix of BullMQ queue names, so test runs and deployments sharing a Redis stay apart. */
+  readonly queuePrefix: string;
+}
+
+/** Every bad variable at once, so an operator fixes them in one go. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}`);
+    return fallback;
+  }
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string | undefined, protocols: string[], problems: string[]): string | undefined {
+  const raw = env[name] || fallback;
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (!protocols.includes(parsed.protocol)) problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
+  } catch {
+    problems.push(`${name} is not a URL`);
+  }
+  return raw;
+}
+
+/**
+ * Reads and validates the configuration. Names every bad variable in one ConfigError; secrets
+ * are never echoed. Nothing else in the service reads process.env.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const bootstrapAdminKey = env.AUDIT_BOOTSTRAP_ADMIN_KEY || undefined;
+  if (bootstrapAdminKey !== undefined && bootstrapAdminKey.length < 32) {
+    problems.push('AUDIT_BOOTSTRAP_ADMIN_KEY must be at least 32 characters');
+  }
+  const signingKey = env.AUDIT_SIGNING_KEY || undefined;
+  if (signingKey !== undefined && !signingKey.startsWith('PRIVATE+KEY+')) {
+    problems.push('AUDIT_SIGNING_KEY must be a note private key (PRIVATE+KEY+<name>+<hash>+<base64>)');
+  }
+  const logOriginPrefix = env.AUDIT_LOG_ORIGIN || 'audit-trail.localhost';
+  if (/[\s+]/.test(logOriginPrefix) || logOriginPrefix.endsWith('/')) {
+    problems.push('AUDIT_LOG_ORIGIN must have no spaces or "+" and must not end with "/"');
+  }
+  const components = new Set<Component>();
+  for (const part of (env.AUDIT_COMPONENTS || 'all').split(',').map((s) => s.trim())) {
+    if (part === 'all') COMPONENTS.forEach((c) => components.add(c));
+    else if ((COMPONENTS as readonly string[]).includes(part)) components.add(part as Component);
+    else problems.push(`AUDIT_COMPONENTS has an unknown component "${part}" (known: all, ${COMPONENTS.join(', ')})`);
+  }
+  const queuePrefix = env.AUDIT_QUEUE_PREFIX || 'audit';
+  if (!LOG_NAME_PATTERN.test(queuePrefix)) problems.push('AUDIT_QUEUE_PREFIX must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent');
+  }
+
+  const config: AppConfig = {
+    port: integer(env, 'PORT', 3000, 0, 65535, problems),
+    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/audit_trail', ['postgres:', 'postgresql:'], problems) as string,
+    runtimeDatabaseUrl: url(env, 'DATABASE_RUNTIME_URL', undefined, ['postgres:', 'postgresql:'], problems),
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'], problems) as string,
+    bootstrapAdminKey,
+    signingKey,
+    logOriginPrefix,
+    holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 1, 10, problems),
+    checkpointDir: env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints',
+    checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
+    components,
+    logLevel,
+    queuePrefix,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Nest injection token of the AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

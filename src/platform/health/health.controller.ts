@@ -1,0 +1,39 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Queue } from 'bullmq';
+import { RequirePermission } from '../../access/permission.decorator';
+import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @RequirePermission('public')
+  check(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      async () => {
+        const indicator = this.indicators.check('redis');
+        try {
+          // Any command answered proves Redis is there; this one is cheap and needs no extra client.
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
+          await Promise.race([this.queue.getJobCounts('waiting'), timeout]).finally(() => clearTimeout(timer));
+          return indicator.up();
+        } catch {
+          return indicator.down({ message: 'unreachable' });
+        }
+      },
+    ]);
+  }
+}

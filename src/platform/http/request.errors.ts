@@ -1,0 +1,61 @@
+/**
+ * Errors of the HTTP edge itself (malformed requests, authentication, permission), with stable
+ * codes. Domain errors keep their own classes; error.filter.ts maps both to responses.
+ */
+export abstract class RequestError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** One field problem: `path` is a JSON pointer into the request (`/events/3/actor/id`). */
+export interface FieldProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class RequestValidationError extends RequestError {
+  readonly code = 'invalid_request';
+
+  constructor(readonly problems: readonly FieldProblem[]) {
+    super(problems.length === 1 ? `${problems[0].path || '/'}: ${problems[0].message}` : `${problems.length} fields are invalid`);
+  }
+}
+
+export class PayloadTooLargeError extends RequestError {
+  readonly code = 'payload_too_large';
+
+  constructor(
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AuthenticationError extends RequestError {
+  readonly code = 'unauthenticated';
+
+  constructor(message = 'a valid API key is required (Authorization: Bearer <key>)') {
+    super(message);
+  }
+}
+
+export class PermissionError extends RequestError {
+  readonly code = 'forbidden';
+
+  constructor(message = 'this key may not do that') {
+    super(message);
+  }
+}
+
+export class NotFoundError extends RequestError {
+  readonly code = 'not_found';
+
+  constructor(message = 'not found') {
+    super(message);
+  }
+}

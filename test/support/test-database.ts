@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { ensureDatabase, runMigrations } from '../../src/platform/database/database-bootstrap';
+
+const SERVER = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+const TEST_PREFIX = 'audit_test_';
+
+/** Refuses to touch a database that is not a throwaway test database. */
+export function assertTestDatabase(url: string): void {
+  const name = new URL(url).pathname.slice(1);
+  if (!name.startsWith(TEST_PREFIX)) throw new Error(`refusing to use non-test database "${name}" in tests`);
+}
+
+/** A fresh, migrated database of its own for one test file. */
+export async function createTestDatabase(): Promise<string> {
+  const url = `${SERVER}/${TEST_PREFIX}${randomBytes(6).toString('hex')}`;
+  assertTestDatabase(url);
+  await ensureDatabase(url);
+  await runMigrations(url);
+  return url;
+}
+
+/** Drops a test database, ending its connections first. */
+export async function dropTestDatabase(url: string): Promise<void> {
+  assertTestDatabase(url);
+  const name = new URL(url).pathname.slice(1);
+  const client = new Client({ connectionString: `${SERVER}/postgres` });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await client.query(`DROP DATABASE IF EXISTS "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A superuser connection to a test database, for what the service itself must never do. */
+export async function superuserClient(url: string): Promise<Client> {
+  assertTestDatabase(url);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
