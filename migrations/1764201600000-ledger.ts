@@ -13,7 +13,7 @@ export class Ledger1764201600000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       DO $$ BEGIN
-        CREATE ROLE audit_runtime NOLOGIN;
+        CREATE ROLE audit_runtime LOGIN;
       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
       END $$`);
 

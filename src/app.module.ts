@@ -82,8 +82,7 @@ export class AppModule {
       BootstrapAdmin,
       AppendEventsHandler,
       CreateApiKeyHandler,
-      MaintenanceSchedule,
-      ...(worker ? [MaintenanceProcessor] : []),
+      ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
     ];

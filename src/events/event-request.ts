@@ -157,7 +157,7 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
         ...(event.context ? { context: event.context } : {}),
         ...(personal ? { personal: { subject: personal.subject, digest: personal.digest } } : {}),
       }).length,
-    `${path}/context`,
+    path,
   );
   if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
   if (idempotencyKey === undefined) return event;

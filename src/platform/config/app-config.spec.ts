@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('has working defaults for every variable', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/audit_trail',
+      redisUrl: 'redis://127.0.0.1:6379',
+      holdReleaseApprovals: 2,
+      logOriginPrefix: 'audit-trail.localhost',
+    });
+    expect([...config.components].sort()).toEqual(['api', 'sequencer', 'signer', 'worker']);
+  });
+
+  it('names every bad variable at once and never echoes a secret', () => {
+    expect.assertions(3);
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        REDIS_URL: 'not a url',
+        AUDIT_BOOTSTRAP_ADMIN_KEY: 'short-secret',
+        AUDIT_SIGNING_KEY: 'garbage-key-material',
+        HOLD_RELEASE_APPROVALS: '0',
+        AUDIT_COMPONENTS: 'api,teleporter',
+      });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.map((p) => p.split(' ')[0])).toEqual([
+        'AUDIT_BOOTSTRAP_ADMIN_KEY',
+        'AUDIT_SIGNING_KEY',
+        'AUDIT_COMPONENTS',
+        'PORT',
+        'DATABASE_URL',
+        'REDIS_URL',
+        'HOLD_RELEASE_APPROVALS',
+      ]);
+      expect((e as Error).message).not.toMatch(/short-secret|garbage-key-material/);
+    }
+  });
+
+  it('runs only the components asked for', () => {
+    expect([...loadConfig({ AUDIT_COMPONENTS: 'worker' }).components]).toEqual(['worker']);
+  });
+});
