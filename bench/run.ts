@@ -1,14 +1,18 @@
 // `npm run bench [-- --quick]`: every figure beside its baseline from the same run, as a table.
 // The quick mode is a smoke run for CI: it proves the benchmarks work, not the numbers.
 import { runLedgerBench } from './ledger.bench';
+import { runServiceBench } from './service.bench';
 import { BenchFigure, formatTable, meetsTarget } from './report';
 
-function main(): void {
+async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
   log(`bench: ${quick ? 'quick smoke run' : 'full run'}; node ${process.version}`);
-  const figures: BenchFigure[] = [...runLedgerBench(quick, log)];
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const figures: BenchFigure[] = [];
+  if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
+  if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
   process.stdout.write(`${formatTable(figures)}\n`);
   log(`bench: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const missed = figures.filter((f) => meetsTarget(f) === false);
@@ -18,4 +22,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -176,9 +176,22 @@ describe('ingestion and the log read API', () => {
     expect(again.body).toEqual(first.body);
   });
 
+  it('appends a batch spanning two tenants atomically, each event in its own log', async () => {
+    const before = { acme: await headSize('acme'), globex: await headSize('globex') };
+    const res = await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events: [event('globex', 20), event('acme', 21), event('globex', 22)] }).expect(201);
+    expect(res.body.results.map((r: { log: string; index: number }) => [r.log, r.index])).toEqual([
+      ['globex', before.globex],
+      ['acme', before.acme],
+      ['globex', before.globex + 1],
+    ]);
+    // The next single append to each log continues right after.
+    const next = await t.http().post('/v1/events').set(auth(emitter)).send(event('acme', 23)).expect(201);
+    expect(next.body.index).toBe(before.acme + 1);
+  });
+
   it('verifies the log in full', async () => {
     const res = await t.http().post('/v1/logs/acme/verify').set(auth(reader)).expect(200);
-    expect(res.body).toMatchObject({ ok: true, log: 'acme', size: 502, checked: 502, problems: [] });
+    expect(res.body).toMatchObject({ ok: true, log: 'acme', size: 504, checked: 504, problems: [] });
   });
 
   async function headSize(log: string): Promise<number> {

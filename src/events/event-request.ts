@@ -141,24 +141,29 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
     ...(body.context ? { context: body.context } : {}),
     ...(personal ? { personal } : {}),
   };
-  const leafSize = canonicalCheck(
-    () =>
-      encodeLeaf({
-        v: 1,
-        log: event.log,
-        ...WORST_CASE_LEAF_FIELDS,
-        source: event.source,
-        type: event.type,
-        category: event.category,
-        actor: event.actor,
-        ...(event.target ? { target: event.target } : {}),
-        outcome: event.outcome,
-        occurredAt: WORST_CASE_LEAF_FIELDS.recordedAt,
-        ...(event.context ? { context: event.context } : {}),
-        ...(personal ? { personal: { subject: personal.subject, digest: personal.digest } } : {}),
-      }).length,
-    path,
-  );
+  // The leaf's size, bounded from above without encoding the context twice: the leaf without
+  // its context (with the longest values the sequencer can fill in), plus the context's own
+  // canonical form and its member name. This also proves the context has a canonical form.
+  const contextBytes = event.context ? canonicalCheck(() => canonicalJsonBytes(event.context).length, `${path}/context`) + ',"context":'.length : 0;
+  const leafSize =
+    contextBytes +
+    canonicalCheck(
+      () =>
+        encodeLeaf({
+          v: 1,
+          log: event.log,
+          ...WORST_CASE_LEAF_FIELDS,
+          source: event.source,
+          type: event.type,
+          category: event.category,
+          actor: event.actor,
+          ...(event.target ? { target: event.target } : {}),
+          outcome: event.outcome,
+          occurredAt: WORST_CASE_LEAF_FIELDS.recordedAt,
+          ...(personal ? { personal: { subject: personal.subject, digest: personal.digest } } : {}),
+        }).length,
+      path,
+    );
   if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
   if (idempotencyKey === undefined) return event;
   // The retry must be the same request: same tenant, fields and personal data.

@@ -1,7 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
+
+/** Runs one SQL statement: a transaction's EntityManager, or the pool in autocommit mode. */
+export type Sql = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/** An idempotency claim written with the entries it acknowledges. */
+export interface ClaimRow {
+  readonly source: string;
+  readonly key: string;
+  readonly digest: Buffer;
+  readonly idx: number;
+  readonly id: string;
+  readonly leafHash: Buffer;
+  readonly recordedAt: string;
+}
 
 /** The head of a log as stored: everything an append needs to continue it. */
 export interface LogHead {
@@ -64,25 +78,45 @@ function toHead(row: Record<string, unknown>): LogHead {
 export class LogStore {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Locks the head of `log` for this transaction, creating an empty log first if needed. */
-  async lockHead(tx: EntityManager, log: string): Promise<LogHead> {
-    let rows: Record<string, unknown>[] = await tx.query('SELECT * FROM logs WHERE log = $1 FOR UPDATE', [log]);
+  /** The pg pool of the runtime role, for the append path's single statements. */
+  sql(): Sql {
+    const pool = (this.db.driver as unknown as { master: { query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> } }).master;
+    return async (text, params) => (await pool.query(text, params)).rows;
+  }
+
+  /**
+   * The head of `log`, creating an empty log first if needed. With `forUpdate` (inside a
+   * transaction) the head row stays locked until that transaction ends.
+   */
+  async openHead(sql: Sql, log: string, forUpdate = false): Promise<LogHead> {
+    const select = `SELECT * FROM logs WHERE log = $1${forUpdate ? ' FOR UPDATE' : ''}`;
+    let rows = await sql(select, [log]);
     if (rows.length === 0) {
-      await tx.query('INSERT INTO logs (log, root) VALUES ($1, $2) ON CONFLICT (log) DO NOTHING', [log, EMPTY_ROOT]);
-      rows = await tx.query('SELECT * FROM logs WHERE log = $1 FOR UPDATE', [log]);
+      await sql('INSERT INTO logs (log, root) VALUES ($1, $2) ON CONFLICT (log) DO NOTHING', [log, EMPTY_ROOT]);
+      rows = await sql(select, [log]);
     }
     return toHead(rows[0]);
   }
 
-  /** Inserts the entries (and personal data) of one append and moves the head, in one statement. */
-  async append(tx: EntityManager, log: string, entries: readonly EntryRow[], personal: readonly PersonalRow[], head: LogHead): Promise<void> {
-    await tx.query(
+  /**
+   * Inserts the entries, personal data and idempotency claims of one append and moves the head,
+   * in one statement, so it is atomic even outside a transaction. When the head was stale (another
+   * process appended meanwhile), the (log, idx) key refuses the whole statement: nothing is
+   * written, and the caller reads the head again and replans.
+   */
+  async append(sql: Sql, log: string, entries: readonly EntryRow[], personal: readonly PersonalRow[], claims: readonly ClaimRow[], head: LogHead): Promise<void> {
+    await sql(
       `WITH new_entries AS (
          INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
          SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[])
        ), new_personal AS (
          INSERT INTO personal_data (log, idx, subject, salt, data)
          SELECT $1, * FROM unnest($9::bigint[], $10::text[], $11::bytea[], $12::jsonb[])
+       ), new_claims AS (
+         INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
+         SELECT c.source, c.key, c.digest, $1, c.idx, c.id, c.leaf_hash, c.recorded_at
+         FROM unnest($18::text[], $19::text[], $20::bytea[], $21::bigint[], $22::uuid[], $23::bytea[], $24::timestamptz[])
+           AS c(source, key, digest, idx, id, leaf_hash, recorded_at)
        )
        UPDATE logs SET size = $13, root = $14, frontier = $15, last_leaf_hash = $16, last_recorded_at = $17
        WHERE log = $1`,
@@ -104,6 +138,13 @@ export class LogStore {
         Buffer.concat(head.frontier),
         head.lastLeafHash,
         head.lastRecordedAt,
+        claims.map((c) => c.source),
+        claims.map((c) => c.key),
+        claims.map((c) => c.digest),
+        claims.map((c) => c.idx),
+        claims.map((c) => c.id),
+        claims.map((c) => c.leafHash),
+        claims.map((c) => c.recordedAt),
       ],
     );
   }
@@ -157,13 +198,23 @@ export class LogStore {
     return rows.map((r) => r.leaf);
   }
 
-  /** Entries of `log` from index `from`, at most `limit`, with what verification compares. */
+  /**
+   * Entries [from, from + limit) of `log`, in order, with what verification compares. A bounded
+   * range rather than `idx > x LIMIT n`: the planner then always walks the primary key, even
+   * before a freshly loaded table has statistics.
+   */
   async entryPage(log: string, from: number, limit: number): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
     const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.db.query(
-      'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 ORDER BY idx LIMIT $3',
-      [log, from, limit],
+      'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
+      [log, from, from + limit],
     );
     return rows.map((r) => ({ idx: Number(r.idx), leaf: r.leaf, leafHash: r.leaf_hash, treeNodes: r.tree_nodes }));
+  }
+
+  /** One past the highest stored index of `log` (0 when it has none), whatever the head says. */
+  async storedEnd(log: string): Promise<number> {
+    const rows: { end: string | null }[] = await this.db.query('SELECT max(idx) + 1 AS end FROM entries WHERE log = $1', [log]);
+    return Number(rows[0]?.end ?? 0);
   }
 
   /** The latest signed checkpoint of `log`, or null. */

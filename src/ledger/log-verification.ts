@@ -17,7 +17,8 @@ export interface VerificationReport {
   readonly problems: LogProblem[];
 }
 
-const PAGE = 10_000;
+// Rows per read: large enough to amortise the round trip, small enough to keep memory flat.
+const PAGE = 2_000;
 
 /**
  * Full verification of a log as stored: every leaf hash, chain link, stored tree node, the root
@@ -53,10 +54,13 @@ export class LogVerification {
     const verifier = new LogVerifier({ log, origin: `${this.config.logOriginPrefix}/${log}`, verifier: this.key.verifier, checkpoints: notes });
     let next = 0;
     // Read the next page while this one is checked, so the database and the CPU work together.
-    let page: ReturnType<LogStore['entryPage']> | null = this.store.entryPage(log, 0, PAGE);
-    while (page !== null) {
+    // Ranges up to the highest stored index, so missing entries (even a whole range) are seen.
+    // The next range is read while this one is checked, so the database and the CPU overlap.
+    const end = await this.store.storedEnd(log);
+    let page = end > 0 ? this.store.entryPage(log, 0, PAGE) : null;
+    for (let from = 0; page !== null; from += PAGE) {
       const rows: Awaited<ReturnType<LogStore['entryPage']>> = await page;
-      page = rows.length === PAGE ? this.store.entryPage(log, rows[rows.length - 1].idx + 1, PAGE) : null;
+      page = from + PAGE < end ? this.store.entryPage(log, from + PAGE, PAGE) : null;
       for (const row of rows) {
         if (row.idx !== next) {
           extra.push({ index: next, code: 'wrong_index', message: `entries ${next} to ${row.idx - 1} are missing` });

@@ -1,16 +1,20 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { MetricsService } from '../platform/metrics/metrics.service';
-import { AppendedEntry, EventToAppend, planAppend } from './append-plan';
+import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError } from './ledger.errors';
-import { LogHead, LogStore } from './log-store';
+import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
 
 /** Most events one group-commit transaction takes; later arrivals wait for the next. */
 const MAX_EVENTS_PER_COMMIT = 5000;
-/** Transient PostgreSQL failures worth one more try: serialization failure, deadlock. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * Failures that mean "plan again from a fresh head": a unique violation (another process appended
+ * to the log, or committed the same idempotency key, since the head or the claims were read),
+ * a serialization failure, a deadlock.
+ */
+const RETRYABLE = new Set(['23505', '40001', '40P01']);
 
 interface Request {
   readonly events: readonly EventToAppend[];
@@ -18,21 +22,22 @@ interface Request {
   readonly reject: (error: unknown) => void;
 }
 
-/** Thrown inside a transaction to roll it back and run the batch again. */
-class RetryBatch extends Error {}
-
 /**
  * Serialises appends per log and group-commits them. Requests for one log queue in its lane; a
  * lane runs one transaction at a time, taking everything queued meanwhile, so many concurrent
- * requests cost one commit. Lanes of different logs run in parallel. Across processes the head
- * row lock (SELECT ... FOR UPDATE) serialises appends to a log, and the (log, idx) and
- * (log, prev) keys make a gap or a fork impossible rather than unlikely.
+ * requests cost one commit. Lanes of different logs run in parallel. Across processes, appends to
+ * a log are serialised by its keys: an append planned from a stale head collides on (log, idx)
+ * and is replanned, and the (log, idx) and (log, prev) keys make a gap or a fork impossible
+ * rather than unlikely.
  */
 @Injectable()
 export class Sequencer implements OnApplicationShutdown {
   private readonly lanes = new Map<string, Request[]>();
   private readonly running = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
+  // Heads of the logs this process appended to, as its last commit left them. A stale one (another
+  // process appended since) costs one refused statement and a re-read, never a wrong entry.
+  private readonly heads = new Map<string, LogHead>();
   private closed = false;
 
   constructor(
@@ -102,17 +107,22 @@ export class Sequencer implements OnApplicationShutdown {
     await this.commitBatch(logs, [request]);
   }
 
-  /** Commits `batch` in one transaction, retrying transient failures; settles every request. */
+  /**
+   * Commits `batch`, retrying when the head was stale or PostgreSQL asks to; settles every request.
+   * One log: one autocommit statement from the cached head (the usual case, one round trip).
+   * Several logs: one transaction that locks their heads in name order.
+   */
   private async commitBatch(logs: readonly string[], batch: Request[]): Promise<void> {
-    const live = batch;
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
       try {
-        const { results, refused } = await this.db.transaction('READ COMMITTED', (tx) => this.write(tx, logs, live));
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        this.metrics.commitSeconds.observe(seconds);
+        const { results, refused } =
+          logs.length === 1
+            ? await this.write(this.store.sql(), logs, batch, false)
+            : await this.db.transaction('READ COMMITTED', (tx) => this.write((text, params) => tx.query(text, params), logs, batch, true));
+        this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         let count = 0;
-        live.forEach((request, i) => {
+        batch.forEach((request, i) => {
           const error = refused.get(i);
           if (error) request.reject(error);
           else {
@@ -125,10 +135,11 @@ export class Sequencer implements OnApplicationShutdown {
         this.metrics.appendedEntries.inc(count);
         return;
       } catch (e) {
+        for (const log of logs) this.heads.delete(log);
         const code = (e as { code?: string }).code;
-        const retry = e instanceof RetryBatch || (code !== undefined && RETRYABLE.has(code));
-        if (!retry || attempt >= 5) {
-          live.forEach((r) => r.reject(e));
+        const retry = code !== undefined && RETRYABLE.has(code);
+        if (!retry || attempt >= 20) {
+          batch.forEach((r) => r.reject(e));
           return;
         }
       }
@@ -136,15 +147,16 @@ export class Sequencer implements OnApplicationShutdown {
   }
 
   private async write(
-    tx: EntityManager,
+    sql: Sql,
     logs: readonly string[],
     batch: readonly Request[],
+    lock: boolean,
   ): Promise<{ results: Map<number, AppendedEntry[]>; refused: Map<number, Error> }> {
     const heads = new Map<string, LogHead>();
-    for (const log of logs) heads.set(log, await this.store.lockHead(tx, log));
+    for (const log of logs) heads.set(log, (!lock && this.heads.get(log)) || (await this.store.openHead(sql, log, lock)));
 
     const refused = new Map<number, Error>();
-    const duplicates = await this.resolveIdempotency(tx, batch, refused);
+    const duplicates = await this.resolveIdempotency(sql, batch, refused);
     // A repeat of a key whose first use in this batch was refused has nothing to repeat.
     for (const [at, original] of duplicates) {
       if (typeof original === 'string' && refused.has(Number(original.split('/')[0]))) {
@@ -168,18 +180,18 @@ export class Sequencer implements OnApplicationShutdown {
       });
     });
     const now = new Date();
-    const appendedByLog = new Map<string, AppendedEntry[]>();
-    const claims: { source: string; key: string; digest: Buffer; entry: AppendedEntry }[] = [];
-    for (const [log, events] of perLog) {
-      const plan = planAppend(heads.get(log) as LogHead, events, now, uuidv7);
-      await this.store.append(tx, log, plan.entries, plan.personal, plan.head);
-      appendedByLog.set(log, plan.appended);
-    }
+    const plans = new Map<string, AppendPlan>();
+    for (const [log, events] of perLog) plans.set(log, planAppend(heads.get(log) as LogHead, events, now, uuidv7));
+    const claims = new Map<string, ClaimRow[]>();
     for (const slot of slots) {
-      const entry = (appendedByLog.get(slot.log) as AppendedEntry[])[slot.position];
+      const entry = (plans.get(slot.log) as AppendPlan).appended[slot.position];
       (results.get(slot.request) as AppendedEntry[])[slot.event] = entry;
       const event = batch[slot.request].events[slot.event];
-      if (event.idempotency) claims.push({ source: event.source, key: event.idempotency.key, digest: event.idempotency.digest, entry });
+      if (event.idempotency) {
+        const list = claims.get(slot.log) ?? [];
+        claims.set(slot.log, list);
+        list.push({ source: event.source, key: event.idempotency.key, digest: event.idempotency.digest, idx: entry.index, id: entry.id, leafHash: Buffer.from(entry.leafHash, 'base64'), recordedAt: entry.recordedAt });
+      }
     }
     for (const [key, original] of duplicates) {
       const [r, e] = key.split('/').map(Number);
@@ -188,7 +200,17 @@ export class Sequencer implements OnApplicationShutdown {
         (results.get(r) as AppendedEntry[])[e] = entry;
       }
     }
-    if (claims.length > 0) await this.insertClaims(tx, claims);
+    for (const [log, plan] of plans) {
+      // Claims go in key order so two statements claiming overlapping keys cannot deadlock.
+      const sorted = (claims.get(log) ?? []).sort((a, b) => (a.source + '\u0000' + a.key < b.source + '\u0000' + b.key ? -1 : 1));
+      await this.store.append(sql, log, plan.entries, plan.personal, sorted, plan.head);
+    }
+    // Planned heads become the cache only once the statement succeeded; a transaction may still
+    // roll back, so its logs are read afresh next time.
+    for (const [log, plan] of plans) {
+      if (lock) this.heads.delete(log);
+      else this.heads.set(log, plan.head);
+    }
     return { results, refused };
   }
 
@@ -198,7 +220,7 @@ export class Sequencer implements OnApplicationShutdown {
    * first occurrence). Another digest: the whole request is refused with a conflict.
    */
   private async resolveIdempotency(
-    tx: EntityManager,
+    sql: Sql,
     batch: readonly Request[],
     refused: Map<number, Error>,
   ): Promise<Map<string, AppendedEntry | string>> {
@@ -211,10 +233,10 @@ export class Sequencer implements OnApplicationShutdown {
     );
     if (keyed.length === 0) return duplicates;
     const rows: { source: string; key: string; request_digest: Buffer; log: string; idx: string; id: string; leaf_hash: Buffer; recorded_at: Date }[] =
-      await tx.query(
+      (await sql(
         `SELECT c.* FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)`,
         [keyed.map((k) => k.source), keyed.map((k) => k.key)],
-      );
+      )) as never;
     const existing = new Map(rows.map((row) => [`${row.source}\u0000${row.key}`, row]));
     const firstInBatch = new Map<string, { digest: Buffer; at: string }>();
     for (const k of keyed) {
@@ -243,31 +265,5 @@ export class Sequencer implements OnApplicationShutdown {
   private findInBatch(results: Map<number, AppendedEntry[]>, at: string): AppendedEntry {
     const [r, e] = at.split('/').map(Number);
     return (results.get(r) as AppendedEntry[])[e];
-  }
-
-  /**
-   * Claims the keys of the events just appended. A claim another transaction committed since
-   * the check above makes this batch run again, where the check will find it. Claims go in key
-   * order so two transactions claiming overlapping keys cannot deadlock.
-   */
-  private async insertClaims(tx: EntityManager, claims: { source: string; key: string; digest: Buffer; entry: AppendedEntry }[]): Promise<void> {
-    const unique = new Map(claims.map((c) => [`${c.source}\u0000${c.key}`, c]));
-    const sorted = [...unique.values()].sort((a, b) => (a.source + '\u0000' + a.key < b.source + '\u0000' + b.key ? -1 : 1));
-    const inserted: unknown[] = await tx.query(
-      `INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::bigint[], $6::uuid[], $7::bytea[], $8::timestamptz[])
-       ON CONFLICT DO NOTHING RETURNING key`,
-      [
-        sorted.map((c) => c.source),
-        sorted.map((c) => c.key),
-        sorted.map((c) => c.digest),
-        sorted.map((c) => c.entry.log),
-        sorted.map((c) => c.entry.index),
-        sorted.map((c) => c.entry.id),
-        sorted.map((c) => Buffer.from(c.entry.leafHash, 'base64')),
-        sorted.map((c) => c.entry.recordedAt),
-      ],
-    );
-    if (inserted.length !== sorted.length) throw new RetryBatch();
   }
 }

@@ -1,0 +1,279 @@
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Pool } from 'pg';
+import { BenchFigure } from './report';
+
+// Everything this benchmark measures runs on this machine: the service as a child process on a
+// fresh database, autocannon as the HTTP load (loopback only), PostgreSQL for the raw baselines.
+const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+
+interface Sizes {
+  readonly bulkEvents: number;
+  readonly singleSeconds: number;
+  readonly verifyEntries: number;
+  readonly rawRows: number;
+}
+
+const FULL: Sizes = { bulkEvents: 1_000_000, singleSeconds: 15, verifyEntries: 1_000_000, rawRows: 300_000 };
+const QUICK: Sizes = { bulkEvents: 10_000, singleSeconds: 2, verifyEntries: 10_000, rawRows: 10_000 };
+
+function event(tenant: string, i: number) {
+  return {
+    tenant,
+    type: 'billing.invoice.paid',
+    actor: { type: 'user', id: `usr_${i % 977}` },
+    target: { type: 'invoice', id: `inv_${i}` },
+    outcome: 'success',
+    occurredAt: '2026-11-27T12:00:00.000Z',
+    context: { amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
+  };
+}
+
+function batchBody(tenant: string, from: number): string {
+  return JSON.stringify({ events: Array.from({ length: 500 }, (_, i) => event(tenant, from + i)) });
+}
+
+/** Peak resident memory of a process (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+async function waitForHealth(url: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the service did not become healthy');
+}
+
+/** The same row shape as `entries`, with the same keys, in a bare table of the bench database. */
+async function rawInsertBaselines(db: string, rows: number, log: (s: string) => void): Promise<{ multiRow: number; oneRowTx16: number; keysetChain: (n: number) => Promise<number> }> {
+  const client = new Client({ connectionString: db });
+  // The database is dropped at the end, ending this connection whatever state the run is in.
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query(`CREATE TABLE bare_entries (log text NOT NULL, idx bigint NOT NULL, id uuid NOT NULL, recorded_at timestamptz NOT NULL,
+    prev bytea NOT NULL, leaf_hash bytea NOT NULL, tree_nodes bytea NOT NULL, leaf bytea NOT NULL, PRIMARY KEY (log, idx), UNIQUE (log, prev))`);
+  const leaf = Buffer.from(JSON.stringify({ ...event('raw', 0), pad: 'x'.repeat(250) }));
+  const rowAt = (i: number) => {
+    const h = createHash('sha256').update(`r${i}`).digest();
+    return { idx: i, id: `00000000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`, prev: createHash('sha256').update(`p${i}`).digest(), h };
+  };
+  log(`raw baseline: ${rows.toLocaleString('en-US')} rows in multi-row INSERTs of 500`);
+  let start = process.hrtime.bigint();
+  for (let from = 0; from < rows; from += 500) {
+    const batch = Array.from({ length: Math.min(500, rows - from) }, (_, k) => rowAt(from + k));
+    await client.query(
+      `INSERT INTO bare_entries SELECT 'raw', * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[])`,
+      [batch.map((r) => r.idx), batch.map((r) => r.id), batch.map(() => new Date().toISOString()), batch.map((r) => r.prev), batch.map((r) => r.h), batch.map(() => Buffer.alloc(32)), batch.map(() => leaf)],
+    );
+  }
+  const multiRow = rows / (Number(process.hrtime.bigint() - start) / 1e9);
+
+  log('raw baseline: one-row transactions from 16 clients');
+  const pool = new Pool({ connectionString: db, max: 16 });
+  let next = rows;
+  const until = Date.now() + 3000;
+  let done = 0;
+  start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, c) => {
+      const conn = await pool.connect();
+      try {
+        while (Date.now() < until) {
+          const r = rowAt(next++);
+          await conn.query('BEGIN');
+          await conn.query(`INSERT INTO bare_entries VALUES ($1, $2, $3, now(), $4, $5, $6, $7)`, [`raw${c}`, r.idx, r.id, r.prev, r.h, Buffer.alloc(0), leaf]);
+          await conn.query('COMMIT');
+          done++;
+        }
+      } finally {
+        conn.release();
+      }
+    }),
+  );
+  const oneRowTx16 = done / (Number(process.hrtime.bigint() - start) / 1e9);
+  await pool.end();
+
+  // A plain keyset read of the service's own rows with a chain-link check (leaf hash of each row
+  // equals the next row's prev): the floor of what full verification must also do.
+  const keysetChain = async (n: number) => {
+    const t0 = process.hrtime.bigint();
+    let last = -1;
+    let prevHash: Buffer | null = null;
+    let read = 0;
+    for (;;) {
+      const res = await client.query('SELECT idx, leaf, prev FROM entries WHERE log = $1 AND idx > $2 AND idx <= $2 + 2000 ORDER BY idx', ['bulk', last]);
+      if (res.rows.length === 0) break;
+      for (const row of res.rows) {
+        if (prevHash !== null && !prevHash.equals(row.prev)) throw new Error('chain broken in the baseline read');
+        prevHash = createHash('sha256').update(Buffer.from([0])).update(row.leaf).digest();
+        read++;
+      }
+      last = Number(res.rows[res.rows.length - 1].idx);
+    }
+    if (read !== n) throw new Error(`baseline read ${read} rows, expected ${n}`);
+    return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  return { multiRow, oneRowTx16, keysetChain: async (n) => keysetChain(n).finally(() => client.end()) };
+}
+
+/** A bare node:http server answering the same POST: the HTTP floor on this machine. */
+async function bareHttpRate(seconds: number, body: string): Promise<number> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: randomBytes(16).toString('hex'), log: parsed.tenant, index: 0, leafHash: '', recordedAt: new Date().toISOString() }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  // The bare server shares this process with autocannon, which favours neither.
+  const result = await run({ url: `http://127.0.0.1:${port}/v1/events`, method: 'POST', connections: 64, duration: seconds, body, headers: { 'content-type': 'application/json' } });
+  server.close();
+  return result.requests.total / seconds;
+}
+
+export async function runServiceBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
+  const sizes = quick ? QUICK : FULL;
+  const name = `audit_bench_${randomBytes(4).toString('hex')}`;
+  const db = `${SERVER}/${name}`;
+  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
+  const checkpointDir = mkdtempSync(join(tmpdir(), 'audit-bench-cp-'));
+  const port = 3900 + Math.floor(Math.random() * 90);
+  const url = `http://127.0.0.1:${port}`;
+  log(`service: starting on ${url} against a fresh database ${name}`);
+  const child: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
+    env: { ...process.env, PORT: String(port), DATABASE_URL: db, AUDIT_BOOTSTRAP_ADMIN_KEY: admin, AUDIT_CHECKPOINT_DIR: checkpointDir, LOG_LEVEL: 'warn', AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitForHealth(url);
+    const keyRes = await fetch(`${url}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', roles: ['emitter', 'investigator'], tenants: ['*'] }) });
+    const key = ((await keyRes.json()) as { key: string }).key;
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+
+    const raw = await rawInsertBaselines(db, sizes.rawRows, log);
+
+    // Sustained batches of 500 into one log, until the bulk log holds its size.
+    log(`service: ${sizes.bulkEvents.toLocaleString('en-US')} events through POST /v1/events/batch (batches of 500, 4 connections)`);
+    let sent = 0;
+    const bodies = Array.from({ length: 8 }, (_, k) => batchBody('bulk', k * 500));
+    const bulkRequests = sizes.bulkEvents / 500;
+    const t0 = Date.now();
+    const bulk = await run({
+      url: `${url}/v1/events/batch`,
+      method: 'POST',
+      headers,
+      connections: 4,
+      amount: bulkRequests,
+      requests: [{ setupRequest: (req) => ({ ...req, body: bodies[sent++ % bodies.length] }) }],
+    });
+    const bulkRate = (bulk.requests.total * 500) / ((Date.now() - t0) / 1000);
+    if (bulk.non2xx > 0 || bulk.errors > 0) throw new Error(`bulk appends failed: ${bulk.non2xx} non-2xx, ${bulk.errors} errors`);
+
+    log('service: 4 tenants in parallel, batches of 500');
+    const tenants4 = ['t0', 't1', 't2', 't3'].map((t) => batchBody(t, 0));
+    let turn = 0;
+    const p0 = Date.now();
+    const parallel = await run({
+      url: `${url}/v1/events/batch`,
+      method: 'POST',
+      headers,
+      connections: 8,
+      amount: quick ? 40 : 400,
+      requests: [{ setupRequest: (req) => ({ ...req, body: tenants4[turn++ % 4] }) }],
+    });
+    const parallelRate = (parallel.requests.total * 500) / ((Date.now() - p0) / 1000);
+    if (parallel.non2xx > 0 || parallel.errors > 0) throw new Error(`parallel appends failed: ${parallel.non2xx} non-2xx`);
+
+    log(`service: single-event POSTs, 64 connections over 16 tenants, ${sizes.singleSeconds} s`);
+    const singles = Array.from({ length: 16 }, (_, k) => JSON.stringify(event(`s${k}`, k)));
+    let n = 0;
+    const single = await run({
+      url: `${url}/v1/events`,
+      method: 'POST',
+      headers,
+      connections: 64,
+      duration: sizes.singleSeconds,
+      requests: [{ setupRequest: (req) => ({ ...req, body: singles[n++ % 16] }) }],
+    });
+    if (single.non2xx > 0) throw new Error(`single appends failed: ${single.non2xx} non-2xx`);
+    const singleRate = single.requests.total / sizes.singleSeconds;
+    const floor = await bareHttpRate(sizes.singleSeconds, singles[0]);
+
+    // Full verification of the bulk log through the API vs the raw keyset read.
+    log(`service: full verification of the ${sizes.verifyEntries.toLocaleString('en-US')}-entry log`);
+    const v0 = process.hrtime.bigint();
+    const verifyRes = await fetch(`${url}/v1/logs/bulk/verify`, { method: 'POST', headers: { authorization: headers.authorization } });
+    const report = (await verifyRes.json()) as { ok: boolean; checked: number };
+    const verifyRate = report.checked / (Number(process.hrtime.bigint() - v0) / 1e9);
+    if (!report.ok || report.checked !== sizes.verifyEntries) throw new Error(`verification failed: ${JSON.stringify(report).slice(0, 300)}`);
+    const keysetRate = await raw.keysetChain(sizes.verifyEntries);
+
+    // Proof latency at the full size.
+    const size = sizes.verifyEntries;
+    const latencies = { inclusion: [] as number[], consistency: [] as number[] };
+    for (let i = 0; i < 200; i++) {
+      const index = Math.floor(Math.random() * size);
+      let s = process.hrtime.bigint();
+      await (await fetch(`${url}/v1/logs/bulk/proof/inclusion?index=${index}&size=${size}`, { headers })).json();
+      latencies.inclusion.push(Number(process.hrtime.bigint() - s) / 1e6);
+      s = process.hrtime.bigint();
+      await (await fetch(`${url}/v1/logs/bulk/proof/consistency?from=${index + 1}&size=${size}`, { headers })).json();
+      latencies.consistency.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+    const p99 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
+
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const signed = Number(/audit_checkpoints_signed_total (\d+)/.exec(metrics)?.[1] ?? 0);
+    const appended = Number(/audit_appended_entries_total (\d+)/.exec(metrics)?.[1] ?? 1);
+    const peak = peakRssMb(child.pid as number);
+
+    return [
+      { name: 'acknowledged appends, POST /v1/events/batch (500/batch, one log)', value: bulkRate, unit: 'events/s', baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow }, target: { kind: 'min-ratio', value: 0.6 } },
+      { name: 'acknowledged appends, batches of 500, 4 tenants in parallel', value: parallelRate, unit: 'events/s', baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow }, target: { kind: 'min-ratio', value: 0.6 } },
+      { name: 'single-event POSTs, 64 connections over 16 tenants', value: singleRate, unit: 'events/s', baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 }, target: { kind: 'min-ratio', value: 1.0 } },
+      { name: 'single-event POSTs vs the HTTP floor', value: singleRate, unit: 'req/s', baseline: { name: 'bare node:http answering the same POST', value: floor } },
+      { name: 'append latency p50 under that load', value: single.latency.p50, unit: 'ms' },
+      { name: 'append latency p99 under that load', value: single.latency.p99, unit: 'ms', target: { kind: 'max', value: 20 } },
+      { name: `full verification from PostgreSQL, ${size.toLocaleString('en-US')} entries`, value: verifyRate, unit: 'entries/s', baseline: { name: 'raw keyset read + chain-link check', value: keysetRate }, target: { kind: 'min-ratio', value: 0.5 } },
+      { name: `inclusion proof p99 at ${size.toLocaleString('en-US')} entries (HTTP)`, value: p99(latencies.inclusion), unit: 'ms' },
+      { name: `consistency proof p99 at ${size.toLocaleString('en-US')} entries (HTTP)`, value: p99(latencies.consistency), unit: 'ms' },
+      { name: 'checkpoint signatures per 1,000 appended events', value: (signed / appended) * 1000, unit: 'signatures' },
+      { name: 'peak RSS of the service during the run', value: peak, unit: 'MB', target: { kind: 'max', value: 300 } },
+    ];
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(checkpointDir, { recursive: true, force: true });
+    const admin2 = new Client({ connectionString: `${SERVER}/postgres` });
+    await admin2.connect();
+    await admin2.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    await admin2.query(`DROP DATABASE IF EXISTS "${name}"`);
+    await admin2.end();
+  }
+}
