@@ -14,6 +14,7 @@ async function main(): Promise<void> {
   if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
   if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
   process.stdout.write(`${formatTable(figures)}\n`);
+  if (quick) log('bench: quick mode proves the benchmarks run; its sizes are too small and short (cold JIT) for the targets, so its verdicts are indicative only');
   log(`bench: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const missed = figures.filter((f) => meetsTarget(f) === false);
   if (missed.length > 0 && !quick) {

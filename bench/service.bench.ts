@@ -166,7 +166,10 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
   const port = 3900 + Math.floor(Math.random() * 90);
   const url = `http://127.0.0.1:${port}`;
   log(`service: starting on ${url} against a fresh database ${name}`);
-  const child: ChildProcess = spawn(process.execPath, [join(__dirname, '..', 'src', 'main.js')], {
+  // The service runs exactly as `npm run start:prod` runs it, with its memory flags.
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
     env: { ...process.env, PORT: String(port), DATABASE_URL: db, AUDIT_BOOTSTRAP_ADMIN_KEY: admin, AUDIT_CHECKPOINT_DIR: checkpointDir, LOG_LEVEL: 'warn', AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-') },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

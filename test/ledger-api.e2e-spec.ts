@@ -189,6 +189,13 @@ describe('ingestion and the log read API', () => {
     expect(next.body.index).toBe(before.acme + 1);
   });
 
+  it('signs a checkpoint on demand', async () => {
+    const appended = await t.http().post('/v1/events').set(auth(emitter)).send(event('globex', 30)).expect(201);
+    const res = await t.http().post('/v1/logs/globex/checkpoint').set(auth(reader)).expect(200);
+    expect(Number(res.text.split('\n')[1])).toBeGreaterThanOrEqual(appended.body.index + 1);
+    expect((await t.http().post('/v1/logs/nothing/checkpoint').set(auth(reader))).status).toBe(404);
+  });
+
   it('verifies the log in full', async () => {
     const res = await t.http().post('/v1/logs/acme/verify').set(auth(reader)).expect(200);
     expect(res.body).toMatchObject({ ok: true, log: 'acme', size: 504, checked: 504, problems: [] });

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency, LedgerError } from '@audit/ledger';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { LogHead, LogStore } from './log-store';
+import { Sequencer } from './sequencer';
 import { SigningKey } from './signing-key';
 
 /**
@@ -13,7 +14,7 @@ import { SigningKey } from './signing-key';
  * checkpoint; a log that fails is not signed and the failure is logged as an error.
  */
 @Injectable()
-export class CheckpointSigner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CheckpointSigner.name);
   private timer?: NodeJS.Timeout;
   private tick?: Promise<void>;
@@ -24,6 +25,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, OnApplicationSh
     private readonly key: SigningKey,
     private readonly mirror: CheckpointMirror,
     private readonly metrics: MetricsService,
+    private readonly sequencer: Sequencer,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -34,10 +36,12 @@ export class CheckpointSigner implements OnApplicationBootstrap, OnApplicationSh
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.tick;
-    // Sign what the last appends added, so a clean shutdown leaves every entry checkpointed.
+    // Sign what the last appends added, once they are committed, so a clean shutdown leaves
+    // every entry checkpointed.
+    await this.sequencer.beforeApplicationShutdown();
     if (this.config.components.has('signer')) await this.signPending();
   }
 

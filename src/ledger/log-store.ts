@@ -157,7 +157,7 @@ export class LogStore {
 
   /** Heads whose size is ahead of their latest checkpoint. */
   async headsToSign(): Promise<LogHead[]> {
-    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE size > checkpoint_size ORDER BY log');
+    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE size > 0 AND size > checkpoint_size ORDER BY log');
     return rows.map(toHead);
   }
 

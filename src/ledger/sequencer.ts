@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -31,7 +31,7 @@ interface Request {
  * rather than unlikely.
  */
 @Injectable()
-export class Sequencer implements OnApplicationShutdown {
+export class Sequencer implements BeforeApplicationShutdown {
   private readonly lanes = new Map<string, Request[]>();
   private readonly running = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -62,8 +62,11 @@ export class Sequencer implements OnApplicationShutdown {
     });
   }
 
-  /** Finishes what was accepted before shutdown; refuses anything new. */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Refuses anything new and resolves once everything accepted before is committed. Runs before
+   * the connections close (beforeApplicationShutdown); safe to call more than once.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
