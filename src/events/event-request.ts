@@ -12,7 +12,7 @@ import {
 } from '@audit/ledger';
 import { randomBytes } from 'node:crypto';
 import { coversTenant, Principal } from '../access/roles';
-import { EventToAppend } from '../ledger/append-plan';
+import { EventToAppend, entryFor } from '../ledger/append-plan';
 import { jsonDepth, validator } from '../platform/http/json-schema';
 import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform/http/request.errors';
 import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
@@ -92,8 +92,9 @@ const validateEvent = validator<EventBody>(EVENT_SCHEMA);
 const validateBatchItem = validator<EventBody>(BATCH_ITEM_SCHEMA);
 const validateBatch = validator<{ events: unknown[] }>(BATCH_SCHEMA);
 
-// The longest values the sequencer can put in a leaf, to size-check an event before it is queued.
-const WORST_CASE_LEAF_FIELDS = { index: Number.MAX_SAFE_INTEGER, prev: GENESIS_PREV, id: '00000000-0000-7000-8000-000000000000', recordedAt: '2026-01-01T00:00:00.000Z' };
+// The longest values the sequencer can put in a leaf, to size-check an event before it is queued
+// (the log name is the event's own and is filled in below).
+const WORST_CASE_FIELDS = { index: Number.MAX_SAFE_INTEGER, prev: GENESIS_PREV, id: '00000000-0000-7000-8000-000000000000', recordedAt: '2026-01-01T00:00:00.000Z' };
 
 function invalid(path: string, message: string): RequestValidationError {
   return new RequestValidationError([{ path, message }]);
@@ -145,25 +146,8 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
   // its context (with the longest values the sequencer can fill in), plus the context's own
   // canonical form and its member name. This also proves the context has a canonical form.
   const contextBytes = event.context ? canonicalCheck(() => canonicalJsonBytes(event.context).length, `${path}/context`) + ',"context":'.length : 0;
-  const leafSize =
-    contextBytes +
-    canonicalCheck(
-      () =>
-        encodeLeaf({
-          v: 1,
-          log: event.log,
-          ...WORST_CASE_LEAF_FIELDS,
-          source: event.source,
-          type: event.type,
-          category: event.category,
-          actor: event.actor,
-          ...(event.target ? { target: event.target } : {}),
-          outcome: event.outcome,
-          occurredAt: WORST_CASE_LEAF_FIELDS.recordedAt,
-          ...(personal ? { personal: { subject: personal.subject, digest: personal.digest } } : {}),
-        }).length,
-      path,
-    );
+  const { context: _context, ...withoutContext } = event;
+  const leafSize = contextBytes + canonicalCheck(() => encodeLeaf(entryFor(withoutContext, { log: event.log, ...WORST_CASE_FIELDS })).length, path);
   if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
   if (idempotencyKey === undefined) return event;
   // The retry must be the same request: same tenant, fields and personal data.

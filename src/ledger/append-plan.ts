@@ -34,6 +34,32 @@ export interface AppendPlan {
   readonly appended: AppendedEntry[];
 }
 
+/** Where an entry stands in its log: what the sequencer adds to an event to make a leaf. */
+export interface EntryPosition {
+  readonly log: string;
+  readonly index: number;
+  readonly prev: string;
+  readonly id: string;
+  readonly recordedAt: string;
+}
+
+/** The ledger entry of `event` at `position`: the one place an event becomes leaf members. */
+export function entryFor(event: EventToAppend, position: EntryPosition): LedgerEntry {
+  return {
+    v: 1,
+    ...position,
+    source: event.source,
+    type: event.type,
+    category: event.category,
+    actor: event.actor,
+    ...(event.target ? { target: event.target } : {}),
+    outcome: event.outcome,
+    occurredAt: event.occurredAt ?? position.recordedAt,
+    ...(event.context ? { context: event.context } : {}),
+    ...(event.personal ? { personal: { subject: event.personal.subject, digest: event.personal.digest } } : {}),
+  };
+}
+
 /**
  * Plans the append of `events` (all of one log) after `head`: indices, chain links, leaves, the
  * tree nodes each leaf completes and the new head. Pure: the time and the id source are passed
@@ -54,23 +80,7 @@ export function planAppend(head: LogHead, events: readonly EventToAppend[], now:
     const index = tree.size;
     const prev = prevLink(previous);
     const id = newId();
-    const entry: LedgerEntry = {
-      v: 1,
-      log: head.log,
-      index,
-      prev,
-      id,
-      recordedAt,
-      source: event.source,
-      type: event.type,
-      category: event.category,
-      actor: event.actor,
-      ...(event.target ? { target: event.target } : {}),
-      outcome: event.outcome,
-      occurredAt: event.occurredAt ?? recordedAt,
-      ...(event.context ? { context: event.context } : {}),
-      ...(event.personal ? { personal: { subject: event.personal.subject, digest: event.personal.digest } } : {}),
-    };
+    const entry = entryFor(event, { log: head.log, index, prev, id, recordedAt });
     const leaf = encodeLeaf(entry);
     const hash = leafHash(leaf);
     completed.length = 0;
