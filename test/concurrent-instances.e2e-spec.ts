@@ -57,5 +57,5 @@ describe('two service instances on one database', () => {
     } finally {
       await owner.end();
     }
-  });
+  }, 30_000);
 });
