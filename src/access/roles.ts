@@ -14,7 +14,7 @@ export type Permission =
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   emitter: ['events:append'],
   investigator: ['events:read', 'logs:read', 'logs:verify'],
-  legal: ['logs:read'],
+  legal: [],
   admin: ['keys:manage'],
 };
 
