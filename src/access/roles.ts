@@ -1,3 +1,5 @@
+import { LOG_NAME_PATTERN } from '@audit/ledger';
+
 /** The roles of DESIGN.md "Users and roles". */
 export const ROLES = ['emitter', 'investigator', 'legal', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -35,4 +37,12 @@ export interface Principal {
 /** Whether the principal's tenant scope covers `tenant`. */
 export function coversTenant(principal: Principal, tenant: string): boolean {
   return principal.tenants.includes('*') || principal.tenants.includes(tenant);
+}
+
+/**
+ * Whether `log` is a well-formed log name this principal's tenant scope covers. Routes answer
+ * "no such log" when it is not, so another tenant's log looks exactly like a missing one.
+ */
+export function mayReadLog(principal: Principal, log: string): boolean {
+  return LOG_NAME_PATTERN.test(log) && coversTenant(principal, log);
 }

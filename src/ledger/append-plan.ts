@@ -1,18 +1,10 @@
-import { EntityRef, JsonValue, LedgerEntry, Outcome, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
+import { JsonValue, LedgerEntry, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
 import { EntryRow, LogHead, PersonalRow } from './log-store';
 
 /** An event ready to be sequenced: validated, attributed to its source, personal data salted. */
-export interface EventToAppend {
-  readonly log: string;
-  readonly source: string;
-  readonly type: string;
-  readonly category: string;
-  readonly actor: EntityRef;
-  readonly target?: EntityRef;
-  readonly outcome: Outcome;
+export interface EventToAppend extends Pick<LedgerEntry, 'log' | 'source' | 'type' | 'category' | 'actor' | 'target' | 'outcome' | 'context'> {
   /** The emitter's time, RFC 3339 UTC with milliseconds; the recorded time when absent. */
   readonly occurredAt?: string;
-  readonly context?: { readonly [member: string]: JsonValue };
   readonly personal?: { readonly subject: string; readonly data: JsonValue; readonly salt: Buffer; readonly digest: string };
   readonly idempotency?: { readonly key: string; readonly digest: Buffer };
 }

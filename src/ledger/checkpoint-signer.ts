@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency, LedgerError } from '@audit/ledger';
+import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency } from '@audit/ledger';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { CheckpointMirror } from './checkpoint-mirror';
@@ -83,7 +83,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
       if (!root.equals(head.root)) throw new Error('the head root differs from the root of the stored tree');
       if (previous) verifyConsistency(previous.size, head.size, proof, previous.root, root);
     } catch (e) {
-      const reason = e instanceof LedgerError || e instanceof Error ? e.message : 'unknown';
+      const reason = e instanceof Error ? e.message : 'unknown';
       this.logger.error(`NOT signing log ${head.log} at size ${head.size}: it is not consistent with its last checkpoint (${reason})`);
       return;
     }

@@ -1,19 +1,14 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { LOG_NAME_PATTERN } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../access/principal.decorator';
 import { RequirePermission } from '../access/permission.decorator';
-import { Principal, coversTenant } from '../access/roles';
-import { NotFoundError, RequestValidationError } from '../platform/http/request.errors';
+import { readableLog } from '../access/readable-log';
+import { Principal } from '../access/roles';
+import { RequestValidationError } from '../platform/http/request.errors';
 import { SigningKey } from './signing-key';
 import { ConsistencyProof, InclusionProof, LogReader } from './log-reader';
 
-function logName(log: string, principal: Principal): string {
-  // Another tenant's log answers exactly as a log that does not exist.
-  if (!LOG_NAME_PATTERN.test(log) || !coversTenant(principal, log)) throw new NotFoundError('no such log');
-  return log;
-}
 
 function count(value: string | undefined, name: string): number {
   if (value === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) {
@@ -36,7 +31,7 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint), text/plain' })
   async checkpoint(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
-    const note = await this.reader.latestCheckpoint(logName(log, principal));
+    const note = await this.reader.latestCheckpoint(readableLog(log, principal));
     await reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache').send(note);
   }
 
@@ -44,7 +39,7 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @ApiOperation({ summary: 'The verifier key of the checkpoints (Go note format), text/plain' })
   async verifierKey(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
-    logName(log, principal);
+    readableLog(log, principal);
     await reply.header('content-type', 'text/plain; charset=utf-8').send(`${this.key.verifierKey}\n`);
   }
 
@@ -52,21 +47,21 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of leaf `index` in the tree of `size` leaves' })
   inclusion(@Param('log') log: string, @Query('index') index: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<InclusionProof> {
-    return this.reader.inclusionProof(logName(log, principal), count(index, 'index'), count(size, 'size'));
+    return this.reader.inclusionProof(readableLog(log, principal), count(index, 'index'), count(size, 'size'));
   }
 
   @Get('proof/consistency')
   @RequirePermission('logs:read')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between trees of `from` and `size` leaves' })
   consistency(@Param('log') log: string, @Query('from') from: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<ConsistencyProof> {
-    return this.reader.consistencyProof(logName(log, principal), count(from, 'from'), count(size, 'size'));
+    return this.reader.consistencyProof(readableLog(log, principal), count(from, 'from'), count(size, 'size'));
   }
 
   @Get('tile/*')
   @RequirePermission('logs:read')
   @ApiOperation({ summary: 'C2SP tlog-tiles hash tile (tile/<L>/<N>[.p/<W>]) or entry bundle (tile/entries/<N>[.p/<W>])' })
   async tile(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
-    const tile = await this.reader.tile(logName(log, principal), `tile/${rest}`);
+    const tile = await this.reader.tile(readableLog(log, principal), `tile/${rest}`);
     await reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', tile.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
 
-/** Runs one SQL statement: a transaction's EntityManager, or the pool in autocommit mode. */
+/** Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. */
 export type Sql = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 /** An idempotency claim written with the entries it acknowledges. */
@@ -72,7 +72,7 @@ function toHead(row: Record<string, unknown>): LogHead {
 
 /**
  * The one storage adapter of the ledger: PostgreSQL through the runtime role. Reads take the
- * DataSource; writes take the EntityManager of the caller's transaction.
+ * DataSource; writes take an `Sql` (the pool in autocommit, or a transaction's query).
  */
 @Injectable()
 export class LogStore {

@@ -58,7 +58,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     return new Promise((resolve, reject) => {
       const request: Request = { events, resolve, reject };
       if (logs.length === 1) this.enqueue(logs[0], request);
-      else this.track(this.commitMultiLog(logs.sort(), request));
+      else this.track(this.commitBatch(logs.sort(), [request]));
     });
   }
 
@@ -104,10 +104,6 @@ export class Sequencer implements BeforeApplicationShutdown {
     } finally {
       this.running.delete(log);
     }
-  }
-
-  private async commitMultiLog(logs: string[], request: Request): Promise<void> {
-    await this.commitBatch(logs, [request]);
   }
 
   /**
