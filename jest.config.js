@@ -22,6 +22,9 @@ const shared = {
 };
 
 module.exports = {
+  // Integration and e2e tests start services against the real PostgreSQL and Redis on a shared
+  // 2-core machine; Jest's 5 s default fails them there for load, not for bugs.
+  testTimeout: 30_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{src,libs}/**/*.spec.ts'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/{src,libs}/**/*.int-spec.ts'] },

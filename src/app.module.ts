@@ -1,14 +1,19 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyStore } from './access/api-key.store';
 import { AuthGuard } from './access/auth.guard';
+import { ReadRecordInterceptor } from './access/read-records/read-record.interceptor';
+import { RoutePermissionsCheck } from './access/route-permissions.check';
+import { RateLimiter } from './access/rate-limiter';
 import { BootstrapAdmin } from './access/keys/bootstrap-admin';
 import { CreateApiKeyHandler } from './access/keys/create-api-key.handler';
 import { KeysController } from './access/keys/keys.controller';
+import { RevokeApiKeyHandler } from './access/keys/revoke-api-key.handler';
+import { RotateApiKeyHandler } from './access/keys/rotate-api-key.handler';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
 import { EventsController } from './events/append-events/events.controller';
 import { CheckpointMirror } from './ledger/checkpoint-mirror';
@@ -79,13 +84,18 @@ export class AppModule {
       LogReader,
       LogVerification,
       ApiKeyStore,
+      RoutePermissionsCheck,
+      RateLimiter,
       BootstrapAdmin,
       AppendEventsHandler,
       CreateApiKeyHandler,
+      RotateApiKeyHandler,
+      RevokeApiKeyHandler,
       ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
       { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_INTERCEPTOR, useClass: ReadRecordInterceptor },
       { provide: APP_FILTER, useClass: ErrorFilter },
     ];
-    return { module: AppModule, imports: [PlatformModule.forRoot(config)], controllers, providers };
+    return { module: AppModule, imports: [PlatformModule.forRoot(config), DiscoveryModule], controllers, providers };
   }
 }

@@ -5,16 +5,21 @@ import { AuthenticationError, PermissionError } from '../platform/http/request.e
 import { ApiKeyStore } from './api-key.store';
 import { bearerToken } from './api-key-secret';
 import { PERMISSION } from './permission.decorator';
+import { RateLimiter } from './rate-limiter';
 import { Permission, Principal, rolesGrant } from './roles';
 
 export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
-/** Deny by default: a route must name its permission, and the caller's key must grant it. */
+/**
+ * Deny by default: a route must name its permission, and the caller's key must grant it and be
+ * within its request budget (public routes have no key and no budget).
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyStore,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -22,10 +27,11 @@ export class AuthGuard implements CanActivate {
     if (permission === undefined) throw new PermissionError('this route has no permission and is closed');
     if (permission === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = bearerToken(request.headers.authorization);
-    if (token === null) throw new AuthenticationError();
-    const principal = await this.keys.authenticate(token);
+    const bearer = bearerToken(request.headers.authorization);
+    if ('problem' in bearer) throw new AuthenticationError(bearer.problem);
+    const principal = await this.keys.authenticate(bearer.token);
     if (principal === null) throw new AuthenticationError('the API key is unknown, revoked or expired');
+    this.rateLimiter.admit(principal);
     if (!rolesGrant(principal.roles, permission)) throw new PermissionError(`this key's roles do not allow ${permission}`);
     request.principal = principal;
     return true;

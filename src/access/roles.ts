@@ -25,18 +25,47 @@ export function rolesGrant(roles: readonly Role[], permission: Permission): bool
   return permission === 'public' || roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
 }
 
-/** The authenticated caller, from its API key. */
+/** The authenticated caller: an API key, or an operator at the command line (no key). */
 export interface Principal {
+  /** The key's id; for the operator, `operator`. */
   readonly keyId: string;
   readonly name: string;
   readonly roles: readonly Role[];
   /** Tenants the key may touch; `['*']` for all. */
   readonly tenants: readonly string[];
+  /** When the key stops working (RFC 3339), or null. */
+  readonly expiresAt: string | null;
+}
+
+const OPERATOR_KEY_ID = 'operator';
+
+/**
+ * The operator of the installation, acting without a key: at the command line (`cli`) or through
+ * the environment at start (`bootstrap`). Admin of every tenant.
+ */
+export function operator(via: 'cli' | 'bootstrap'): Principal {
+  return { keyId: OPERATOR_KEY_ID, name: via, roles: ['admin'], tenants: ['*'], expiresAt: null };
+}
+
+/** The id of the key acting, or null for the operator. */
+export function keyIdOf(principal: Principal): string | null {
+  return principal.keyId === OPERATOR_KEY_ID ? null : principal.keyId;
+}
+
+/** How a principal appears as the actor of the ledger entries it causes. */
+export function actorOf(principal: Principal): { type: string; id: string } {
+  const keyId = keyIdOf(principal);
+  return keyId === null ? { type: 'operator', id: principal.name } : { type: 'api_key', id: keyId };
 }
 
 /** Whether the principal's tenant scope covers `tenant`. */
 export function coversTenant(principal: Principal, tenant: string): boolean {
   return principal.tenants.includes('*') || principal.tenants.includes(tenant);
+}
+
+/** Whether every tenant of `tenants` is inside the principal's scope (`*` only inside `*`). */
+export function coversAllTenants(principal: Principal, tenants: readonly string[]): boolean {
+  return tenants.every((tenant) => (tenant === '*' ? principal.tenants.includes('*') : coversTenant(principal, tenant)));
 }
 
 /**

@@ -1,6 +1,9 @@
 import { JsonValue, LedgerEntry, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
 import { EntryRow, LogHead, PersonalRow } from './log-store';
 
+/** The `source` of the entries the service writes about its own work (keys, reads, holds). */
+export const SERVICE_SOURCE = 'audit-trail';
+
 /** An event ready to be sequenced: validated, attributed to its source, personal data salted. */
 export interface EventToAppend extends Pick<LedgerEntry, 'log' | 'source' | 'type' | 'category' | 'actor' | 'target' | 'outcome' | 'context'> {
   /** The emitter's time, RFC 3339 UTC with milliseconds; the recorded time when absent. */

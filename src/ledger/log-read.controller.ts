@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../access/principal.decorator';
 import { RequirePermission } from '../access/permission.decorator';
+import { RecordRead } from '../access/read-records/record-read.decorator';
 import { readableLog } from '../access/readable-log';
 import { Principal } from '../access/roles';
 import { RequestValidationError } from '../platform/http/request.errors';
@@ -29,22 +30,27 @@ export class LogReadController {
 
   @Get('checkpoint')
   @RequirePermission('logs:read')
+  @RecordRead('logs.checkpoint')
   @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint), text/plain' })
-  async checkpoint(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+  async checkpoint(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const note = await this.reader.latestCheckpoint(readableLog(log, principal));
-    await reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache').send(note);
+    void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
+    return note;
   }
 
   @Get('key')
   @RequirePermission('logs:read')
+  @RecordRead('logs.key')
   @ApiOperation({ summary: 'The verifier key of the checkpoints (Go note format), text/plain' })
-  async verifierKey(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+  verifierKey(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): string {
     readableLog(log, principal);
-    await reply.header('content-type', 'text/plain; charset=utf-8').send(`${this.key.verifierKey}\n`);
+    void reply.header('content-type', 'text/plain; charset=utf-8');
+    return `${this.key.verifierKey}\n`;
   }
 
   @Get('proof/inclusion')
   @RequirePermission('logs:read')
+  @RecordRead('logs.proof.inclusion')
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of leaf `index` in the tree of `size` leaves' })
   inclusion(@Param('log') log: string, @Query('index') index: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<InclusionProof> {
     return this.reader.inclusionProof(readableLog(log, principal), count(index, 'index'), count(size, 'size'));
@@ -52,19 +58,35 @@ export class LogReadController {
 
   @Get('proof/consistency')
   @RequirePermission('logs:read')
+  @RecordRead('logs.proof.consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between trees of `from` and `size` leaves' })
   consistency(@Param('log') log: string, @Query('from') from: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<ConsistencyProof> {
     return this.reader.consistencyProof(readableLog(log, principal), count(from, 'from'), count(size, 'size'));
   }
 
+  // Entry bundles carry the events themselves, hash tiles only hashes: two routes, so their
+  // reads can be recorded (or sampled) apart.
+  @Get('tile/entries/*')
+  @RequirePermission('logs:read')
+  @RecordRead('logs.entries')
+  @ApiOperation({ summary: 'C2SP tlog-tiles entry bundle (tile/entries/<N>[.p/<W>])' })
+  entries(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    return this.tileBytes(readableLog(log, principal), `tile/entries/${rest}`, reply);
+  }
+
   @Get('tile/*')
   @RequirePermission('logs:read')
-  @ApiOperation({ summary: 'C2SP tlog-tiles hash tile (tile/<L>/<N>[.p/<W>]) or entry bundle (tile/entries/<N>[.p/<W>])' })
-  async tile(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
-    const tile = await this.reader.tile(readableLog(log, principal), `tile/${rest}`);
-    await reply
+  @RecordRead('logs.tile')
+  @ApiOperation({ summary: 'C2SP tlog-tiles hash tile (tile/<L>/<N>[.p/<W>])' })
+  tile(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    return this.tileBytes(readableLog(log, principal), `tile/${rest}`, reply);
+  }
+
+  private async tileBytes(log: string, path: string, reply: FastifyReply): Promise<Buffer> {
+    const tile = await this.reader.tile(log, path);
+    void reply
       .header('content-type', 'application/octet-stream')
-      .header('cache-control', tile.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
-      .send(tile.bytes);
+      .header('cache-control', tile.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    return tile.bytes;
   }
 }

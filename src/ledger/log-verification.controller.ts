@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../access/principal.decorator';
 import { RequirePermission } from '../access/permission.decorator';
+import { RecordRead } from '../access/read-records/record-read.decorator';
 import { readableLog } from '../access/readable-log';
 import { Principal } from '../access/roles';
 import { CheckpointSigner } from './checkpoint-signer';
@@ -21,16 +22,19 @@ export class LogVerificationController {
   @Post('checkpoint')
   @HttpCode(200)
   @RequirePermission('logs:verify')
+  @RecordRead('logs.sign')
   @ApiOperation({ summary: 'Sign a checkpoint of the current head now (on demand), and return the latest, text/plain' })
-  async signNow(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res() reply: FastifyReply): Promise<void> {
+  async signNow(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const note = await this.signer.signNow(readableLog(log, principal));
     if (note === null) throw new NoCheckpointError();
-    await reply.header('content-type', 'text/plain; charset=utf-8').send(note);
+    void reply.header('content-type', 'text/plain; charset=utf-8');
+    return note;
   }
 
   @Post('verify')
   @HttpCode(200)
   @RequirePermission('logs:verify')
+  @RecordRead('logs.verify')
   @ApiOperation({ summary: 'Full verification of a log: leaves, chain, tree, checkpoints, mirror' })
   verify(@Param('log') log: string, @CurrentPrincipal() principal: Principal): Promise<VerificationReport> {
     return this.verification.verify(readableLog(log, principal));

@@ -16,8 +16,16 @@ const MAX_EVENTS_PER_COMMIT = 5000;
  */
 const RETRYABLE = new Set(['23505', '40001', '40P01']);
 
+/**
+ * A change to other tables that must commit with the entries recording it, or not at all (a key
+ * revoked, a hold placed). It runs first in the append's transaction and may throw to abort it;
+ * it may run again when the transaction is retried.
+ */
+export type AppendEffect = (sql: Sql) => Promise<void>;
+
 interface Request {
   readonly events: readonly EventToAppend[];
+  readonly effect?: AppendEffect;
   readonly resolve: (entries: AppendedEntry[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -49,15 +57,16 @@ export class Sequencer implements BeforeApplicationShutdown {
   /**
    * Appends `events` atomically (all or none) and resolves after commit with one acknowledgement
    * per event, in order. Events carrying an idempotency key already used with the same request
-   * digest are not appended again: their original acknowledgement is returned.
+   * digest are not appended again: their original acknowledgement is returned. With `effect`, the
+   * effect and the entries commit in one transaction that holds the logs' heads.
    */
-  append(events: readonly EventToAppend[]): Promise<AppendedEntry[]> {
+  append(events: readonly EventToAppend[], effect?: AppendEffect): Promise<AppendedEntry[]> {
     if (this.closed) return Promise.reject(new SequencerUnavailableError('the service is shutting down'));
     if (events.length === 0) return Promise.resolve([]);
     const logs = [...new Set(events.map((e) => e.log))];
     return new Promise((resolve, reject) => {
-      const request: Request = { events, resolve, reject };
-      if (logs.length === 1) this.enqueue(logs[0], request);
+      const request: Request = { events, effect, resolve, reject };
+      if (logs.length === 1 && !effect) this.enqueue(logs[0], request);
       else this.track(this.commitBatch(logs.sort(), [request]));
     });
   }
@@ -109,14 +118,14 @@ export class Sequencer implements BeforeApplicationShutdown {
   /**
    * Commits `batch`, retrying when the head was stale or PostgreSQL asks to; settles every request.
    * One log: one autocommit statement from the cached head (the usual case, one round trip).
-   * Several logs: one transaction that locks their heads in name order.
+   * Several logs, or an effect: one transaction that locks the heads in name order.
    */
   private async commitBatch(logs: readonly string[], batch: Request[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
       try {
         const { results, refused } =
-          logs.length === 1
+          logs.length === 1 && !batch.some((r) => r.effect)
             ? await this.write(this.store.sql(), logs, batch, false)
             : await this.db.transaction('READ COMMITTED', (tx) => this.write((text, params) => tx.query(text, params), logs, batch, true));
         this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -153,6 +162,7 @@ export class Sequencer implements BeforeApplicationShutdown {
   ): Promise<{ results: Map<number, AppendedEntry[]>; refused: Map<number, Error> }> {
     const heads = new Map<string, LogHead>();
     for (const log of logs) heads.set(log, (!lock && this.heads.get(log)) || (await this.store.openHead(sql, log, lock)));
+    for (const request of batch) if (request.effect) await request.effect(sql);
 
     const refused = new Map<number, Error>();
     const duplicates = await this.resolveIdempotency(sql, batch, refused);

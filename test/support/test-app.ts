@@ -9,7 +9,8 @@ import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/platform/config/app-config';
 import { configureHttp } from '../../src/platform/http/configure-http';
-import { assertTestDatabase } from './test-database';
+import { PinoLogger } from '../../src/platform/logging/pino-logger';
+import { assertTestDatabase, superuserClient } from './test-database';
 
 /** A running service instance on a test database, with its own queue names and mirror directory. */
 export interface TestApp {
@@ -35,11 +36,14 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
   };
 }
 
-export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}): Promise<TestApp> {
+/** `logs`: collect the service's JSON log lines (every level) here instead of discarding them. */
+export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: { logs?: string[] } = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(databaseUrl, env));
+  const logs = options.logs;
+  const logger = logs ? new PinoLogger('trace', { write: (line: string) => void logs.push(line) }) : false;
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  moduleRef.useLogger(false);
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(configureHttp.adapter(), { logger: false, abortOnError: false });
+  moduleRef.useLogger(logger);
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(configureHttp.adapter(), { logger, abortOnError: false });
   configureHttp(app);
   app.enableShutdownHooks();
   await app.init();
@@ -73,8 +77,19 @@ export async function clearQueues(prefix: string): Promise<void> {
   }
 }
 
-/** Creates an API key through the API with the bootstrap admin key and returns its secret. */
-export async function createKey(t: TestApp, name: string, roles: string[], tenants: string[]): Promise<string> {
-  const res = await t.http().post('/v1/keys').set('authorization', `Bearer ${t.adminKey}`).send({ name, roles, tenants }).expect(201);
+/** Creates an API key through the API (with the bootstrap admin key unless `by` is given) and returns its secret. */
+export async function createKey(t: TestApp, name: string, roles: string[], tenants: string[], by = t.adminKey): Promise<string> {
+  const res = await t.http().post('/v1/keys').set('authorization', `Bearer ${by}`).send({ name, roles, tenants }).expect(201);
   return res.body.key as string;
+}
+
+/** The `platform` log's entries as decoded leaves, read as the superuser. */
+export async function platformEntries(databaseUrl: string): Promise<Record<string, any>[]> {
+  const client = await superuserClient(databaseUrl);
+  try {
+    const { rows } = await client.query("SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = 'platform' ORDER BY idx");
+    return rows.map((r: { leaf: string }) => JSON.parse(r.leaf));
+  } finally {
+    await client.end();
+  }
 }

@@ -1,9 +1,19 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
+import { Sequencer } from '../../ledger/sequencer';
 import { APP_CONFIG, AppConfig } from '../../platform/config/app-config';
 import { ApiKeyStore } from '../api-key.store';
+import { operator } from '../roles';
+import { ApiKeyState, applyEvents, decideCreate } from './api-key.decider';
+import { keyEventEntry } from './api-key.entries';
 
-/** Makes AUDIT_BOOTSTRAP_ADMIN_KEY an admin key for every tenant, once, at start. */
+/** Raised inside the creating transaction to undo it: the key exists already. */
+class AlreadyThere extends Error {}
+
+/**
+ * Makes AUDIT_BOOTSTRAP_ADMIN_KEY an admin key for every tenant, once, at start, recorded like any
+ * other key creation (actor: the operator, via bootstrap). A revoked bootstrap key stays revoked.
+ */
 @Injectable()
 export class BootstrapAdmin implements OnApplicationBootstrap {
   private readonly logger = new Logger(BootstrapAdmin.name);
@@ -11,21 +21,26 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyStore,
+    private readonly sequencer: Sequencer,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const secret = this.config.bootstrapAdminKey;
     if (!secret) return;
-    const created = await this.keys.insert({
-      id: uuidv7(),
-      name: 'bootstrap-admin',
-      prefix: secret.slice(0, 4),
-      secret,
-      roles: ['admin'],
-      tenants: ['*'],
-      createdBy: null,
-      expiresAt: null,
-    });
-    if (created) this.logger.log('created the bootstrap admin key from AUDIT_BOOTSTRAP_ADMIN_KEY');
+    const by = operator('bootstrap');
+    // The operator chose this secret: show as little of it as a generated key's prefix shows.
+    const events = decideCreate(by, { id: uuidv7(), name: 'bootstrap-admin', prefix: secret.slice(0, 4), roles: ['admin'], tenants: ['*'], expiresAt: null });
+    const key = applyEvents(undefined, events) as ApiKeyState;
+    try {
+      await this.sequencer.append(
+        events.map((event) => keyEventEntry(event, key, by)),
+        async (sql) => {
+          if (!(await this.keys.insert(sql, key, secret, null))) throw new AlreadyThere();
+        },
+      );
+      this.logger.log('created the bootstrap admin key from AUDIT_BOOTSTRAP_ADMIN_KEY');
+    } catch (e) {
+      if (!(e instanceof AlreadyThere)) throw e;
+    }
   }
 }

@@ -1,16 +1,13 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { PLATFORM_LOG } from '@audit/ledger';
 import { randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { Sequencer } from '../../ledger/sequencer';
-import { PermissionError } from '../../platform/http/request.errors';
 import { ApiKeyStore } from '../api-key.store';
 import { newKeySecret } from '../api-key-secret';
-import { coversTenant } from '../roles';
-import { CreateApiKey, CreatedApiKey } from './create-api-key.command';
-
-/** The `source` of entries the service writes about itself. */
-export const SERVICE_SOURCE = 'audit-trail';
+import { keyIdOf } from '../roles';
+import { ApiKeyState, applyEvents, decideCreate } from './api-key.decider';
+import { keyEventEntry } from './api-key.entries';
+import { CreateApiKey, IssuedApiKey } from './create-api-key.command';
 
 @CommandHandler(CreateApiKey)
 export class CreateApiKeyHandler implements ICommandHandler<CreateApiKey> {
@@ -19,28 +16,18 @@ export class CreateApiKeyHandler implements ICommandHandler<CreateApiKey> {
     private readonly sequencer: Sequencer,
   ) {}
 
-  async execute(command: CreateApiKey): Promise<CreatedApiKey> {
-    // A key cannot hand out a tenant scope wider than its own.
-    for (const tenant of command.tenants) {
-      if (tenant === '*' ? !command.by.tenants.includes('*') : !coversTenant(command.by, tenant)) {
-        throw new PermissionError(`this key may not grant access to tenant ${tenant}`);
-      }
-    }
+  async execute({ by, name, roles, tenants, expiresAt }: CreateApiKey): Promise<IssuedApiKey> {
     const id = uuidv7();
     const { secret, prefix } = newKeySecret(randomBytes(32));
-    await this.keys.insert({ id, name: command.name, prefix, secret, roles: command.roles, tenants: command.tenants, createdBy: command.by.keyId, expiresAt: command.expiresAt });
-    await this.sequencer.append([
-      {
-        log: PLATFORM_LOG,
-        source: SERVICE_SOURCE,
-        type: 'api_key.created',
-        category: 'api_keys',
-        actor: { type: 'api_key', id: command.by.keyId },
-        target: { type: 'api_key', id },
-        outcome: 'success',
-        context: { name: command.name, prefix, roles: command.roles, tenants: command.tenants, expiresAt: command.expiresAt },
+    const events = decideCreate(by, { id, name, prefix, roles, tenants, expiresAt });
+    const key = applyEvents(undefined, events) as ApiKeyState;
+    // The key exists exactly when its creation is in the ledger: one transaction holds both.
+    await this.sequencer.append(
+      events.map((event) => keyEventEntry(event, key, by)),
+      async (sql) => {
+        if (!(await this.keys.insert(sql, key, secret, keyIdOf(by)))) throw new Error('a generated key secret collided');
       },
-    ]);
-    return { id, key: secret, prefix, name: command.name, roles: command.roles, tenants: command.tenants, expiresAt: command.expiresAt };
+    );
+    return { id, key: secret, prefix, name, roles: key.roles, tenants: key.tenants, expiresAt: key.expiresAt };
   }
 }

@@ -1,34 +1,25 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { validator } from '../../platform/http/json-schema';
 import { RequestValidationError } from '../../platform/http/request.errors';
+import { KeyNotFoundError } from '../access.errors';
 import { ApiKeyRecord, ApiKeyStore } from '../api-key.store';
 import { CurrentPrincipal } from '../principal.decorator';
 import { RequirePermission } from '../permission.decorator';
-import { Principal, ROLES, Role } from '../roles';
-import { CreateApiKey, CreatedApiKey } from './create-api-key.command';
+import { Principal } from '../roles';
+import { mayManage } from './api-key.decider';
+import { CreateApiKey, IssuedApiKey } from './create-api-key.command';
+import { CREATE_KEY_SCHEMA, parseCreateKey } from './create-api-key.request';
+import { RevokeApiKey } from './revoke-api-key.command';
+import { RotateApiKey } from './rotate-api-key.command';
 
-const CREATE_KEY_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'roles', 'tenants'],
-  properties: {
-    name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' },
-    roles: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...ROLES] } },
-    tenants: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 1000,
-      uniqueItems: true,
-      items: { type: 'string', anyOf: [{ const: '*' }, { pattern: LOG_NAME_PATTERN.source }] },
-    },
-    expiresAt: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' },
-  },
-} as const;
+const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const validateCreateKey = validator<{ name: string; roles: Role[]; tenants: string[]; expiresAt?: string }>(CREATE_KEY_SCHEMA);
+/** The key id a route names; anything that cannot be one is simply not found. */
+function keyId(id: string): string {
+  if (!KEY_ID.test(id)) throw new KeyNotFoundError();
+  return id;
+}
 
 @ApiTags('keys')
 @ApiBearerAuth()
@@ -43,23 +34,30 @@ export class KeysController {
   @HttpCode(201)
   @RequirePermission('keys:manage')
   @ApiBody({ schema: CREATE_KEY_SCHEMA as object })
-  create(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<CreatedApiKey> {
-    const request = validateCreateKey(body);
-    if (request.tenants.includes('*') && request.tenants.length > 1) {
-      throw new RequestValidationError([{ path: '/tenants', message: '"*" stands alone' }]);
-    }
-    let expiresAt: string | null = null;
-    if (request.expiresAt !== undefined) {
-      const ms = Date.parse(request.expiresAt);
-      if (Number.isNaN(ms) || ms <= Date.now()) throw new RequestValidationError([{ path: '/expiresAt', message: 'must be a valid time in the future' }]);
-      expiresAt = new Date(ms).toISOString();
-    }
-    return this.commands.execute(new CreateApiKey(principal, request.name, request.roles, request.tenants, expiresAt));
+  create(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
+    const request = parseCreateKey(body);
+    return this.commands.execute(new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt));
   }
 
+  /** Keys inside the caller's tenant scope, never a secret; `prefix` finds a key seen in the wild. */
   @Get()
   @RequirePermission('keys:manage')
-  async list(): Promise<{ items: ApiKeyRecord[] }> {
-    return { items: await this.keys.list() };
+  async list(@CurrentPrincipal() principal: Principal, @Query('prefix') prefix?: unknown): Promise<{ items: ApiKeyRecord[] }> {
+    if (prefix !== undefined && typeof prefix !== 'string') throw new RequestValidationError([{ path: '/prefix', message: 'must be given once' }]);
+    const items = (await this.keys.list()).filter((key) => mayManage(principal, key) && (prefix === undefined || key.prefix.startsWith(prefix)));
+    return { items };
+  }
+
+  @Post(':id/rotate')
+  @HttpCode(200)
+  @RequirePermission('keys:manage')
+  rotate(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
+    return this.commands.execute(new RotateApiKey(principal, keyId(id)));
+  }
+
+  @Delete(':id')
+  @RequirePermission('keys:manage')
+  revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<ApiKeyRecord> {
+    return this.commands.execute(new RevokeApiKey(principal, keyId(id)));
   }
 }

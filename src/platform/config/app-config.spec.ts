@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       holdReleaseApprovals: 2,
       logOriginPrefix: 'audit-trail.localhost',
+      rateLimits: { emitter: { perSecond: 2000, burst: 4000 }, other: { perSecond: 50, burst: 100 } },
     });
     expect([...config.components].sort()).toEqual(['api', 'sequencer', 'signer', 'worker']);
   });
@@ -24,6 +25,8 @@ describe('loadConfig', () => {
         AUDIT_SIGNING_KEY: 'garbage-key-material',
         HOLD_RELEASE_APPROVALS: '0',
         AUDIT_COMPONENTS: 'api,teleporter',
+        AUDIT_RATE_LIMIT_EMITTER: '100',
+        AUDIT_RATE_LIMIT_OTHER: '5/0',
       });
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
@@ -35,8 +38,21 @@ describe('loadConfig', () => {
         'DATABASE_URL',
         'REDIS_URL',
         'HOLD_RELEASE_APPROVALS',
+        'AUDIT_RATE_LIMIT_EMITTER',
+        'AUDIT_RATE_LIMIT_OTHER',
       ]);
       expect((e as Error).message).not.toMatch(/short-secret|garbage-key-material/);
+    }
+  });
+
+  it('reads rate limits as <perSecond>/<burst>, with 0 or off for none', () => {
+    expect(loadConfig({ AUDIT_RATE_LIMIT_EMITTER: '0', AUDIT_RATE_LIMIT_OTHER: '0.5/3' }).rateLimits).toEqual({
+      emitter: null,
+      other: { perSecond: 0.5, burst: 3 },
+    });
+    expect(loadConfig({ AUDIT_RATE_LIMIT_OTHER: 'off' }).rateLimits.other).toBeNull();
+    for (const bad of ['50', '/100', '0/10', '-1/10', '10/1.5', 'fast', '10/100/1']) {
+      expect(() => loadConfig({ AUDIT_RATE_LIMIT_OTHER: bad })).toThrow(/AUDIT_RATE_LIMIT_OTHER/);
     }
   });
 

@@ -1,8 +1,15 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { ReadRecordSwitches, parseReadRecordSwitches } from '../../access/read-records/read-record.policy';
 
 /** Which parts of the service this process runs; all of them by default. */
 export type Component = 'api' | 'sequencer' | 'signer' | 'worker';
 const COMPONENTS: readonly Component[] = ['api', 'sequencer', 'signer', 'worker'];
+
+/** A per-key request budget: a bucket of `burst` requests refilled at `perSecond`. */
+export interface RateLimitSetting {
+  readonly perSecond: number;
+  readonly burst: number;
+}
 
 /** The service's configuration, read once from the environment at start. */
 export interface AppConfig {
@@ -21,6 +28,13 @@ export interface AppConfig {
   readonly logLevel: string;
   /** Prefix of BullMQ queue names, so test runs and deployments sharing a Redis stay apart. */
   readonly queuePrefix: string;
+  /** Which reads are recorded in the `platform` log (`AUDIT_READ_RECORDS`); every read by default. */
+  readonly readRecords: ReadRecordSwitches;
+  /**
+   * Request budgets per API key, in memory of this process (N API processes: up to N times as
+   * much); keys with the `emitter` role get `emitter`, all others `other`; null is unlimited.
+   */
+  readonly rateLimits: { readonly emitter: RateLimitSetting | null; readonly other: RateLimitSetting | null };
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -56,6 +70,21 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
   return raw;
 }
 
+/** `<perSecond>/<burst>` (perSecond may have decimals), or `0` / `off` for no limit. */
+function rateLimit(env: Env, name: string, fallback: RateLimitSetting, problems: string[]): RateLimitSetting | null {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '0' || raw === 'off') return null;
+  const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(raw);
+  const perSecond = match ? Number(match[1]) : NaN;
+  const burst = match ? Number(match[2]) : NaN;
+  if (!(perSecond > 0 && perSecond <= 1_000_000 && Number.isSafeInteger(burst) && burst >= 1 && burst <= 1_000_000)) {
+    problems.push(`${name} must be <perSecond>/<burst> (for example 50/100; perSecond above 0, burst from 1 to 1000000) or 0 for no limit`);
+    return fallback;
+  }
+  return { perSecond, burst };
+}
+
 /**
  * Reads and validates the configuration. Names every bad variable in one ConfigError; secrets
  * are never echoed. Nothing else in the service reads process.env.
@@ -86,6 +115,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent');
   }
+  const readRecords = parseReadRecordSwitches(env.AUDIT_READ_RECORDS);
+  problems.push(...readRecords.problems);
 
   const config: AppConfig = {
     port: integer(env, 'PORT', 3000, 0, 65535, problems),
@@ -101,6 +132,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     components,
     logLevel,
     queuePrefix,
+    readRecords: readRecords.switches,
+    rateLimits: {
+      emitter: rateLimit(env, 'AUDIT_RATE_LIMIT_EMITTER', { perSecond: 2000, burst: 4000 }, problems),
+      other: rateLimit(env, 'AUDIT_RATE_LIMIT_OTHER', { perSecond: 50, burst: 100 }, problems),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

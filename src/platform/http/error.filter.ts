@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { LedgerError } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
+import { AccessError } from '../../access/access.errors';
 import { LedgerServiceError } from '../../ledger/ledger.errors';
-import { PayloadTooLargeError, RequestError, RequestValidationError } from './request.errors';
+import { PayloadTooLargeError, RateLimitedError, RequestError, RequestValidationError } from './request.errors';
 
 type Coded = { code: string };
 
@@ -14,6 +15,11 @@ const STATUS_BY_CODE = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  rate_limited: 429,
+  // access
+  key_not_found: 404,
+  key_not_active: 409,
+  grant_exceeds_holder: 403,
   // ledger service
   idempotency_conflict: 409,
   unknown_log: 404,
@@ -80,7 +86,7 @@ function fastifyError(e: unknown): ErrorBody | null {
 export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof RequestValidationError) return body(400, e.code, e.message, e.problems);
   if (e instanceof PayloadTooLargeError) return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
-  if (e instanceof RequestError || e instanceof LedgerServiceError || e instanceof LedgerError) {
+  if (e instanceof RequestError || e instanceof AccessError || e instanceof LedgerServiceError || e instanceof LedgerError) {
     const code = (e as Coded).code as ErrorCode;
     const status = STATUS_BY_CODE[code];
     if (status !== undefined) return body(status, code, e.message);
@@ -109,6 +115,7 @@ export class ErrorFilter implements ExceptionFilter {
       this.logger.error(`unhandled ${name}${(exception as Coded)?.code ? ` (${(exception as Coded).code})` : ''}`);
     }
     if (payload.statusCode === 503) void reply.header('Retry-After', '1');
+    if (exception instanceof RateLimitedError) void reply.header('Retry-After', String(exception.retryAfterSeconds));
     void reply.status(payload.statusCode).header('content-type', 'application/json; charset=utf-8').send(payload);
   }
 }

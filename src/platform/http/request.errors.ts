@@ -59,3 +59,12 @@ export class NotFoundError extends RequestError {
     super(message);
   }
 }
+
+/** The key used up its request budget; it may try again after `retryAfterSeconds` (whole, at least 1). */
+export class RateLimitedError extends RequestError {
+  readonly code = 'rate_limited';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many requests with this API key; retry after ${retryAfterSeconds} s`);
+  }
+}

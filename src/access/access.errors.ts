@@ -1,0 +1,39 @@
+/** Errors of the access context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class AccessError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * No key with this id that the caller may manage. A key outside the caller's tenant scope gets
+ * this same answer, so an answer never reveals that another tenant's key exists.
+ */
+export class KeyNotFoundError extends AccessError {
+  readonly code = 'key_not_found';
+
+  constructor() {
+    super('no such API key');
+  }
+}
+
+/** The key is revoked or expired: it cannot be rotated. */
+export class KeyNotActiveError extends AccessError {
+  readonly code = 'key_not_active';
+
+  constructor(state: 'revoked' | 'expired') {
+    super(`the API key is ${state}; create a new one instead`);
+  }
+}
+
+/** A key asked to grant more than it holds itself: a tenant outside its scope, or a longer life. */
+export class GrantExceedsHolderError extends AccessError {
+  readonly code = 'grant_exceeds_holder';
+
+  constructor(message: string) {
+    super(message);
+  }
+}

@@ -1,0 +1,106 @@
+import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CommandBus } from '@nestjs/cqrs';
+import { parseArgs } from 'node:util';
+import { CreateApiKey, IssuedApiKey } from './access/keys/create-api-key.command';
+import { parseCreateKey } from './access/keys/create-api-key.request';
+import { operator } from './access/roles';
+import { AppModule } from './app.module';
+import { LogStore } from './ledger/log-store';
+import { LogVerification } from './ledger/log-verification';
+import { loadConfig } from './platform/config/app-config';
+import { ensureDatabase, runMigrations } from './platform/database/database-bootstrap';
+import { RequestValidationError } from './platform/http/request.errors';
+import { PinoLogger } from './platform/logging/pino-logger';
+
+const USAGE = `usage:
+  npm run cli -- verify [<log> ...]
+      Fully verifies the named logs (every log when none is named) as stored in DATABASE_URL:
+      leaves, chain, tree nodes, signed checkpoints and the checkpoint mirror (AUDIT_CHECKPOINT_DIR).
+      Prints one JSON report per log; exits 1 when any log fails.
+  npm run cli -- keys create --name <name> --roles <role,...> --tenants <tenant,...|*> [--expires-at <RFC 3339>]
+      Creates an API key as the operator (for the first admin key of a fresh install) and prints
+      it once as JSON; the creation is recorded in the platform log like any other.
+Exits 2 on bad usage. Reads the same environment as the service (DATABASE_URL, ...).`;
+
+export class UsageError extends Error {}
+
+/** Where the command line writes: its answers (JSON lines) and what it says to the operator. */
+export interface Output {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Runs `work` against the database with the service's providers but no HTTP, timers or workers. */
+async function withService<T>(env: Env, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const config = { ...loadConfig(env), components: new Set<never>(), bootstrapAdminKey: undefined };
+  await ensureDatabase(config.databaseUrl);
+  await runMigrations(config.databaseUrl);
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: new PinoLogger(config.logLevel === 'silent' ? 'silent' : 'warn') });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function verify(env: Env, io: Output, logs: string[]): Promise<number> {
+  return withService(env, async (app) => {
+    const names = logs.length > 0 ? logs : await app.get(LogStore).logNames();
+    let failed = 0;
+    for (const log of names) {
+      const report = await app.get(LogVerification).verify(log);
+      io.out(`${JSON.stringify(report)}\n`);
+      if (!report.ok) failed++;
+    }
+    io.err(`${names.length - failed} of ${names.length} logs verified\n`);
+    return failed > 0 ? 1 : 0;
+  });
+}
+
+async function createKey(env: Env, io: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, roles: { type: 'string' }, tenants: { type: 'string' }, 'expires-at': { type: 'string' } },
+    strict: true,
+  });
+  const list = (value: string | undefined) => (value === undefined ? undefined : value.split(',').map((s) => s.trim()));
+  let request: ReturnType<typeof parseCreateKey>;
+  try {
+    request = parseCreateKey({ name: values.name, roles: list(values.roles), tenants: list(values.tenants), expiresAt: values['expires-at'] });
+  } catch (e) {
+    if (e instanceof RequestValidationError) throw new UsageError(e.problems.map((p) => `--${p.path.split('/')[1] || 'arguments'}: ${p.message}`).join('\n'));
+    throw e;
+  }
+  const key = await withService(env, (app) =>
+    app.get(CommandBus).execute<CreateApiKey, IssuedApiKey>(new CreateApiKey(operator('cli'), request.name, request.roles, request.tenants, request.expiresAt)),
+  );
+  io.out(`${JSON.stringify(key)}\n`);
+  io.err('the key is shown once: keep it now\n');
+  return 0;
+}
+
+/**
+ * Runs one command and returns its exit code: 0 done, 1 a verification failed, 2 bad usage (the
+ * usage is printed). Other failures reject.
+ */
+export async function runCommandLine(argv: readonly string[], env: Env, io: Output): Promise<number> {
+  const [command, ...args] = argv;
+  if (args.includes('--help') || command === undefined || command === '--help') {
+    io.err(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    if (command === 'verify') return await verify(env, io, args);
+    if (command === 'keys' && args[0] === 'create') return await createKey(env, io, args.slice(1));
+    throw new UsageError(`unknown command "${argv.join(' ')}"`);
+  } catch (e) {
+    if (!(e instanceof UsageError) && !(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;
+    io.err(`${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+}
+

@@ -1,0 +1,117 @@
+import { TestApp, createKey, startTestApp } from './support/test-app';
+import { createTestDatabase, dropTestDatabase } from './support/test-database';
+
+/**
+ * Every route of the API × every role × own or other tenant. Each role's key is scoped to `acme`;
+ * `globex` is the other tenant. A role without the route's permission gets 403 whatever the
+ * tenant; with it, its own tenant works and the other tenant is refused (403) or looks missing (404).
+ */
+type Role = 'emitter' | 'investigator' | 'legal' | 'admin';
+const ROLES: Role[] = ['emitter', 'investigator', 'legal', 'admin'];
+const OWN = 'acme';
+const OTHER = 'globex';
+
+interface Route {
+  readonly name: string;
+  readonly role: Role;
+  /** Status for the own tenant. */
+  readonly ok: number;
+  /** Statuses acceptable for the other tenant. */
+  readonly refused: readonly number[];
+  readonly call: (t: TestApp, key: string, tenant: string, fixtures: Fixtures) => Promise<{ status: number }>;
+}
+
+interface Fixtures {
+  /** A fresh key of `tenant` (created by the bootstrap admin), for rotation and revocation. */
+  keyOf(tenant: string): Promise<string>;
+}
+
+const event = (tenant: string) => ({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** Routes open to anyone: health, metrics (the OpenAPI document itself is not in its own list). */
+const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
+
+const ROUTES: Route[] = [
+  { name: 'POST /v1/events', role: 'emitter', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)) },
+  { name: 'POST /v1/events/batch', role: 'emitter', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events/batch').set(auth(k)).send({ events: [event(tenant)] }) },
+  { name: 'GET /v1/logs/{log}/checkpoint', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/key', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/proof/inclusion', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/proof/consistency', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/consistency?from=1&size=1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/tile/...', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/0/000.p/1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/tile/entries/...', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/entries/000.p/1`).set(auth(k)) },
+  { name: 'POST /v1/logs/{log}/verify', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/verify`).set(auth(k)) },
+  { name: 'POST /v1/logs/{log}/checkpoint', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
+  { name: 'POST /v1/keys', role: 'admin', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/keys').set(auth(k)).send({ name: 'made', roles: ['emitter'], tenants: [tenant] }) },
+  { name: 'GET /v1/keys', role: 'admin', ok: 200, refused: [], call: (t, k) => t.http().get('/v1/keys').set(auth(k)) },
+  {
+    name: 'POST /v1/keys/{id}/rotate',
+    role: 'admin',
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) => t.http().post(`/v1/keys/${await f.keyOf(tenant)}/rotate`).set(auth(k)),
+  },
+  { name: 'DELETE /v1/keys/{id}', role: 'admin', ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().delete(`/v1/keys/${await f.keyOf(tenant)}`).set(auth(k)) },
+];
+
+describe('access: every route × role × tenant', () => {
+  let db: string;
+  let t: TestApp;
+  const keys = {} as Record<Role, string>;
+  let fixtures: Fixtures;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await startTestApp(db);
+    for (const role of ROLES) keys[role] = await createKey(t, `${role}-acme`, [role], [OWN]);
+    // Both logs exist with a signed checkpoint, so "other tenant" is never just "missing".
+    const setup = await createKey(t, 'setup', ['emitter', 'investigator'], ['*']);
+    for (const tenant of [OWN, OTHER]) {
+      await t.http().post('/v1/events').set(auth(setup)).send(event(tenant)).expect(201);
+      await t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(setup)).expect(200);
+    }
+    fixtures = {
+      async keyOf(tenant) {
+        const res = await t.http().post('/v1/keys').set(auth(t.adminKey)).send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] }).expect(201);
+        return res.body.id as string;
+      },
+    };
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await dropTestDatabase(db);
+  });
+
+  it('covers every route the service serves (as its OpenAPI document lists them)', async () => {
+    const docs = await t.http().get('/docs-json').expect(200);
+    const served = Object.entries(docs.body.paths as Record<string, object>)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{path\}$/, '...')}`))
+      .filter((route) => !PUBLIC_ROUTES.includes(route));
+    expect(served.sort()).toEqual(ROUTES.map((r) => r.name).sort());
+  });
+
+  it.each(PUBLIC_ROUTES)('%s needs no key', async (route) => {
+    await t.http().get(route.split(' ')[1]).expect(200);
+  });
+
+  for (const route of ROUTES) {
+    describe(route.name, () => {
+      it('needs a key', async () => {
+        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: async () => '01890000-0000-7000-8000-000000000000' });
+        expect(res.status).toBe(401);
+      });
+
+      for (const role of ROLES) {
+        for (const tenant of [OWN, OTHER]) {
+          const expected = role !== route.role ? [403] : tenant === OWN ? [route.ok] : route.refused.length > 0 ? route.refused : [route.ok];
+          it(`${role} on ${tenant === OWN ? 'its own' : 'another'} tenant: ${expected.join(' or ')}`, async () => {
+            const res = await route.call(t, keys[role], tenant, fixtures);
+            expect(expected).toContain(res.status);
+          });
+        }
+      }
+    });
+  }
+});
