@@ -17,7 +17,10 @@ const shared = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|canonicalize|content-disposition)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  moduleNameMapper: { '^@audit/ledger$': '<rootDir>/libs/ledger/src/index.ts' },
+  moduleNameMapper: {
+    '^@audit/ledger$': '<rootDir>/libs/ledger/src/index.ts',
+    '^@audit/hold-guard$': '<rootDir>/libs/hold-guard/src/index.ts',
+  },
   testEnvironment: 'node',
 };
 

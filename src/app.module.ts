@@ -14,6 +14,13 @@ import { CreateApiKeyHandler } from './access/keys/create-api-key.handler';
 import { KeysController } from './access/keys/keys.controller';
 import { RevokeApiKeyHandler } from './access/keys/revoke-api-key.handler';
 import { RotateApiKeyHandler } from './access/keys/rotate-api-key.handler';
+import { AmendHoldHandler } from './holds/amend-hold.handler';
+import { HoldChanges } from './holds/hold-changes';
+import { HoldStore } from './holds/hold.store';
+import { HoldsController } from './holds/holds.controller';
+import { PlaceHoldHandler } from './holds/place-hold.handler';
+import { RebuildHoldsHandler } from './holds/rebuild-holds.handler';
+import { ReleaseHoldHandler } from './holds/release-hold.handler';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
 import { EventsController } from './events/append-events/events.controller';
 import { CheckpointMirror } from './ledger/checkpoint-mirror';
@@ -27,6 +34,9 @@ import { MaintenanceProcessor, MaintenanceSchedule } from './ledger/maintenance.
 import { MirrorCheck } from './ledger/mirror-check';
 import { Sequencer } from './ledger/sequencer';
 import { SigningKey } from './ledger/signing-key';
+import { NOTIFICATIONS_QUEUE } from './notifications/notifications.queue';
+import { Notifier } from './notifications/notifier';
+import { WebhookDeliveryProcessor } from './notifications/webhook-delivery.processor';
 import { APP_CONFIG, AppConfig } from './platform/config/app-config';
 import { runtimeConnection } from './platform/database/database-bootstrap';
 import { HealthController } from './platform/health/health.controller';
@@ -53,6 +63,7 @@ class PlatformModule {
         }),
         BullModule.forRoot({ connection: redisOptions(config.redisUrl), prefix: config.queuePrefix }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
+        BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE }),
         CqrsModule.forRoot(),
         TerminusModule,
       ],
@@ -72,7 +83,7 @@ export class AppModule {
     const api = config.components.has('api');
     const worker = config.components.has('worker');
     const controllers: Type[] = api
-      ? [HealthController, MetricsController, EventsController, KeysController, LogReadController, LogVerificationController]
+      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, LogReadController, LogVerificationController]
       : [HealthController, MetricsController];
     const providers: Provider[] = [
       LogStore,
@@ -91,7 +102,16 @@ export class AppModule {
       CreateApiKeyHandler,
       RotateApiKeyHandler,
       RevokeApiKeyHandler,
+      HoldStore,
+      HoldChanges,
+      PlaceHoldHandler,
+      AmendHoldHandler,
+      ReleaseHoldHandler,
+      RebuildHoldsHandler,
       ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
+      Notifier,
+      // Only a worker that knows the webhook delivers; jobs wait for one otherwise.
+      ...(worker && config.webhook !== null ? [WebhookDeliveryProcessor] : []),
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: APP_INTERCEPTOR, useClass: ReadRecordInterceptor },
       { provide: APP_FILTER, useClass: ErrorFilter },

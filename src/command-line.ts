@@ -7,6 +7,7 @@ import { CreateApiKey, IssuedApiKey } from './access/keys/create-api-key.command
 import { parseCreateKey } from './access/keys/create-api-key.request';
 import { operator } from './access/roles';
 import { AppModule } from './app.module';
+import { RebuildHolds } from './holds/rebuild-holds.handler';
 import { LogStore } from './ledger/log-store';
 import { LogVerification } from './ledger/log-verification';
 import { loadConfig } from './platform/config/app-config';
@@ -19,6 +20,9 @@ const USAGE = `usage:
       Fully verifies the named logs (every log when none is named) as stored in DATABASE_URL:
       leaves, chain, tree nodes, signed checkpoints and the checkpoint mirror (AUDIT_CHECKPOINT_DIR).
       Prints one JSON report per log; exits 1 when any log fails.
+  npm run cli -- holds rebuild
+      Rebuilds the holds read model from the hold entries in the ledger (hold changes wait meanwhile)
+      and prints how many holds and events it found.
   npm run cli -- keys create --name <name> --roles <role,...> --tenants <tenant,...|*> [--expires-at <RFC 3339>]
       Creates an API key as the operator (for the first admin key of a fresh install) and prints
       it once as JSON; the creation is recorded in the platform log like any other.
@@ -52,7 +56,7 @@ async function verify(env: Env, io: Output, logs: string[]): Promise<number> {
     const names = logs.length > 0 ? logs : await app.get(LogStore).logNames();
     let failed = 0;
     for (const log of names) {
-      const report = await app.get(LogVerification).verify(log);
+      const report = await app.get(LogVerification).verify(log, ['*']);
       io.out(`${JSON.stringify(report)}\n`);
       if (!report.ok) failed++;
     }
@@ -83,6 +87,12 @@ async function createKey(env: Env, io: Output, args: string[]): Promise<number> 
   return 0;
 }
 
+async function rebuildHolds(env: Env, io: Output): Promise<number> {
+  const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildHolds()));
+  io.out(`${JSON.stringify(counts)}\n`);
+  return 0;
+}
+
 /**
  * Runs one command and returns its exit code: 0 done, 1 a verification failed, 2 bad usage (the
  * usage is printed). Other failures reject.
@@ -96,6 +106,7 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
   try {
     if (command === 'verify') return await verify(env, io, args);
     if (command === 'keys' && args[0] === 'create') return await createKey(env, io, args.slice(1));
+    if (command === 'holds' && args[0] === 'rebuild' && args.length === 1) return await rebuildHolds(env, io);
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (e) {
     if (!(e instanceof UsageError) && !(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;

@@ -13,7 +13,8 @@ const OTHER = 'globex';
 
 interface Route {
   readonly name: string;
-  readonly role: Role;
+  /** The roles whose permissions include the route. */
+  readonly roles: readonly Role[];
   /** Status for the own tenant. */
   readonly ok: number;
   /** Statuses acceptable for the other tenant. */
@@ -24,6 +25,8 @@ interface Route {
 interface Fixtures {
   /** A fresh key of `tenant` (created by the bootstrap admin), for rotation and revocation. */
   keyOf(tenant: string): Promise<string>;
+  /** A fresh active hold on `tenant`. */
+  holdOf(tenant: string): Promise<string>;
 }
 
 const event = (tenant: string) => ({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
@@ -33,26 +36,44 @@ const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
 
 const ROUTES: Route[] = [
-  { name: 'POST /v1/events', role: 'emitter', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)) },
-  { name: 'POST /v1/events/batch', role: 'emitter', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events/batch').set(auth(k)).send({ events: [event(tenant)] }) },
-  { name: 'GET /v1/logs/{log}/checkpoint', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/key', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/proof/inclusion', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/proof/consistency', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/consistency?from=1&size=1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/tile/...', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/0/000.p/1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/tile/entries/...', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/entries/000.p/1`).set(auth(k)) },
-  { name: 'POST /v1/logs/{log}/verify', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/verify`).set(auth(k)) },
-  { name: 'POST /v1/logs/{log}/checkpoint', role: 'investigator', ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
-  { name: 'POST /v1/keys', role: 'admin', ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/keys').set(auth(k)).send({ name: 'made', roles: ['emitter'], tenants: [tenant] }) },
-  { name: 'GET /v1/keys', role: 'admin', ok: 200, refused: [], call: (t, k) => t.http().get('/v1/keys').set(auth(k)) },
+  { name: 'POST /v1/events', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)) },
+  { name: 'POST /v1/events/batch', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events/batch').set(auth(k)).send({ events: [event(tenant)] }) },
+  { name: 'GET /v1/logs/{log}/checkpoint', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/key', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/proof/inclusion', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/proof/consistency', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/consistency?from=1&size=1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/tile/...', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/0/000.p/1`).set(auth(k)) },
+  { name: 'GET /v1/logs/{log}/tile/entries/...', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/entries/000.p/1`).set(auth(k)) },
+  { name: 'POST /v1/logs/{log}/verify', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/verify`).set(auth(k)) },
+  { name: 'POST /v1/logs/{log}/checkpoint', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
+  { name: 'POST /v1/keys', roles: ['admin'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/keys').set(auth(k)).send({ name: 'made', roles: ['emitter'], tenants: [tenant] }) },
+  { name: 'GET /v1/keys', roles: ['admin'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/keys').set(auth(k)) },
   {
     name: 'POST /v1/keys/{id}/rotate',
-    role: 'admin',
+    roles: ['admin'],
     ok: 200,
     refused: [404],
     call: async (t, k, tenant, f) => t.http().post(`/v1/keys/${await f.keyOf(tenant)}/rotate`).set(auth(k)),
   },
-  { name: 'DELETE /v1/keys/{id}', role: 'admin', ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().delete(`/v1/keys/${await f.keyOf(tenant)}`).set(auth(k)) },
+  { name: 'DELETE /v1/keys/{id}', roles: ['admin'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().delete(`/v1/keys/${await f.keyOf(tenant)}`).set(auth(k)) },
+  { name: 'POST /v1/holds', roles: ['legal'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/holds').set(auth(k)).send({ tenant, matter: 'MAT', scope: {} }) },
+  { name: 'GET /v1/holds', roles: ['legal', 'investigator'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/holds').set(auth(k)) },
+  { name: 'GET /v1/holds/{id}', roles: ['legal', 'investigator'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().get(`/v1/holds/${await f.holdOf(tenant)}`).set(auth(k)) },
+  {
+    name: 'POST /v1/holds/{id}/amend',
+    roles: ['legal'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) => t.http().post(`/v1/holds/${await f.holdOf(tenant)}/amend`).set(auth(k)).send({ scope: {}, reason: 'wider' }),
+  },
+  {
+    name: 'POST /v1/holds/{id}/release',
+    roles: ['legal'],
+    ok: 202,
+    refused: [404],
+    call: async (t, k, tenant, f) => t.http().post(`/v1/holds/${await f.holdOf(tenant)}/release`).set(auth(k)).send({ reason: 'done' }),
+  },
+  { name: 'POST /v1/holds/check', roles: ROLES, ok: 200, refused: [403], call: (t, k, tenant) => t.http().post('/v1/holds/check').set(auth(k)).send({ tenant, subject: 'u1' }) },
 ];
 
 describe('access: every route × role × tenant', () => {
@@ -71,9 +92,14 @@ describe('access: every route × role × tenant', () => {
       await t.http().post('/v1/events').set(auth(setup)).send(event(tenant)).expect(201);
       await t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(setup)).expect(200);
     }
+    const counsel = await createKey(t, 'counsel', ['legal'], ['*']);
     fixtures = {
       async keyOf(tenant) {
         const res = await t.http().post('/v1/keys').set(auth(t.adminKey)).send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] }).expect(201);
+        return res.body.id as string;
+      },
+      async holdOf(tenant) {
+        const res = await t.http().post('/v1/holds').set(auth(counsel)).send({ tenant, matter: `MAT-${tenant}`, scope: { subjects: ['u1'] } }).expect(201);
         return res.body.id as string;
       },
     };
@@ -99,13 +125,14 @@ describe('access: every route × role × tenant', () => {
   for (const route of ROUTES) {
     describe(route.name, () => {
       it('needs a key', async () => {
-        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: async () => '01890000-0000-7000-8000-000000000000' });
+        const someId = async () => '01890000-0000-7000-8000-000000000000';
+        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId });
         expect(res.status).toBe(401);
       });
 
       for (const role of ROLES) {
         for (const tenant of [OWN, OTHER]) {
-          const expected = role !== route.role ? [403] : tenant === OWN ? [route.ok] : route.refused.length > 0 ? route.refused : [route.ok];
+          const expected = !route.roles.includes(role) ? [403] : tenant === OWN ? [route.ok] : route.refused.length > 0 ? route.refused : [route.ok];
           it(`${role} on ${tenant === OWN ? 'its own' : 'another'} tenant: ${expected.join(' or ')}`, async () => {
             const res = await route.call(t, keys[role], tenant, fixtures);
             expect(expected).toContain(res.status);

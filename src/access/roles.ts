@@ -11,13 +11,16 @@ export type Permission =
   | 'logs:read'
   | 'logs:verify'
   | 'keys:manage'
+  | 'holds:manage'
+  | 'holds:read'
+  | 'holds:check'
   | 'public';
 
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  emitter: ['events:append'],
-  investigator: ['events:read', 'logs:read', 'logs:verify'],
-  legal: [],
-  admin: ['keys:manage'],
+  emitter: ['events:append', 'holds:check'],
+  investigator: ['events:read', 'logs:read', 'logs:verify', 'holds:read', 'holds:check'],
+  legal: ['holds:manage', 'holds:read', 'holds:check'],
+  admin: ['keys:manage', 'holds:check'],
 };
 
 /** Whether any of `roles` grants `permission`. */

@@ -13,7 +13,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { coversTenant, Principal } from '../access/roles';
 import { EventToAppend, entryFor } from '../ledger/append-plan';
-import { jsonDepth, validator } from '../platform/http/json-schema';
+import { RFC3339_PATTERN, jsonDepth, validator } from '../platform/http/json-schema';
 import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform/http/request.errors';
 import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
 
@@ -24,8 +24,6 @@ export const EVENT_LIMITS = {
   personalDataBytes: 16 * 1024,
   idempotencyKeyLength: 200,
 } as const;
-
-const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
 
 const ref = {
   type: 'object',
@@ -49,7 +47,7 @@ export const EVENT_SCHEMA = {
     actor: ref,
     target: ref,
     outcome: { type: 'string', enum: ['success', 'failure', 'unknown'] },
-    occurredAt: { type: 'string', maxLength: 40, pattern: RFC3339 },
+    occurredAt: { type: 'string', maxLength: 40, pattern: RFC3339_PATTERN },
     context: { type: 'object' },
     personal: {
       type: 'object',

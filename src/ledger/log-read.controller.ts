@@ -33,7 +33,7 @@ export class LogReadController {
   @RecordRead('logs.checkpoint')
   @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint), text/plain' })
   async checkpoint(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    const note = await this.reader.latestCheckpoint(readableLog(log, principal));
+    const note = await this.reader.latestCheckpoint(readableLog(log, principal), principal.tenants);
     void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
     return note;
   }
@@ -53,7 +53,7 @@ export class LogReadController {
   @RecordRead('logs.proof.inclusion')
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of leaf `index` in the tree of `size` leaves' })
   inclusion(@Param('log') log: string, @Query('index') index: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<InclusionProof> {
-    return this.reader.inclusionProof(readableLog(log, principal), count(index, 'index'), count(size, 'size'));
+    return this.reader.inclusionProof(readableLog(log, principal), count(index, 'index'), count(size, 'size'), principal.tenants);
   }
 
   @Get('proof/consistency')
@@ -61,7 +61,7 @@ export class LogReadController {
   @RecordRead('logs.proof.consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between trees of `from` and `size` leaves' })
   consistency(@Param('log') log: string, @Query('from') from: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<ConsistencyProof> {
-    return this.reader.consistencyProof(readableLog(log, principal), count(from, 'from'), count(size, 'size'));
+    return this.reader.consistencyProof(readableLog(log, principal), count(from, 'from'), count(size, 'size'), principal.tenants);
   }
 
   // Entry bundles carry the events themselves, hash tiles only hashes: two routes, so their
@@ -71,7 +71,7 @@ export class LogReadController {
   @RecordRead('logs.entries')
   @ApiOperation({ summary: 'C2SP tlog-tiles entry bundle (tile/entries/<N>[.p/<W>])' })
   entries(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
-    return this.tileBytes(readableLog(log, principal), `tile/entries/${rest}`, reply);
+    return this.tileBytes(readableLog(log, principal), `tile/entries/${rest}`, principal, reply);
   }
 
   @Get('tile/*')
@@ -79,11 +79,11 @@ export class LogReadController {
   @RecordRead('logs.tile')
   @ApiOperation({ summary: 'C2SP tlog-tiles hash tile (tile/<L>/<N>[.p/<W>])' })
   tile(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
-    return this.tileBytes(readableLog(log, principal), `tile/${rest}`, reply);
+    return this.tileBytes(readableLog(log, principal), `tile/${rest}`, principal, reply);
   }
 
-  private async tileBytes(log: string, path: string, reply: FastifyReply): Promise<Buffer> {
-    const tile = await this.reader.tile(log, path);
+  private async tileBytes(log: string, path: string, principal: Principal, reply: FastifyReply): Promise<Buffer> {
+    const tile = await this.reader.tile(log, path, principal.tenants);
     void reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', tile.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');

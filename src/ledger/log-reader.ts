@@ -15,7 +15,7 @@ import {
   tileServableForSize,
 } from '@audit/ledger';
 import { BeyondLogError, NoCheckpointError, NoSuchTileError, UnknownLogError } from './ledger.errors';
-import { LogHead, LogStore } from './log-store';
+import { LogHead, LogStore, Sql } from './log-store';
 
 export interface InclusionProof {
   readonly index: number;
@@ -39,67 +39,76 @@ export interface TileData {
 /**
  * Serves what an outside verifier needs from stored nodes: checkpoints, proofs, hash tiles and
  * entry bundles, for any tree size up to the committed head (so a proof is available as soon as
- * the append is acknowledged).
+ * the append is acknowledged). Every read runs scoped to the caller's `tenants` (`['*']` for
+ * all): a log outside them is unknown to the database too, even if a route forgot to check.
  */
 @Injectable()
 export class LogReader {
   constructor(private readonly store: LogStore) {}
 
-  async latestCheckpoint(log: string): Promise<string> {
-    const checkpoint = await this.store.latestCheckpoint(log);
-    if (!checkpoint) {
-      if (!(await this.store.head(log))) throw new UnknownLogError();
-      throw new NoCheckpointError();
-    }
-    return checkpoint.note;
+  async latestCheckpoint(log: string, tenants: readonly string[]): Promise<string> {
+    return this.store.tenantScoped(tenants, async (sql) => {
+      const checkpoint = await this.store.latestCheckpoint(log, sql);
+      if (!checkpoint) {
+        if (!(await this.store.head(log, sql))) throw new UnknownLogError();
+        throw new NoCheckpointError();
+      }
+      return checkpoint.note;
+    });
   }
 
-  async inclusionProof(log: string, index: number, size: number): Promise<InclusionProof> {
-    const head = await this.headOf(log);
-    if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
-    if (index >= size) throw new BeyondLogError(`index ${index} is not below size ${size}`);
-    const ranges = inclusionProofRanges(index, size);
-    const lookup = await this.lookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }]);
-    return {
-      index,
-      size,
-      leafHash: lookup({ level: 0, index }).toString('base64'),
-      proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')),
-    };
+  async inclusionProof(log: string, index: number, size: number, tenants: readonly string[]): Promise<InclusionProof> {
+    return this.store.tenantScoped(tenants, async (sql) => {
+      const head = await this.headOf(log, sql);
+      if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
+      if (index >= size) throw new BeyondLogError(`index ${index} is not below size ${size}`);
+      const ranges = inclusionProofRanges(index, size);
+      const lookup = await this.lookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }], sql);
+      return {
+        index,
+        size,
+        leafHash: lookup({ level: 0, index }).toString('base64'),
+        proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')),
+      };
+    });
   }
 
-  async consistencyProof(log: string, from: number, size: number): Promise<ConsistencyProof> {
-    const head = await this.headOf(log);
-    if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
-    if (from > size) throw new BeyondLogError(`from ${from} is larger than size ${size}`);
-    const ranges = consistencyProofRanges(from, size);
-    const lookup = await this.lookup(log, nodeIdsForRanges(ranges));
-    return { from, size, proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')) };
+  async consistencyProof(log: string, from: number, size: number, tenants: readonly string[]): Promise<ConsistencyProof> {
+    return this.store.tenantScoped(tenants, async (sql) => {
+      const head = await this.headOf(log, sql);
+      if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
+      if (from > size) throw new BeyondLogError(`from ${from} is larger than size ${size}`);
+      const ranges = consistencyProofRanges(from, size);
+      const lookup = await this.lookup(log, nodeIdsForRanges(ranges), sql);
+      return { from, size, proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')) };
+    });
   }
 
   /** The tile or entry bundle at `path` (`tile/...`), or UnknownLogError/BeyondLogError. */
-  async tile(log: string, path: string): Promise<TileData> {
+  async tile(log: string, path: string, tenants: readonly string[]): Promise<TileData> {
     const parsed = parseTilePath(path);
-    const head = await this.headOf(log);
-    if (parsed.kind === 'entries') {
-      if (!entryBundleServableForSize(parsed.index, parsed.width, head.size)) throw new NoSuchTileError();
-      const { start, end } = entryBundleLeafRange(parsed.index, parsed.width);
-      return { bytes: encodeEntryBundle(await this.store.leaves(log, start, end)), immutable: parsed.width === TILE_WIDTH };
-    }
-    if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
-    const ids = tileNodeIds(parsed.tile);
-    const lookup = await this.lookup(log, ids);
-    return { bytes: assembleTile(ids.map(lookup), parsed.tile.width), immutable: parsed.tile.width === TILE_WIDTH };
+    return this.store.tenantScoped(tenants, async (sql) => {
+      const head = await this.headOf(log, sql);
+      if (parsed.kind === 'entries') {
+        if (!entryBundleServableForSize(parsed.index, parsed.width, head.size)) throw new NoSuchTileError();
+        const { start, end } = entryBundleLeafRange(parsed.index, parsed.width);
+        return { bytes: encodeEntryBundle(await this.store.leaves(log, start, end, sql)), immutable: parsed.width === TILE_WIDTH };
+      }
+      if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
+      const ids = tileNodeIds(parsed.tile);
+      const lookup = await this.lookup(log, ids, sql);
+      return { bytes: assembleTile(ids.map(lookup), parsed.tile.width), immutable: parsed.tile.width === TILE_WIDTH };
+    });
   }
 
-  private async headOf(log: string): Promise<LogHead> {
-    const head = await this.store.head(log);
+  private async headOf(log: string, sql: Sql): Promise<LogHead> {
+    const head = await this.store.head(log, sql);
     if (!head) throw new UnknownLogError();
     return head;
   }
 
-  private async lookup(log: string, ids: readonly NodeId[]): Promise<(id: NodeId) => Buffer> {
-    const hashes = await this.store.nodeHashes(log, ids);
+  private async lookup(log: string, ids: readonly NodeId[], sql: Sql): Promise<(id: NodeId) => Buffer> {
+    const hashes = await this.store.nodeHashes(log, ids, sql);
     return (id) => {
       const hash = hashes.get(`${id.level}/${id.index}`);
       // A node the plan needs and the store lacks means the database lost part of the tree.

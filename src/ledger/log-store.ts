@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
+import { withTenantScope } from '../platform/database/tenant-scoped-reads';
 
 /** Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. */
 export type Sql = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
@@ -71,8 +72,9 @@ function toHead(row: Record<string, unknown>): LogHead {
 }
 
 /**
- * The one storage adapter of the ledger: PostgreSQL through the runtime role. Reads take the
- * DataSource; writes take an `Sql` (the pool in autocommit, or a transaction's query).
+ * The one storage adapter of the ledger: PostgreSQL through the runtime role. Writes take an `Sql`
+ * (the pool in autocommit, or a transaction's query). Reads use the DataSource, or the `Sql` of a
+ * tenant-scoped transaction (`tenantScoped`) when they are done on behalf of an API key.
  */
 @Injectable()
 export class LogStore {
@@ -82,6 +84,19 @@ export class LogStore {
   sql(): Sql {
     const pool = (this.db.driver as unknown as { master: { query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> } }).master;
     return async (text, params) => (await pool.query(text, params)).rows;
+  }
+
+  /**
+   * Runs `fn` with an `Sql` that can only read, and sees only rows of `tenants` (`['*']` for all):
+   * the database's own tenant check, behind the application's. Pass that `Sql` to the reads below.
+   */
+  tenantScoped<T>(tenants: readonly string[], fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return withTenantScope(this.db, tenants, fn);
+  }
+
+  /** Runs a read on `sql` (a scoped transaction) when given, else on the DataSource. */
+  private async read<R>(sql: Sql | undefined, text: string, params: unknown[]): Promise<R[]> {
+    return (sql ? await sql(text, params) : await this.db.query(text, params)) as R[];
   }
 
   /**
@@ -150,8 +165,8 @@ export class LogStore {
   }
 
   /** The head of `log`, or null when the log does not exist. */
-  async head(log: string): Promise<LogHead | null> {
-    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE log = $1', [log]);
+  async head(log: string, sql?: Sql): Promise<LogHead | null> {
+    const rows: Record<string, unknown>[] = await this.read(sql, 'SELECT * FROM logs WHERE log = $1', [log]);
     return rows.length === 0 ? null : toHead(rows[0]);
   }
 
@@ -171,11 +186,12 @@ export class LogStore {
    * Stored hashes of the given tree nodes. A node (level l, index i) is kept with the leaf that
    * completed it, (i + 1) * 2^l - 1; level 0 is the leaf hash itself. One read for any set.
    */
-  async nodeHashes(log: string, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
+  async nodeHashes(log: string, ids: readonly NodeId[], sql?: Sql): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
     if (ids.length === 0) return found;
     const owners = [...new Set(ids.map((id) => (id.index + 1) * 2 ** id.level - 1))];
-    const rows: { idx: string; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.db.query(
+    const rows: { idx: string; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.read(
+      sql,
       'SELECT idx, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx = ANY($2::bigint[])',
       [log, owners],
     );
@@ -190,8 +206,9 @@ export class LogStore {
   }
 
   /** Leaves [from, to) of `log`, in order. */
-  async leaves(log: string, from: number, to: number): Promise<Buffer[]> {
-    const rows: { leaf: Buffer }[] = await this.db.query(
+  async leaves(log: string, from: number, to: number, sql?: Sql): Promise<Buffer[]> {
+    const rows: { leaf: Buffer }[] = await this.read(
+      sql,
       'SELECT leaf FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
       [log, from, to],
     );
@@ -203,8 +220,9 @@ export class LogStore {
    * range rather than `idx > x LIMIT n`: the planner then always walks the primary key, even
    * before a freshly loaded table has statistics.
    */
-  async entryPage(log: string, from: number, limit: number): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
-    const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.db.query(
+  async entryPage(log: string, from: number, limit: number, sql?: Sql): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
+    const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.read(
+      sql,
       'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
       [log, from, from + limit],
     );
@@ -212,14 +230,15 @@ export class LogStore {
   }
 
   /** One past the highest stored index of `log` (0 when it has none), whatever the head says. */
-  async storedEnd(log: string): Promise<number> {
-    const rows: { end: string | null }[] = await this.db.query('SELECT max(idx) + 1 AS end FROM entries WHERE log = $1', [log]);
+  async storedEnd(log: string, sql?: Sql): Promise<number> {
+    const rows: { end: string | null }[] = await this.read(sql, 'SELECT max(idx) + 1 AS end FROM entries WHERE log = $1', [log]);
     return Number(rows[0]?.end ?? 0);
   }
 
   /** The latest signed checkpoint of `log`, or null. */
-  async latestCheckpoint(log: string): Promise<CheckpointRow | null> {
-    const rows: { size: string; root: Buffer; note: string }[] = await this.db.query(
+  async latestCheckpoint(log: string, sql?: Sql): Promise<CheckpointRow | null> {
+    const rows: { size: string; root: Buffer; note: string }[] = await this.read(
+      sql,
       'SELECT size, root, note FROM checkpoints WHERE log = $1 ORDER BY size DESC LIMIT 1',
       [log],
     );
@@ -227,8 +246,9 @@ export class LogStore {
   }
 
   /** Every signed checkpoint of `log`, smallest first. */
-  async checkpoints(log: string): Promise<CheckpointRow[]> {
-    const rows: { size: string; root: Buffer; note: string }[] = await this.db.query(
+  async checkpoints(log: string, sql?: Sql): Promise<CheckpointRow[]> {
+    const rows: { size: string; root: Buffer; note: string }[] = await this.read(
+      sql,
       'SELECT size, root, note FROM checkpoints WHERE log = $1 ORDER BY size',
       [log],
     );

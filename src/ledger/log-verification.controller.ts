@@ -37,6 +37,6 @@ export class LogVerificationController {
   @RecordRead('logs.verify')
   @ApiOperation({ summary: 'Full verification of a log: leaves, chain, tree, checkpoints, mirror' })
   verify(@Param('log') log: string, @CurrentPrincipal() principal: Principal): Promise<VerificationReport> {
-    return this.verification.verify(readableLog(log, principal));
+    return this.verification.verify(readableLog(log, principal), principal.tenants);
   }
 }

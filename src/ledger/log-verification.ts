@@ -3,7 +3,7 @@ import { LogProblem, LogVerifier } from '@audit/ledger';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { UnknownLogError } from './ledger.errors';
-import { LogStore } from './log-store';
+import { LogStore, Sql } from './log-store';
 import { SigningKey } from './signing-key';
 
 /** What `POST /v1/logs/{log}/verify` and the command-line verifier report. */
@@ -35,10 +35,18 @@ export class LogVerification {
     private readonly mirror: CheckpointMirror,
   ) {}
 
-  async verify(log: string): Promise<VerificationReport> {
-    const head = await this.store.head(log);
+  /**
+   * Verifies `log` with every read scoped to `tenants` (the caller's scope; `['*']` for the
+   * operator's command line): a log outside them is unknown.
+   */
+  async verify(log: string, tenants: readonly string[]): Promise<VerificationReport> {
+    return this.store.tenantScoped(tenants, (sql) => this.verifyStored(log, sql));
+  }
+
+  private async verifyStored(log: string, sql: Sql): Promise<VerificationReport> {
+    const head = await this.store.head(log, sql);
     if (!head) throw new UnknownLogError();
-    const checkpoints = await this.store.checkpoints(log);
+    const checkpoints = await this.store.checkpoints(log, sql);
     const mirrored = await this.mirror.latest(log);
     const notes = checkpoints.map((c) => c.note);
     const extra: LogProblem[] = [];
@@ -56,11 +64,11 @@ export class LogVerification {
     // Read the next page while this one is checked, so the database and the CPU work together.
     // Ranges up to the highest stored index, so missing entries (even a whole range) are seen.
     // The next range is read while this one is checked, so the database and the CPU overlap.
-    const end = await this.store.storedEnd(log);
-    let page = end > 0 ? this.store.entryPage(log, 0, PAGE) : null;
+    const end = await this.store.storedEnd(log, sql);
+    let page = end > 0 ? this.store.entryPage(log, 0, PAGE, sql) : null;
     for (let from = 0; page !== null; from += PAGE) {
       const rows: Awaited<ReturnType<LogStore['entryPage']>> = await page;
-      page = from + PAGE < end ? this.store.entryPage(log, from + PAGE, PAGE) : null;
+      page = from + PAGE < end ? this.store.entryPage(log, from + PAGE, PAGE, sql) : null;
       for (const row of rows) {
         if (row.idx !== next) {
           extra.push({ index: next, code: 'wrong_index', message: `entries ${next} to ${row.idx - 1} are missing` });

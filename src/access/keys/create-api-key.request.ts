@@ -1,5 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { validator } from '../../platform/http/json-schema';
+import { RFC3339_PATTERN, validator } from '../../platform/http/json-schema';
 import { RequestValidationError } from '../../platform/http/request.errors';
 import { ROLES, Role } from '../roles';
 
@@ -18,7 +18,7 @@ export const CREATE_KEY_SCHEMA = {
       uniqueItems: true,
       items: { type: 'string', anyOf: [{ const: '*' }, { pattern: LOG_NAME_PATTERN.source }] },
     },
-    expiresAt: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$' },
+    expiresAt: { type: 'string', pattern: RFC3339_PATTERN },
   },
 } as const;
 

@@ -11,6 +11,15 @@ export interface RateLimitSetting {
   readonly burst: number;
 }
 
+/** The webhook that hears about holds and blocked deletions (`AUDIT_WEBHOOK_*`; src/notifications). */
+export interface WebhookSetting {
+  readonly url: string;
+  /** HMAC-SHA256 key of the deliveries' signatures; never logged or echoed. */
+  readonly secret: string;
+  /** Delay before the first retry of a failed delivery, doubled for each further one. */
+  readonly backoffMs: number;
+}
+
 /** The service's configuration, read once from the environment at start. */
 export interface AppConfig {
   readonly port: number;
@@ -22,6 +31,8 @@ export interface AppConfig {
   readonly signingKey?: string;
   readonly logOriginPrefix: string;
   readonly holdReleaseApprovals: number;
+  /** How long a request to release a hold counts towards its release. */
+  readonly holdReleaseApprovalTtlHours: number;
   readonly checkpointDir: string;
   readonly checkpointIntervalMs: number;
   readonly components: ReadonlySet<Component>;
@@ -35,6 +46,8 @@ export interface AppConfig {
    * much); keys with the `emitter` role get `emitter`, all others `other`; null is unlimited.
    */
   readonly rateLimits: { readonly emitter: RateLimitSetting | null; readonly other: RateLimitSetting | null };
+  /** Where notifications are delivered; null (no `AUDIT_WEBHOOK_URL`): notifications are off. */
+  readonly webhook: WebhookSetting | null;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -117,6 +130,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const readRecords = parseReadRecordSwitches(env.AUDIT_READ_RECORDS);
   problems.push(...readRecords.problems);
+  const webhookUrl = url(env, 'AUDIT_WEBHOOK_URL', undefined, ['http:', 'https:'], problems);
+  const webhookSecret = env.AUDIT_WEBHOOK_SECRET || undefined;
+  if (webhookUrl !== undefined && webhookSecret === undefined) problems.push('AUDIT_WEBHOOK_SECRET is required when AUDIT_WEBHOOK_URL is set');
+  if (webhookSecret !== undefined && webhookSecret.length < 32) problems.push('AUDIT_WEBHOOK_SECRET must be at least 32 characters');
+  const webhookBackoffMs = integer(env, 'AUDIT_WEBHOOK_BACKOFF_MS', 2000, 1, 3_600_000, problems);
 
   const config: AppConfig = {
     port: integer(env, 'PORT', 3000, 0, 65535, problems),
@@ -127,6 +145,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     signingKey,
     logOriginPrefix,
     holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 1, 10, problems),
+    holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
     checkpointDir: env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints',
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,
@@ -137,6 +156,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       emitter: rateLimit(env, 'AUDIT_RATE_LIMIT_EMITTER', { perSecond: 2000, burst: 4000 }, problems),
       other: rateLimit(env, 'AUDIT_RATE_LIMIT_OTHER', { perSecond: 50, burst: 100 }, problems),
     },
+    webhook: webhookUrl !== undefined && webhookSecret !== undefined ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs } : null,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { LedgerError } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
 import { AccessError } from '../../access/access.errors';
+import { HoldNarrowingError, HoldsError } from '../../holds/holds.errors';
 import { LedgerServiceError } from '../../ledger/ledger.errors';
 import { PayloadTooLargeError, RateLimitedError, RequestError, RequestValidationError } from './request.errors';
 
@@ -20,6 +21,13 @@ const STATUS_BY_CODE = {
   key_not_found: 404,
   key_not_active: 409,
   grant_exceeds_holder: 403,
+  // holds
+  hold_not_found: 404,
+  hold_released: 409,
+  hold_narrowing: 422,
+  tenant_out_of_scope: 403,
+  unknown_tenant: 422,
+  hold_changed: 409,
   // ledger service
   idempotency_conflict: 409,
   unknown_log: 404,
@@ -85,8 +93,9 @@ function fastifyError(e: unknown): ErrorBody | null {
 /** Maps every error to the documented JSON shape, in one place. Unknown errors become 500 without details. */
 export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof RequestValidationError) return body(400, e.code, e.message, e.problems);
+  if (e instanceof HoldNarrowingError) return body(422, e.code, e.message, e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })));
   if (e instanceof PayloadTooLargeError) return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
-  if (e instanceof RequestError || e instanceof AccessError || e instanceof LedgerServiceError || e instanceof LedgerError) {
+  if (e instanceof RequestError || e instanceof AccessError || e instanceof HoldsError || e instanceof LedgerServiceError || e instanceof LedgerError) {
     const code = (e as Coded).code as ErrorCode;
     const status = STATUS_BY_CODE[code];
     if (status !== undefined) return body(status, code, e.message);

@@ -1,6 +1,9 @@
 import Ajv, { ErrorObject, JSONSchemaType, ValidateFunction } from 'ajv';
 import { FieldProblem, RequestValidationError } from './request.errors';
 
+/** An RFC 3339 date-time, as every time field of the API takes it (then parsed and checked). */
+export const RFC3339_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+
 // One compiler for the service: schemas are compiled once, at module load.
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 

@@ -54,6 +54,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly notifications = new Counter({
+    name: 'audit_notifications_total',
+    help: 'Webhook notifications by outcome: delivered, attempt_failed (will retry), failed (gave up), not_queued',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

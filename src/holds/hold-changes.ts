@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { Sequencer } from '../ledger/sequencer';
+import { Notifier } from '../notifications/notifier';
+import { NOTIFICATION_TYPES, NotificationType } from '../notifications/notification';
+import { HoldEvent, HoldState, applyHoldEvents } from './hold.decider';
+import { holdEventEntry } from './hold.entries';
+import { HoldStore, lockHoldsOf } from './hold.store';
+import { HoldChangedError } from './holds.errors';
+
+// Concurrent changes to one hold are rare (people clicking); a few re-decisions are plenty.
+const ATTEMPTS = 5;
+
+/**
+ * Applies a decision to a hold: the events go to the ledger and the new state to the projection
+ * in one transaction, written only over the state the decision saw (else it is decided again).
+ */
+@Injectable()
+export class HoldChanges {
+  constructor(
+    private readonly store: HoldStore,
+    private readonly sequencer: Sequencer,
+    private readonly notifier: Notifier,
+  ) {}
+
+  /**
+   * `id`: the hold to change, or undefined for a new one. `decide` gets the current state (if
+   * any) and returns the events; none means nothing changes.
+   */
+  async apply(id: string | undefined, decide: (current: HoldState | undefined) => HoldEvent[]): Promise<{ state: HoldState | undefined; events: HoldEvent[] }> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = id === undefined ? undefined : await this.store.find(id);
+      const events = decide(current);
+      if (events.length === 0) return { state: current, events };
+      const next = applyHoldEvents(current, events) as HoldState;
+      try {
+        const appended = await this.sequencer.append(
+          events.map((event) => holdEventEntry(event, next.tenant)),
+          async (sql) => {
+            await lockHoldsOf(sql, next.tenant);
+            if (!(await this.store.save(sql, next, current?.history.length ?? 0))) throw new HoldChangedError();
+          },
+        );
+        // After commit, so a tool never hears of a change that did not happen.
+        for (const [i, event] of events.entries()) {
+          if (!(NOTIFICATION_TYPES as readonly string[]).includes(event.type)) continue;
+          const { id, log, index } = appended[i];
+          await this.notifier.notify({ type: event.type as NotificationType, id, tenant: next.tenant, at: event.at, subjectRef: { type: 'hold', id: next.id }, ledger: { log, index } });
+        }
+        return { state: next, events };
+      } catch (e) {
+        if (!(e instanceof HoldChangedError)) throw e;
+      }
+    }
+    throw new HoldChangedError();
+  }
+}

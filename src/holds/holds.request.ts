@@ -1,0 +1,97 @@
+import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { RFC3339_PATTERN, validator } from '../platform/http/json-schema';
+import { RequestValidationError } from '../platform/http/request.errors';
+import { HoldQuestion, HoldScope } from './hold-scope';
+
+/** Limits on holds (docs/api.md "Legal holds"). */
+export const HOLD_LIMITS = { listItems: 1000, textLength: 2000, matterLength: 200 } as const;
+
+const tenant = { type: 'string', anyOf: [{ const: '*' }, { pattern: LOG_NAME_PATTERN.source }] };
+const names = { type: 'array', maxItems: HOLD_LIMITS.listItems, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 256 } };
+const time = { type: 'string', maxLength: 40, pattern: RFC3339_PATTERN };
+// Text that says something: not empty, not only spaces.
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: '\\S' });
+
+export const SCOPE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { subjects: names, actors: names, categories: names, types: names, from: time, to: time },
+} as const;
+
+export const PLACE_HOLD_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['tenant', 'matter', 'scope'],
+  properties: { tenant, matter: text(HOLD_LIMITS.matterLength), description: { type: 'string', maxLength: HOLD_LIMITS.textLength }, scope: SCOPE_SCHEMA },
+} as const;
+
+export const AMEND_HOLD_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['scope', 'reason'],
+  properties: { scope: SCOPE_SCHEMA, description: { type: 'string', maxLength: HOLD_LIMITS.textLength }, reason: text(HOLD_LIMITS.textLength) },
+} as const;
+
+export const RELEASE_HOLD_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reason'],
+  properties: { reason: text(HOLD_LIMITS.textLength) },
+} as const;
+
+export const CHECK_HOLDS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['tenant'],
+  properties: {
+    tenant: { type: 'string', pattern: LOG_NAME_PATTERN.source },
+    subject: { type: 'string', minLength: 1, maxLength: 256 },
+    actor: { type: 'string', minLength: 1, maxLength: 256 },
+    category: { type: 'string', minLength: 1, maxLength: 64 },
+    type: { type: 'string', minLength: 1, maxLength: 128 },
+    at: time,
+  },
+} as const;
+
+type Scope = { subjects?: string[]; actors?: string[]; categories?: string[]; types?: string[]; from?: string; to?: string };
+
+const validatePlace = validator<{ tenant: string; matter: string; description?: string; scope: Scope }>(PLACE_HOLD_SCHEMA);
+const validateAmend = validator<{ scope: Scope; description?: string; reason: string }>(AMEND_HOLD_SCHEMA);
+const validateRelease = validator<{ reason: string }>(RELEASE_HOLD_SCHEMA);
+const validateCheck = validator<{ tenant: string; subject?: string; actor?: string; category?: string; type?: string; at?: string }>(CHECK_HOLDS_SCHEMA);
+
+function instant(value: string, path: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RequestValidationError([{ path, message: 'is not a valid time' }]);
+  return new Date(ms).toISOString();
+}
+
+/** A scope with its times normalised to UTC and an empty window refused. */
+function scopeOf(scope: Scope, path: string): HoldScope {
+  const normalised: Scope = { ...scope };
+  if (scope.from !== undefined) normalised.from = instant(scope.from, `${path}/from`);
+  if (scope.to !== undefined) normalised.to = instant(scope.to, `${path}/to`);
+  if (normalised.from !== undefined && normalised.to !== undefined && normalised.from >= normalised.to) {
+    throw new RequestValidationError([{ path: `${path}/to`, message: 'must be later than from' }]);
+  }
+  return normalised;
+}
+
+export function parsePlaceHold(body: unknown): { tenant: string; matter: string; description: string; scope: HoldScope } {
+  const request = validatePlace(body);
+  return { tenant: request.tenant, matter: request.matter, description: request.description ?? '', scope: scopeOf(request.scope, '/scope') };
+}
+
+export function parseAmendHold(body: unknown): { scope: HoldScope; description?: string; reason: string } {
+  const request = validateAmend(body);
+  return { scope: scopeOf(request.scope, '/scope'), description: request.description, reason: request.reason };
+}
+
+export function parseReleaseHold(body: unknown): { reason: string } {
+  return validateRelease(body);
+}
+
+export function parseCheckHolds(body: unknown): HoldQuestion {
+  const request = validateCheck(body);
+  return request.at === undefined ? request : { ...request, at: instant(request.at, '/at') };
+}
