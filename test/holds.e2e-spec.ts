@@ -113,8 +113,14 @@ describe('legal holds', () => {
     await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(bob)).send({}).expect(400);
     const second = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(bob)).send({ reason: 'settled' }).expect(200);
     expect(second.body).toMatchObject({ status: 'released', approvals: 2, required: 2 });
-    const types = (await holdEntries('acme')).filter((e) => e.target.id === hold.id).map((e) => e.type);
-    expect(types).toEqual(['hold.placed', 'hold.release_requested', 'hold.release_requested', 'hold.released']);
+    const recorded = (await holdEntries('acme')).filter((e) => e.target.id === hold.id);
+    expect(recorded.map((e) => e.type)).toEqual(['hold.placed', 'hold.release_requested', 'hold.release_requested', 'hold.released']);
+    // Each entry reads on its own: the acting key, the matter and the reason.
+    expect(recorded.slice(1).map((e) => [e.actor.type, e.context.matter, e.context.reason])).toEqual([
+      ['api_key', 'MAT-3', 'settled'],
+      ['api_key', 'MAT-3', 'settled'],
+      ['api_key', 'MAT-3', 'settled'],
+    ]);
     const conflict = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(root)).send({ reason: 'again' }).expect(409);
     expect(conflict.body.code).toBe('hold_released');
     await t.http().post('/v1/holds/01890000-0000-7000-8000-000000000000/release').set(auth(alice)).send({ reason: 'r' }).expect(404);

@@ -34,7 +34,7 @@ export class HoldChanges {
       const next = applyHoldEvents(current, events) as HoldState;
       try {
         const appended = await this.sequencer.append(
-          events.map((event) => holdEventEntry(event, next.tenant)),
+          events.map((event) => holdEventEntry(event, next)),
           async (sql) => {
             await lockHoldsOf(sql, next.tenant);
             if (!(await this.store.save(sql, next, current?.history.length ?? 0))) throw new HoldChangedError();

@@ -9,7 +9,7 @@ const key = (name: string, tenants = ['*']): Principal => ({ keyId: `k-${name}`,
 
 /** Through the ledger and back: what a rebuild reads. */
 function roundTrip(event: HoldEvent, tenant: string, index: number): HoldEvent {
-  const append = holdEventEntry(event, tenant);
+  const append = holdEventEntry(event, { tenant, matter: 'MAT' });
   const entry = entryFor(append, { log: append.log, index, prev: 'A'.repeat(43) + '=', id: `e${index}`, recordedAt: '2026-11-27T10:00:01.000Z' });
   return fromHoldEntry(decodeLeaf(encodeLeaf(entry)));
 }
@@ -29,6 +29,6 @@ describe('hold entries', () => {
     expect(holdLog('*')).toBe('platform');
     expect(holdLog('acme')).toBe('acme');
     const [placed] = decidePlace(key('root'), { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0);
-    expect(holdEventEntry(placed, '*')).toMatchObject({ log: 'platform', category: 'holds', type: 'hold.placed', target: { type: 'hold', id: 'h2' }, actor: { type: 'api_key', id: 'k-root' } });
+    expect(holdEventEntry(placed, { tenant: '*', matter: 'M' })).toMatchObject({ context: { matter: 'M' }, log: 'platform', category: 'holds', type: 'hold.placed', target: { type: 'hold', id: 'h2' }, actor: { type: 'api_key', id: 'k-root' } });
   });
 });

@@ -22,7 +22,9 @@ function scopeJson(scope: HoldScope): { [member: string]: JsonValue } {
   return JSON.parse(JSON.stringify(scope)) as { [member: string]: JsonValue };
 }
 
-export function holdEventEntry(event: HoldEvent, tenant: string): EventToAppend {
+/** The entry of `event` on a hold of `tenant`; every entry names the hold's matter, so each reads on its own. */
+export function holdEventEntry(event: HoldEvent, hold: { readonly tenant: string; readonly matter: string }): EventToAppend {
+  const { tenant, matter } = hold;
   const { type, id, at, ...rest } = event;
   const acting = 'by' in event ? event.by : event.approvers[event.approvers.length - 1];
   const context: { [member: string]: JsonValue } = {};
@@ -37,15 +39,15 @@ export function holdEventEntry(event: HoldEvent, tenant: string): EventToAppend 
     outcome: 'success',
     // The decision's time: a rebuilt hold has exactly the times the live one had.
     occurredAt: at,
-    context: { ...context, tenant },
+    context: { ...context, tenant, matter },
   };
 }
 
 /** The hold event an entry of category `holds` records. */
 export function fromHoldEntry(entry: LedgerEntry): HoldEvent {
-  // Every entry names the hold's tenant; only the placement carries it as an event field.
-  const { tenant, ...context } = (entry.context ?? {}) as Record<string, unknown>;
-  if (entry.type === 'hold.placed') context.tenant = tenant;
+  // Every entry names the hold's tenant and matter; only the placement carries them as event fields.
+  const { tenant, matter, ...context } = (entry.context ?? {}) as Record<string, unknown>;
+  if (entry.type === 'hold.placed') Object.assign(context, { tenant, matter });
   const base = { id: (entry.target as { id: string }).id, at: entry.occurredAt };
   switch (entry.type) {
     case 'hold.placed':
