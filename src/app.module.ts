@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module, Provider, Type } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -14,6 +14,14 @@ import { CreateApiKeyHandler } from './access/keys/create-api-key.handler';
 import { KeysController } from './access/keys/keys.controller';
 import { RevokeApiKeyHandler } from './access/keys/revoke-api-key.handler';
 import { RotateApiKeyHandler } from './access/keys/rotate-api-key.handler';
+import { ClosedTenants } from './deletion/closed-tenants';
+import { DeletionController } from './deletion/deletion.controller';
+import { DeletionProcessor, DeletionSchedule } from './deletion/deletion.processor';
+import { DELETION_QUEUE } from './deletion/deletion.queue';
+import { DeletionQueueing, RequeueOnHoldRelease, RequeueOnShorterMinimum } from './deletion/deletion-queueing';
+import { DeletionStore } from './deletion/deletion.store';
+import { ErasureRunner } from './deletion/erasure-runner';
+import { RequestDeletionHandler } from './deletion/request-deletion.handler';
 import { AmendHoldHandler } from './holds/amend-hold.handler';
 import { HoldChanges } from './holds/hold-changes';
 import { HoldStore } from './holds/hold.store';
@@ -21,6 +29,9 @@ import { HoldsController } from './holds/holds.controller';
 import { PlaceHoldHandler } from './holds/place-hold.handler';
 import { RebuildHoldsHandler } from './holds/rebuild-holds.handler';
 import { ReleaseHoldHandler } from './holds/release-hold.handler';
+import { ChangeRetentionPolicyHandler } from './retention/change-retention-policy.handler';
+import { RetentionPolicies } from './retention/retention-policies';
+import { RetentionPoliciesController } from './retention/retention-policies.controller';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
 import { EventsController } from './events/append-events/events.controller';
 import { CheckpointMirror } from './ledger/checkpoint-mirror';
@@ -37,6 +48,7 @@ import { SigningKey } from './ledger/signing-key';
 import { NOTIFICATIONS_QUEUE } from './notifications/notifications.queue';
 import { Notifier } from './notifications/notifier';
 import { WebhookDeliveryProcessor } from './notifications/webhook-delivery.processor';
+import { CLOCK, SYSTEM_CLOCK } from './platform/clock/clock';
 import { APP_CONFIG, AppConfig } from './platform/config/app-config';
 import { runtimeConnection } from './platform/database/database-bootstrap';
 import { HealthController } from './platform/health/health.controller';
@@ -64,11 +76,12 @@ class PlatformModule {
         BullModule.forRoot({ connection: redisOptions(config.redisUrl), prefix: config.queuePrefix }),
         BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
         BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE }),
+        BullModule.registerQueue({ name: DELETION_QUEUE }),
         CqrsModule.forRoot(),
         TerminusModule,
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }, MetricsService],
-      exports: [APP_CONFIG, MetricsService, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: CLOCK, useValue: SYSTEM_CLOCK }, MetricsService],
+      exports: [APP_CONFIG, CLOCK, MetricsService, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
     };
   }
 }
@@ -83,7 +96,7 @@ export class AppModule {
     const api = config.components.has('api');
     const worker = config.components.has('worker');
     const controllers: Type[] = api
-      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, LogReadController, LogVerificationController]
+      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, LogReadController, LogVerificationController]
       : [HealthController, MetricsController];
     const providers: Provider[] = [
       LogStore,
@@ -108,12 +121,21 @@ export class AppModule {
       AmendHoldHandler,
       ReleaseHoldHandler,
       RebuildHoldsHandler,
-      ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
+      RetentionPolicies,
+      ChangeRetentionPolicyHandler,
+      DeletionStore,
+      ClosedTenants,
+      DeletionQueueing,
+      RequeueOnHoldRelease,
+      RequeueOnShorterMinimum,
+      ErasureRunner,
+      RequestDeletionHandler,
+      ...(worker ? [MaintenanceProcessor, MaintenanceSchedule, DeletionProcessor, DeletionSchedule] : []),
       Notifier,
       // Only a worker that knows the webhook delivers; jobs wait for one otherwise.
       ...(worker && config.webhook !== null ? [WebhookDeliveryProcessor] : []),
       { provide: APP_GUARD, useClass: AuthGuard },
-      { provide: APP_INTERCEPTOR, useClass: ReadRecordInterceptor },
+      ReadRecordInterceptor,
       { provide: APP_FILTER, useClass: ErrorFilter },
     ];
     return { module: AppModule, imports: [PlatformModule.forRoot(config), DiscoveryModule], controllers, providers };

@@ -27,6 +27,8 @@ interface Fixtures {
   keyOf(tenant: string): Promise<string>;
   /** A fresh active hold on `tenant`. */
   holdOf(tenant: string): Promise<string>;
+  /** A deletion request of `tenant`. */
+  deletionOf(tenant: string): Promise<string>;
 }
 
 const event = (tenant: string) => ({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
@@ -74,7 +76,33 @@ const ROUTES: Route[] = [
     call: async (t, k, tenant, f) => t.http().post(`/v1/holds/${await f.holdOf(tenant)}/release`).set(auth(k)).send({ reason: 'done' }),
   },
   { name: 'POST /v1/holds/check', roles: ROLES, ok: 200, refused: [403], call: (t, k, tenant) => t.http().post('/v1/holds/check').set(auth(k)).send({ tenant, subject: 'u1' }) },
+  // Retention policies hold for every tenant: any admin reads them, only a `*` admin changes them.
+  { name: 'GET /v1/retention-policies', roles: ['admin'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/retention-policies').set(auth(k)) },
+  {
+    name: 'PUT /v1/retention-policies/{category}',
+    roles: ['admin'],
+    ok: 403,
+    refused: [403],
+    call: (t, k) => t.http().put('/v1/retention-policies/support').set(auth(k)).send({ minDays: 120, maxDays: 400, mode: 'governance' }),
+  },
+  {
+    name: 'POST /v1/deletion-requests',
+    roles: ['legal', 'admin'],
+    ok: 202,
+    refused: [403],
+    call: (t, k, tenant) => t.http().post('/v1/deletion-requests').set(auth(k)).send({ kind: 'subject_erasure', tenant, subject: 'u1', reason: 'asked' }),
+  },
+  {
+    name: 'GET /v1/deletion-requests/{id}',
+    roles: ['legal', 'admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) => t.http().get(`/v1/deletion-requests/${await f.deletionOf(tenant)}`).set(auth(k)),
+  },
 ];
+
+/** Routes that exist only to say no: ledger entries cannot be deleted, by anyone, with or without a key. */
+const IMMUTABLE_ROUTES = ['DELETE /v1/events/{id}', 'DELETE /v1/logs/{log}', 'DELETE /v1/logs/{log}/...'];
 
 describe('access: every route × role × tenant', () => {
   let db: string;
@@ -98,6 +126,10 @@ describe('access: every route × role × tenant', () => {
         const res = await t.http().post('/v1/keys').set(auth(t.adminKey)).send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] }).expect(201);
         return res.body.id as string;
       },
+      async deletionOf(tenant) {
+        const res = await t.http().post('/v1/deletion-requests').set(auth(counsel)).send({ kind: 'subject_erasure', tenant, subject: `person-of-${tenant}`, reason: 'asked' }).expect(202);
+        return res.body.id as string;
+      },
       async holdOf(tenant) {
         const res = await t.http().post('/v1/holds').set(auth(counsel)).send({ tenant, matter: `MAT-${tenant}`, scope: { subjects: ['u1'] } }).expect(201);
         return res.body.id as string;
@@ -114,7 +146,7 @@ describe('access: every route × role × tenant', () => {
     const docs = await t.http().get('/docs-json').expect(200);
     const served = Object.entries(docs.body.paths as Record<string, object>)
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{path\}$/, '...')}`))
-      .filter((route) => !PUBLIC_ROUTES.includes(route));
+      .filter((route) => !PUBLIC_ROUTES.includes(route) && !IMMUTABLE_ROUTES.includes(route));
     expect(served.sort()).toEqual(ROUTES.map((r) => r.name).sort());
   });
 
@@ -122,11 +154,22 @@ describe('access: every route × role × tenant', () => {
     await t.http().get(route.split(' ')[1]).expect(200);
   });
 
+  it.each(IMMUTABLE_ROUTES)('%s refuses everyone, naming the immutability rule', async (route) => {
+    const served = Object.keys((await t.http().get('/docs-json').expect(200)).body.paths as object).map((path) => path.replace(/\{path\}$/, '...'));
+    expect(served).toContain(route.split(' ')[1]);
+    const path = route.split(' ')[1].replace('{id}', '01890000-0000-7000-8000-000000000000').replace('{log}', OWN).replace('...', 'entries/0');
+    for (const key of [undefined, ...Object.values(keys)]) {
+      const req = t.http().delete(path);
+      const res = await (key ? req.set(auth(key)) : req).expect(409);
+      expect(res.body.code).toBe('ledger_immutable');
+    }
+  });
+
   for (const route of ROUTES) {
     describe(route.name, () => {
       it('needs a key', async () => {
         const someId = async () => '01890000-0000-7000-8000-000000000000';
-        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId });
+        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId, deletionOf: someId });
         expect(res.status).toBe(401);
       });
 

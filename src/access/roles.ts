@@ -14,13 +14,16 @@ export type Permission =
   | 'holds:manage'
   | 'holds:read'
   | 'holds:check'
+  | 'retention:manage'
+  | 'deletions:request'
+  | 'deletions:read'
   | 'public';
 
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   emitter: ['events:append', 'holds:check'],
   investigator: ['events:read', 'logs:read', 'logs:verify', 'holds:read', 'holds:check'],
-  legal: ['holds:manage', 'holds:read', 'holds:check'],
-  admin: ['keys:manage', 'holds:check'],
+  legal: ['holds:manage', 'holds:read', 'holds:check', 'deletions:request', 'deletions:read'],
+  admin: ['keys:manage', 'retention:manage', 'holds:check', 'deletions:request', 'deletions:read'],
 };
 
 /** Whether any of `roles` grants `permission`. */
@@ -44,9 +47,9 @@ const OPERATOR_KEY_ID = 'operator';
 
 /**
  * The operator of the installation, acting without a key: at the command line (`cli`) or through
- * the environment at start (`bootstrap`). Admin of every tenant.
+ * the environment at start (`bootstrap`), or on a schedule (`scheduler`). Admin of every tenant.
  */
-export function operator(via: 'cli' | 'bootstrap'): Principal {
+export function operator(via: 'cli' | 'bootstrap' | 'scheduler'): Principal {
   return { keyId: OPERATOR_KEY_ID, name: via, roles: ['admin'], tenants: ['*'], expiresAt: null };
 }
 

@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
 import { Sequencer } from '../ledger/sequencer';
 import { Notifier } from '../notifications/notifier';
 import { NOTIFICATION_TYPES, NotificationType } from '../notifications/notification';
 import { HoldEvent, HoldState, applyHoldEvents } from './hold.decider';
 import { holdEventEntry } from './hold.entries';
+import { HoldReleased } from './hold-released.event';
 import { HoldStore, lockHoldsOf } from './hold.store';
 import { HoldChangedError } from './holds.errors';
 
@@ -20,6 +22,7 @@ export class HoldChanges {
     private readonly store: HoldStore,
     private readonly sequencer: Sequencer,
     private readonly notifier: Notifier,
+    private readonly events: EventBus,
   ) {}
 
   /**
@@ -46,6 +49,7 @@ export class HoldChanges {
           const { id, log, index } = appended[i];
           await this.notifier.notify({ type: event.type as NotificationType, id, tenant: next.tenant, at: event.at, subjectRef: { type: 'hold', id: next.id }, ledger: { log, index } });
         }
+        if (next.status === 'released' && current?.status === 'active') this.events.publish(new HoldReleased(next.id, next.tenant));
         return { state: next, events };
       } catch (e) {
         if (!(e instanceof HoldChangedError)) throw e;

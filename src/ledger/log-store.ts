@@ -4,8 +4,12 @@ import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
 import { withTenantScope } from '../platform/database/tenant-scoped-reads';
 
-/** Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. */
-export type Sql = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+/**
+ * Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. `name`
+ * makes it a prepared statement on the pool's connections (parsed and planned once per
+ * connection), for the hot statements; other runners ignore it.
+ */
+export type Sql = (text: string, params?: unknown[], name?: string) => Promise<Record<string, unknown>[]>;
 
 /** An idempotency claim written with the entries it acknowledges. */
 export interface ClaimRow {
@@ -82,8 +86,8 @@ export class LogStore {
 
   /** The pg pool of the runtime role, for the append path's single statements. */
   sql(): Sql {
-    const pool = (this.db.driver as unknown as { master: { query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> } }).master;
-    return async (text, params) => (await pool.query(text, params)).rows;
+    const pool = (this.db.driver as unknown as { master: { query(query: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[] }> } }).master;
+    return async (text, params, name) => (await pool.query({ text, values: params, name })).rows;
   }
 
   /**
@@ -161,6 +165,7 @@ export class LogStore {
         claims.map((c) => c.leafHash),
         claims.map((c) => c.recordedAt),
       ],
+      'audit_append',
     );
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
+import { CLOCK, Clock } from '../../src/platform/clock/clock';
 import { AppConfig, loadConfig } from '../../src/platform/config/app-config';
 import { configureHttp } from '../../src/platform/http/configure-http';
 import { PinoLogger } from '../../src/platform/logging/pino-logger';
@@ -36,12 +37,17 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
   };
 }
 
-/** `logs`: collect the service's JSON log lines (every level) here instead of discarding them. */
-export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: { logs?: string[] } = {}): Promise<TestApp> {
+/**
+ * `logs`: collect the service's JSON log lines (every level) here instead of discarding them.
+ * `clock`: the service's clock (retention decisions), for tests that move time.
+ */
+export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: { logs?: string[]; clock?: Clock } = {}): Promise<TestApp> {
   const config = loadConfig(testEnv(databaseUrl, env));
   const logs = options.logs;
   const logger = logs ? new PinoLogger('trace', { write: (line: string) => void logs.push(line) }) : false;
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
+  if (options.clock) builder.overrideProvider(CLOCK).useValue(options.clock);
+  const moduleRef = await builder.compile();
   moduleRef.useLogger(logger);
   const app = moduleRef.createNestApplication<NestFastifyApplication>(configureHttp.adapter(), { logger, abortOnError: false });
   configureHttp(app);

@@ -8,8 +8,7 @@ import { Sequencer } from '../../ledger/sequencer';
 import { APP_CONFIG, AppConfig } from '../../platform/config/app-config';
 import type { AuthenticatedRequest } from '../auth.guard';
 import { Principal, actorOf } from '../roles';
-import { RECORD_READ, RecordReadOptions } from './record-read.decorator';
-import { recordedFilters, shouldRecord } from './read-record.policy';
+import { RECORD_READ, RecordReadOptions, recordedFilters, shouldRecord } from './read-record.policy';
 
 /**
  * Makes every read of a `@RecordRead` route an entry in the `platform` log, committed before the

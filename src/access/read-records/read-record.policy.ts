@@ -16,6 +16,16 @@ export const READ_ROUTES = [
 ] as const;
 export type ReadRoute = (typeof READ_ROUTES)[number];
 
+/** Metadata key of `@RecordRead` on a route handler. */
+export const RECORD_READ = 'audit:record-read';
+
+/** What `@RecordRead` says of a route. */
+export interface RecordReadOptions {
+  readonly route: ReadRoute;
+  /** Filters that identify a person (a subject): recorded beside the leaf, erasable. */
+  readonly personal?: readonly string[];
+}
+
 /**
  * The share of a route's reads that is recorded: 1 (all, the default), 0 (none) or a sample.
  * Routes not named keep 1.

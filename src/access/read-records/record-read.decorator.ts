@@ -1,16 +1,11 @@
-import { SetMetadata } from '@nestjs/common';
-import { ReadRoute } from './read-record.policy';
-
-export const RECORD_READ = 'audit:record-read';
-
-export interface RecordReadOptions {
-  readonly route: ReadRoute;
-  /** Filters that identify a person (a subject): recorded beside the leaf, erasable. */
-  readonly personal?: readonly string[];
-}
+import { SetMetadata, UseInterceptors, applyDecorators } from '@nestjs/common';
+import { ReadRecordInterceptor } from './read-record.interceptor';
+import { RECORD_READ, RecordReadOptions, ReadRoute } from './read-record.policy';
 
 /**
  * Records every call of the route in the `platform` log (category `access`) before answering:
- * who read, which tenant, with which filters, and whether it worked.
+ * who read, which tenant, with which filters, and whether it worked. The interceptor is attached
+ * to these routes only, so the append path pays nothing for it.
  */
-export const RecordRead = (route: ReadRoute, options: Omit<RecordReadOptions, 'route'> = {}) => SetMetadata(RECORD_READ, { route, ...options });
+export const RecordRead = (route: ReadRoute, options: Omit<RecordReadOptions, 'route'> = {}) =>
+  applyDecorators(SetMetadata(RECORD_READ, { route, ...options }), UseInterceptors(ReadRecordInterceptor));

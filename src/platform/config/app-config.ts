@@ -33,6 +33,10 @@ export interface AppConfig {
   readonly holdReleaseApprovals: number;
   /** How long a request to release a hold counts towards its release. */
   readonly holdReleaseApprovalTtlHours: number;
+  /** How often deletion requests in PostgreSQL are reconciled with the BullMQ queue. */
+  readonly deletionReconcileMs: number;
+  /** How often the retention purge runs. */
+  readonly retentionPurgeMs: number;
   readonly checkpointDir: string;
   readonly checkpointIntervalMs: number;
   readonly components: ReadonlySet<Component>;
@@ -146,6 +150,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logOriginPrefix,
     holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 1, 10, problems),
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
+    deletionReconcileMs: integer(env, 'AUDIT_DELETION_RECONCILE_MS', 60_000, 100, 3_600_000, problems),
+    retentionPurgeMs: integer(env, 'AUDIT_RETENTION_PURGE_MS', 86_400_000, 1000, 7 * 86_400_000, problems),
     checkpointDir: env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints',
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,

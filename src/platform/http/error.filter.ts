@@ -2,8 +2,10 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { LedgerError } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
 import { AccessError } from '../../access/access.errors';
+import { DeletionError } from '../../deletion/deletion.errors';
 import { HoldNarrowingError, HoldsError } from '../../holds/holds.errors';
 import { LedgerServiceError } from '../../ledger/ledger.errors';
+import { RetentionError, RetentionFieldError } from '../../retention/retention.errors';
 import { PayloadTooLargeError, RateLimitedError, RequestError, RequestValidationError } from './request.errors';
 
 type Coded = { code: string };
@@ -28,6 +30,17 @@ const STATUS_BY_CODE = {
   tenant_out_of_scope: 403,
   unknown_tenant: 422,
   hold_changed: 409,
+  // retention
+  unknown_category: 404,
+  compliance_minimum: 409,
+  compliance_mode: 409,
+  reason_required: 400,
+  invalid_retention_period: 400,
+  retention_policy_changed: 409,
+  // deletion
+  deletion_request_not_found: 404,
+  tenant_closed: 409,
+  ledger_immutable: 409,
   // ledger service
   idempotency_conflict: 409,
   unknown_log: 404,
@@ -94,8 +107,9 @@ function fastifyError(e: unknown): ErrorBody | null {
 export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof RequestValidationError) return body(400, e.code, e.message, e.problems);
   if (e instanceof HoldNarrowingError) return body(422, e.code, e.message, e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })));
+  if (e instanceof RetentionFieldError) return body(400, e.code, e.message, [{ path: e.path, message: e.problem }]);
   if (e instanceof PayloadTooLargeError) return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
-  if (e instanceof RequestError || e instanceof AccessError || e instanceof HoldsError || e instanceof LedgerServiceError || e instanceof LedgerError) {
+  if (e instanceof RequestError || e instanceof AccessError || e instanceof HoldsError || e instanceof RetentionError || e instanceof DeletionError || e instanceof LedgerServiceError || e instanceof LedgerError) {
     const code = (e as Coded).code as ErrorCode;
     const status = STATUS_BY_CODE[code];
     if (status !== undefined) return body(status, code, e.message);

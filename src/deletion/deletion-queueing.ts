@@ -1,0 +1,86 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
+import { Queue } from 'bullmq';
+import { HoldReleased } from '../holds/hold-released.event';
+import { RetentionPolicyChangedEvent } from '../retention/retention-policy-changed.event';
+import { CLOCK, Clock } from '../platform/clock/clock';
+import { DELETION_QUEUE, RUN_DELETION_JOB, runJobOptions } from './deletion.queue';
+import { DeletionStore } from './deletion.store';
+
+/** Puts deletion requests (by id: jobs carry nothing else) on the BullMQ queue. */
+@Injectable()
+export class DeletionQueueing {
+  private readonly logger = new Logger(DeletionQueueing.name);
+
+  constructor(
+    @InjectQueue(DELETION_QUEUE) private readonly queue: Queue,
+    private readonly store: DeletionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Queues each request unless its job is queued or running already; a failed job is replaced. */
+  async enqueue(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const existing = await this.queue.getJob(id);
+      if (existing && (await existing.isFailed())) await existing.remove();
+      await this.queue.add(RUN_DELETION_JOB, { requestId: id }, runJobOptions(id));
+    }
+  }
+
+  /**
+   * Makes Redis agree with PostgreSQL: every queued or running request has a job (Redis may have
+   * lost it), and every blocked request whose hold is gone or whose retention minimum ran out
+   * runs again.
+   */
+  async reconcile(): Promise<number> {
+    const ids = [...new Set([...(await this.store.unfinishedRuns()), ...(await this.store.unblocked(this.clock.now()))])];
+    await this.enqueue(ids);
+    if (ids.length > 0) this.logger.log(`reconciled ${ids.length} deletion request(s) with the queue`);
+    return ids.length;
+  }
+}
+
+/** A released hold may unblock deletion work of its tenant (or of every tenant): run it again. */
+@EventsHandler(HoldReleased)
+export class RequeueOnHoldRelease implements IEventHandler<HoldReleased> {
+  private readonly logger = new Logger(RequeueOnHoldRelease.name);
+
+  constructor(
+    private readonly queueing: DeletionQueueing,
+    private readonly store: DeletionStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async handle(event: HoldReleased): Promise<void> {
+    // The periodic reconciliation catches what is lost here (a crash, Redis away).
+    try {
+      await this.queueing.enqueue(await this.store.unblocked(this.clock.now(), event.tenant === '*' ? undefined : event.tenant));
+    } catch (e) {
+      this.logger.warn(`could not queue deletion work after a hold release: ${(e as Error).name}`);
+    }
+  }
+}
+
+/**
+ * A shorter retention minimum may free work blocked until the old one ran out: run every blocked
+ * request again (their stored retry time is the old minimum's).
+ */
+@EventsHandler(RetentionPolicyChangedEvent)
+export class RequeueOnShorterMinimum implements IEventHandler<RetentionPolicyChangedEvent> {
+  private readonly logger = new Logger(RequeueOnShorterMinimum.name);
+
+  constructor(
+    private readonly queueing: DeletionQueueing,
+    private readonly store: DeletionStore,
+  ) {}
+
+  async handle(event: RetentionPolicyChangedEvent): Promise<void> {
+    if (event.minDaysAfter >= event.minDaysBefore) return;
+    try {
+      await this.queueing.enqueue(await this.store.blocked());
+    } catch (e) {
+      this.logger.warn(`could not queue deletion work after a retention change: ${(e as Error).name}`);
+    }
+  }
+}

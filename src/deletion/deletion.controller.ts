@@ -1,0 +1,109 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { CurrentPrincipal } from '../access/principal.decorator';
+import { RequirePermission } from '../access/permission.decorator';
+import { Principal } from '../access/roles';
+import { validator } from '../platform/http/json-schema';
+import { DeletionRequestNotFoundError, LedgerImmutableError } from './deletion.errors';
+import { DeletionRequest } from './deletion.store';
+import { DeletionStore } from './deletion.store';
+import { RequestDeletion } from './request-deletion.handler';
+
+const reason = { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' };
+const tenant = { type: 'string', pattern: LOG_NAME_PATTERN.source };
+
+export const DELETION_REQUEST_SCHEMA = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'tenant', 'subject', 'reason'],
+      properties: { kind: { const: 'subject_erasure' }, tenant, subject: { type: 'string', minLength: 1, maxLength: 256 }, reason },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'tenant', 'reason'],
+      properties: { kind: { const: 'tenant_closure' }, tenant, reason },
+    },
+  ],
+} as const;
+
+const KIND_SCHEMA = {
+  type: 'object',
+  required: ['kind'],
+  properties: { kind: { enum: ['subject_erasure', 'tenant_closure'] } },
+} as const;
+
+type DeletionBody = { kind: 'subject_erasure'; tenant: string; subject: string; reason: string } | { kind: 'tenant_closure'; tenant: string; reason: string };
+
+const validateKind = validator<{ kind: string }>(KIND_SCHEMA);
+const validateSubjectErasure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[0]);
+const validateTenantClosure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[1]);
+
+/** The kind first, so the field errors are those of the kind asked for. */
+function parseDeletionRequest(body: unknown): DeletionBody {
+  const { kind } = validateKind(body);
+  return kind === 'subject_erasure' ? validateSubjectErasure(body) : validateTenantClosure(body);
+}
+
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A deletion request as the API shows it: the receipt included, the bookkeeping not. */
+export type DeletionRequestView = Omit<DeletionRequest, 'recorded'>;
+
+function view({ recorded: _recorded, ...request }: DeletionRequest): DeletionRequestView {
+  return request;
+}
+
+@ApiTags('deletion')
+@ApiBearerAuth()
+@Controller('v1')
+export class DeletionController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly store: DeletionStore,
+  ) {}
+
+  /** 202: persisted and queued; the same unfinished request again answers with the first one. */
+  @Post('deletion-requests')
+  @HttpCode(202)
+  @RequirePermission('deletions:request')
+  @ApiBody({ schema: DELETION_REQUEST_SCHEMA as object })
+  async request(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<DeletionRequestView & { deduplicated: boolean }> {
+    const request = parseDeletionRequest(body);
+    const subject = request.kind === 'subject_erasure' ? request.subject : null;
+    const outcome = await this.commands.execute(new RequestDeletion(principal, request.kind, request.tenant, subject, request.reason));
+    return { ...view(outcome.request), deduplicated: !outcome.created };
+  }
+
+  @Get('deletion-requests/:id')
+  @RequirePermission('deletions:read')
+  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<DeletionRequestView> {
+    if (!REQUEST_ID.test(id)) throw new DeletionRequestNotFoundError();
+    const request = await this.store.findFor(principal.tenants, id);
+    if (!request) throw new DeletionRequestNotFoundError();
+    return view(request);
+  }
+
+  /** Ledger entries cannot be deleted by anyone; these answer so, naming the rule. */
+  @Delete('events/:id')
+  @RequirePermission('public')
+  deleteEvent(): never {
+    throw new LedgerImmutableError();
+  }
+
+  @Delete('logs/:log')
+  @RequirePermission('public')
+  deleteLog(): never {
+    throw new LedgerImmutableError();
+  }
+
+  @Delete('logs/:log/*')
+  @RequirePermission('public')
+  deleteLogPart(): never {
+    throw new LedgerImmutableError();
+  }
+}

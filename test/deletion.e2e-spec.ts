@@ -1,0 +1,235 @@
+import { Redis } from 'ioredis';
+import { ErasureRunner } from '../src/deletion/erasure-runner';
+import { DeletionStore } from '../src/deletion/deletion.store';
+import { Clock } from '../src/platform/clock/clock';
+import { TestApp, clearQueues, createKey, startTestApp } from './support/test-app';
+import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+const YEAR = 365.25 * 86_400_000;
+
+/** A clock the test moves; the service reads it for retention decisions. */
+class MovableClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+describe('deletion requests', () => {
+  let db: string;
+  let t: TestApp;
+  const clock = new MovableClock();
+  let emitter: string;
+  let legal: string;
+  let legal2: string;
+  let admin: string;
+  let investigator: string;
+
+  async function emit(tenant: string, subject: string, email: string, n = 1): Promise<void> {
+    const events = Array.from({ length: n }, (_, i) => ({ tenant, type: 'auth.login.succeeded', actor: { type: 'user', id: subject }, personal: { subject, data: { email, attempt: i } } }));
+    await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
+  }
+
+  async function request(body: object, key = legal): Promise<{ id: string; status: string; deduplicated: boolean }> {
+    const res = await t.http().post('/v1/deletion-requests').set(auth(key)).send(body).expect(202);
+    return res.body;
+  }
+
+  async function settled(id: string, statuses = ['completed', 'partially_blocked', 'blocked', 'failed']): Promise<Record<string, any>> {
+    for (let i = 0; i < 400; i++) {
+      const res = await t.http().get(`/v1/deletion-requests/${id}`).set(auth(legal)).expect(200);
+      if (statuses.includes(res.body.status)) return res.body;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`request ${id} did not reach ${statuses.join('/')}`);
+  }
+
+  async function deletionEntries(log: string, id: string): Promise<Record<string, any>[]> {
+    const client = await superuserClient(db);
+    try {
+      const { rows } = await client.query("SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = $1 ORDER BY idx", [log]);
+      return rows.map((r: { leaf: string }) => JSON.parse(r.leaf)).filter((e: Record<string, any>) => e.category === 'deletion' && e.target.id === id);
+    } finally {
+      await client.end();
+    }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    t = await startTestApp(db, { AUDIT_DELETION_RECONCILE_MS: '200' }, { clock });
+    emitter = await createKey(t, 'auth-service', ['emitter'], ['acme', 'globex', 'initech']);
+    legal = await createKey(t, 'alice-legal', ['legal'], ['acme', 'globex', 'initech']);
+    legal2 = await createKey(t, 'bob-legal', ['legal'], ['acme', 'globex', 'initech']);
+    admin = await createKey(t, 'ops', ['admin'], ['acme']);
+    investigator = await createKey(t, 'ivan', ['investigator'], ['acme']);
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await dropTestDatabase(db);
+  });
+
+  it('blocks on the retention minimum, then completes once it runs out, with a receipt committed to the ledger', async () => {
+    await emit('acme', 'subject-a', 'subject-a@example.com', 3);
+    await emit('acme', 'subject-b', 'subject-b@example.com', 1);
+    const { id, status } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-a', reason: 'erasure request #1' });
+    expect(status).toBe('queued');
+    const blocked = await settled(id);
+    expect(blocked).toMatchObject({ status: 'blocked', erased: 0, blocked: 3, blockedBy: [{ kind: 'retention', category: 'auth' }] });
+    // Time passes beyond every minimum; the reconciler runs it again.
+    clock.offsetMs = 30 * YEAR;
+    const done = await settled(id, ['completed']);
+    expect(done).toMatchObject({ status: 'completed', erased: 3, blocked: 0, blockedBy: [] });
+    expect(done.receipt).toMatchObject({ request: id, subject: 'subject-a', erased: [{ log: 'acme', ranges: [[0, 2]] }], kept: [] });
+    const recorded = await deletionEntries('acme', id);
+    expect(recorded.map((e) => e.type)).toEqual(['deletion.requested', 'deletion.blocked', 'deletion.completed']);
+    expect(recorded[2].context).toMatchObject({ erased: 3, receiptDigest: done.receiptDigest });
+    // subject-b is untouched; the log still verifies from outside.
+    const client = await superuserClient(db);
+    const { rows } = await client.query("SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'acme' ORDER BY idx");
+    await client.end();
+    expect(rows).toEqual([
+      { subject: 'subject-a', erased: true },
+      { subject: 'subject-a', erased: true },
+      { subject: 'subject-a', erased: true },
+      { subject: 'subject-b', erased: false },
+    ]);
+    const verified = await t.http().post('/v1/logs/acme/verify').set(auth(investigator)).expect(200);
+    expect(verified.body).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('blocks a held subject naming the hold; the two-person release queues it again and it completes', async () => {
+    await emit('acme', 'subject-c', 'subject-c@example.com', 2);
+    const { body: hold } = await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-77', scope: { subjects: ['subject-c'] } }).expect(201);
+    const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-c', reason: 'erasure request #2' });
+    expect(await settled(id)).toMatchObject({ status: 'blocked', erased: 0, blocked: 2, blockedBy: [{ kind: 'hold', id: hold.id }] });
+    // A second request for the same subject while this one is unfinished is this one.
+    const again = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-c', reason: 'again' });
+    expect(again).toMatchObject({ id, deduplicated: true });
+    await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(legal)).send({ reason: 'case closed' }).expect(202);
+    expect((await t.http().get(`/v1/deletion-requests/${id}`).set(auth(legal))).body.status).toBe('blocked');
+    await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(legal2)).send({ reason: 'case closed' }).expect(200);
+    expect(await settled(id, ['completed'])).toMatchObject({ status: 'completed', erased: 2 });
+  });
+
+  it('running a request twice erases nothing twice and records nothing twice', async () => {
+    await emit('acme', 'subject-d', 'subject-d@example.com', 2);
+    const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-d', reason: 'r' });
+    const first = await settled(id, ['completed']);
+    const entries = await deletionEntries('acme', id);
+    const store = t.app.get(DeletionStore);
+    await t.app.get(ErasureRunner).run((await store.find(id))!);
+    const second = (await t.http().get(`/v1/deletion-requests/${id}`).set(auth(legal))).body;
+    expect(second).toMatchObject({ status: 'completed', erased: first.erased, receiptDigest: first.receiptDigest });
+    expect(await deletionEntries('acme', id)).toEqual(entries);
+  });
+
+  it('completes an unknown subject with nothing erased', async () => {
+    const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'nobody-at-all', reason: 'r' }, admin);
+    expect(await settled(id)).toMatchObject({ status: 'completed', erased: 0, blocked: 0 });
+  });
+
+  it('closes a tenant: its personal data erased, new events refused', async () => {
+    await emit('globex', 'subject-g', 'subject-g@example.com', 2);
+    const { id } = await request({ kind: 'tenant_closure', tenant: 'globex', reason: 'contract ended' });
+    const refused = await t.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'globex', type: 'auth.logout', actor: { type: 'user', id: 'x' } }).expect(409);
+    expect(refused.body).toMatchObject({ code: 'tenant_closed' });
+    expect(await settled(id, ['completed'])).toMatchObject({ erased: 2 });
+  });
+
+  it('refuses bad requests with clear errors and writes nothing', async () => {
+    const cases: [string, object, number, string][] = [
+      [legal, { kind: 'shred_everything', tenant: 'acme', reason: 'r' }, 400, 'invalid_request'],
+      [legal, { kind: 'subject_erasure', tenant: 'acme', subject: 's' }, 400, 'invalid_request'],
+      [legal, { kind: 'subject_erasure', tenant: 'acme', subject: 's', reason: '  ' }, 400, 'invalid_request'],
+      [legal, { kind: 'subject_erasure', tenant: 'umbrella', subject: 's', reason: 'r' }, 403, 'tenant_out_of_scope'],
+      [admin, { kind: 'tenant_closure', tenant: 'globex', reason: 'r' }, 403, 'tenant_out_of_scope'],
+      [investigator, { kind: 'subject_erasure', tenant: 'acme', subject: 's', reason: 'r' }, 403, 'forbidden'],
+    ];
+    for (const [key, body, status, code] of cases) {
+      const res = await t.http().post('/v1/deletion-requests').set(auth(key)).send(body).expect(status);
+      expect(res.body.code).toBe(code);
+    }
+    const missing = await t.http().post('/v1/deletion-requests').set(auth(legal)).send({ kind: 'subject_erasure', tenant: 'acme', subject: 's' });
+    expect(missing.body.details).toEqual([{ path: '/reason', message: 'is required' }]);
+  });
+
+  it('refuses to delete ledger entries through any API, naming the rule', async () => {
+    for (const path of ['/v1/events/01890000-0000-7000-8000-000000000000', '/v1/logs/acme', '/v1/logs/acme/entries/0']) {
+      const res = await t.http().delete(path).set(auth(admin)).expect(409);
+      expect(res.body).toMatchObject({ code: 'ledger_immutable' });
+      expect(res.body.message).toContain('immutable');
+    }
+  });
+
+  it('leaves no copy of erased values in PostgreSQL or Redis', async () => {
+    const client = await superuserClient(db);
+    try {
+      const { rows: tables } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+      for (const { table_name: table } of tables) {
+        for (const value of ['subject-a@example.com', 'subject-c@example.com', 'subject-g@example.com']) {
+          const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${table}" t WHERE t::text LIKE $1 OR encode(convert_to(t::text, 'UTF8'), 'escape') LIKE $1`, [`%${value}%`]);
+          expect([table, value, rows[0].n]).toEqual([table, value, 0]);
+        }
+      }
+      // Leaves hold digests only; the unerased subject-b is still there, so the sweep can find things.
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM personal_data t WHERE t::text LIKE '%subject-b@example.com%'");
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await client.end();
+    }
+    const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    await redis.connect();
+    try {
+      let cursor = '0';
+      let dump = '';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.queuePrefix}:*`, 'COUNT', 1000);
+        for (const key of keys) {
+          const type = await redis.type(key);
+          if (type === 'string') dump += await redis.get(key);
+          else if (type === 'hash') dump += JSON.stringify(await redis.hgetall(key));
+          else if (type === 'list') dump += JSON.stringify(await redis.lrange(key, 0, -1));
+          else if (type === 'zset') dump += JSON.stringify(await redis.zrange(key, '0', '-1'));
+          else if (type === 'set') dump += JSON.stringify(await redis.smembers(key));
+        }
+        cursor = next;
+      } while (cursor !== '0');
+      expect(dump.length).toBeGreaterThan(0);
+      expect(dump).not.toContain('@example.com');
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+describe('deletion requests when Redis loses its jobs', () => {
+  it('the reconciler queues them again from PostgreSQL and they complete', async () => {
+    const db = await createTestDatabase();
+    const clock = new MovableClock();
+    clock.offsetMs = 30 * 365.25 * 86_400_000;
+    // An API process without workers takes the request; Redis then loses everything.
+    const api = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer,signer' }, { clock });
+    const prefix = api.config.queuePrefix;
+    let worker: TestApp | undefined;
+    try {
+      const emitter = await createKey(api, 'auth-service', ['emitter'], ['acme']);
+      const legal = await createKey(api, 'legal', ['legal'], ['acme']);
+      await api.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u' }, personal: { subject: 'lost', data: { email: 'lost@example.com' } } }).expect(201);
+      const { body } = await api.http().post('/v1/deletion-requests').set(auth(legal)).send({ kind: 'subject_erasure', tenant: 'acme', subject: 'lost', reason: 'r' }).expect(202);
+      await clearQueues(prefix);
+      worker = await startTestApp(db, { AUDIT_COMPONENTS: 'worker', AUDIT_QUEUE_PREFIX: prefix, AUDIT_BOOTSTRAP_ADMIN_KEY: '', AUDIT_DELETION_RECONCILE_MS: '200' }, { clock });
+      let status = '';
+      for (let i = 0; i < 400 && status !== 'completed'; i++) {
+        status = (await api.http().get(`/v1/deletion-requests/${body.id}`).set(auth(legal))).body.status;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(status).toBe('completed');
+    } finally {
+      await worker?.close();
+      await api.close();
+      await dropTestDatabase(db);
+    }
+  });
+});
