@@ -17,11 +17,13 @@ interface Sizes {
   readonly bulkEvents: number;
   readonly singleSeconds: number;
   readonly verifyEntries: number;
+  readonly erasureEntries: number;
+  readonly purgeEntries: number;
   readonly rawRows: number;
 }
 
-const FULL: Sizes = { bulkEvents: 1_000_000, singleSeconds: 15, verifyEntries: 1_000_000, rawRows: 300_000 };
-const QUICK: Sizes = { bulkEvents: 10_000, singleSeconds: 2, verifyEntries: 10_000, rawRows: 10_000 };
+const FULL: Sizes = { bulkEvents: 1_000_000, singleSeconds: 15, verifyEntries: 1_000_000, rawRows: 300_000, erasureEntries: 10_000, purgeEntries: 200_000 };
+const QUICK: Sizes = { bulkEvents: 10_000, singleSeconds: 2, verifyEntries: 10_000, rawRows: 10_000, erasureEntries: 1_000, purgeEntries: 4_000 };
 
 function event(tenant: string, i: number) {
   return {
@@ -157,6 +159,87 @@ async function bareHttpRate(seconds: number, body: string): Promise<number> {
   return result.requests.total / seconds;
 }
 
+async function json<T>(res: Response): Promise<T> {
+  if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return (await res.json()) as T;
+}
+
+/** Polls a deletion request until it is finished; its status. */
+async function finished(url: string, admin: string, id: string): Promise<string> {
+  for (;;) {
+    const request = await json<{ status: string }>(await fetch(`${url}/v1/deletion-requests/${id}`, { headers: { authorization: `Bearer ${admin}` } }));
+    if (!['queued', 'running'].includes(request.status)) return request.status;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Erasure of one subject, and append latency while the retention purge runs. Support data is
+ * made erasable at once (minimum and maximum 0 days) so the work is real, not blocked.
+ */
+async function deletionBench(
+  url: string,
+  admin: string,
+  headers: Record<string, string>,
+  sizes: Sizes,
+  log: (line: string) => void,
+): Promise<{ erasureSeconds: number; withoutPurge: { p99: number; max: number }; duringPurge: { p99: number; max: number } }> {
+  const asAdmin = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+  await json(await fetch(`${url}/v1/retention-policies/support`, { method: 'PUT', headers: asAdmin, body: JSON.stringify({ minDays: 0, maxDays: 0, mode: 'governance', reason: 'benchmark: erasable at once' }) }));
+  const personal = (tenant: string, i: number, subject: string) => ({
+    tenant,
+    type: 'support.ticket.opened',
+    actor: { type: 'user', id: subject },
+    personal: { subject, data: { email: `${subject}@example.com`, phone: '+1 555 0100', note: 'p'.repeat(40), i } },
+  });
+  const load = async (tenant: string, count: number, subject: (i: number) => string) => {
+    let next = 0;
+    await run({
+      url: `${url}/v1/events/batch`,
+      method: 'POST',
+      headers,
+      connections: Math.min(4, count / 500),
+      amount: count / 500,
+      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: 500 }, () => personal(tenant, next, subject(next++))) }) }) }],
+    });
+  };
+
+  log(`service: erasure of one subject with ${sizes.erasureEntries.toLocaleString('en-US')} entries`);
+  await load('erase', sizes.erasureEntries, () => 'bench-person');
+  const e0 = process.hrtime.bigint();
+  const erasure = await json<{ id: string }>(await fetch(`${url}/v1/deletion-requests`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ kind: 'subject_erasure', tenant: 'erase', subject: 'bench-person', reason: 'benchmark' }) }));
+  const erasureStatus = await finished(url, admin, erasure.id);
+  const erasureSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
+  if (erasureStatus !== 'completed') throw new Error(`the benchmark erasure ended ${erasureStatus}`);
+
+  log(`service: append latency during a purge of ${sizes.purgeEntries.toLocaleString('en-US')} personal rows`);
+  await load('purge', sizes.purgeEntries, (i) => `person-${i % 5000}`);
+  const singles = Array.from({ length: 8 }, (_, k) => JSON.stringify(event(`p${k}`, k)));
+  const appendsFor = (seconds: number) => {
+    let n = 0;
+    let instance: autocannon.Instance | undefined;
+    const done = new Promise<autocannon.Result>((resolve, reject) => {
+      instance = autocannon(
+        { url: `${url}/v1/events`, method: 'POST', headers, connections: 8, duration: seconds, requests: [{ setupRequest: (req) => ({ ...req, body: singles[n++ % 8] }) }] },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      );
+    });
+    return { stop: () => instance?.stop(), done };
+  };
+  const quiet = await appendsFor(3).done;
+  const busy = appendsFor(600);
+  const purge = await json<{ id: string }>(await fetch(`${url}/v1/deletion-requests`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ kind: 'retention_purge', reason: 'benchmark' }) }));
+  const purgeStatus = await finished(url, admin, purge.id);
+  busy.stop();
+  const duringPurge = await busy.done;
+  if (purgeStatus !== 'completed') throw new Error(`the benchmark purge ended ${purgeStatus}`);
+  return {
+    erasureSeconds,
+    withoutPurge: { p99: quiet.latency.p99, max: quiet.latency.max },
+    duringPurge: { p99: duringPurge.latency.p99, max: duringPurge.latency.max },
+  };
+}
+
 export async function runServiceBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
   const name = `audit_bench_${randomBytes(4).toString('hex')}`;
@@ -261,6 +344,8 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     }
     const p99 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
 
+    const deletion = await deletionBench(url, admin, headers, sizes, log);
+
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const signed = Number(/audit_checkpoints_signed_total (\d+)/.exec(metrics)?.[1] ?? 0);
     const appended = Number(/audit_appended_entries_total (\d+)/.exec(metrics)?.[1] ?? 1);
@@ -276,6 +361,20 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       { name: `full verification from PostgreSQL, ${size.toLocaleString('en-US')} entries`, value: verifyRate, unit: 'entries/s', baseline: { name: 'raw keyset read + chain-link check', value: keysetRate }, target: { kind: 'min-ratio', value: 0.5 } },
       { name: `inclusion proof p99 at ${size.toLocaleString('en-US')} entries (HTTP)`, value: p99(latencies.inclusion), unit: 'ms' },
       { name: `consistency proof p99 at ${size.toLocaleString('en-US')} entries (HTTP)`, value: p99(latencies.consistency), unit: 'ms' },
+      {
+        name: `erasure of one subject with ${sizes.erasureEntries.toLocaleString('en-US')} entries (request to completed)`,
+        value: deletion.erasureSeconds,
+        unit: 's',
+        target: { kind: 'max', value: 2 },
+      },
+      {
+        name: `append latency p99 during a purge of ${sizes.purgeEntries.toLocaleString('en-US')} personal rows (8 connections)`,
+        value: deletion.duringPurge.p99,
+        unit: 'ms',
+        baseline: { name: 'p99 at the same load without a purge', value: deletion.withoutPurge.p99 },
+        target: { kind: 'max', value: 100 },
+      },
+      { name: 'append latency max during that purge', value: deletion.duringPurge.max, unit: 'ms' },
       { name: 'checkpoint signatures per 1,000 appended events', value: (signed / appended) * 1000, unit: 'signatures' },
       { name: 'peak RSS of the service during the run', value: peak, unit: 'MB', target: { kind: 'max', value: 300 } },
     ];

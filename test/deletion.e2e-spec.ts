@@ -36,9 +36,9 @@ describe('deletion requests', () => {
     return res.body;
   }
 
-  async function settled(id: string, statuses = ['completed', 'partially_blocked', 'blocked', 'failed']): Promise<Record<string, any>> {
+  async function settled(id: string, statuses = ['completed', 'partially_blocked', 'blocked', 'failed'], key = legal): Promise<Record<string, any>> {
     for (let i = 0; i < 400; i++) {
-      const res = await t.http().get(`/v1/deletion-requests/${id}`).set(auth(legal)).expect(200);
+      const res = await t.http().get(`/v1/deletion-requests/${id}`).set(auth(key)).expect(200);
       if (statuses.includes(res.body.status)) return res.body;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -201,6 +201,29 @@ describe('deletion requests', () => {
     } finally {
       redis.disconnect();
     }
+  });
+  it('purges personal data past its maximum across tenants, on demand by a key for every tenant, keeping held data', async () => {
+    await emit('initech', 'subject-p', 'subject-p@example.com', 2);
+    await emit('initech', 'subject-q', 'subject-q@example.com', 1);
+    await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'initech', matter: 'MAT-Q', scope: { subjects: ['subject-q'] } }).expect(201);
+    // Thirty years on, every auth maximum has run out.
+    await t.http().post('/v1/deletion-requests').set(auth(admin)).send({ kind: 'retention_purge', reason: 'now' }).expect(403);
+    const { body } = await t.http().post('/v1/deletion-requests').set(auth(t.adminKey)).send({ kind: 'retention_purge', reason: 'ahead of schedule' }).expect(202);
+    expect(body).toMatchObject({ kind: 'retention_purge', tenant: '*' });
+    // A request on every tenant is visible to keys for every tenant only.
+    await t.http().get(`/v1/deletion-requests/${body.id}`).set(auth(legal)).expect(404);
+    const done = await settled(body.id, undefined, t.adminKey);
+    expect(done).toMatchObject({ status: 'partially_blocked', blocked: 1, blockedBy: [{ kind: 'hold' }] });
+    expect(done.erased).toBeGreaterThanOrEqual(3);
+    const client = await superuserClient(db);
+    const { rows } = await client.query("SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'initech' ORDER BY idx");
+    await client.end();
+    expect(rows).toEqual([
+      { subject: 'subject-p', erased: true },
+      { subject: 'subject-p', erased: true },
+      { subject: 'subject-q', erased: false },
+    ]);
+    expect((await deletionEntries('platform', body.id)).map((e) => e.type)).toEqual(['deletion.requested', 'deletion.partially_blocked']);
   });
 });
 

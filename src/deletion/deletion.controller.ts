@@ -28,25 +28,36 @@ export const DELETION_REQUEST_SCHEMA = {
       required: ['kind', 'tenant', 'reason'],
       properties: { kind: { const: 'tenant_closure' }, tenant, reason },
     },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['kind', 'reason'],
+      properties: { kind: { const: 'retention_purge' }, reason },
+    },
   ],
 } as const;
 
 const KIND_SCHEMA = {
   type: 'object',
   required: ['kind'],
-  properties: { kind: { enum: ['subject_erasure', 'tenant_closure'] } },
+  properties: { kind: { enum: ['subject_erasure', 'tenant_closure', 'retention_purge'] } },
 } as const;
 
-type DeletionBody = { kind: 'subject_erasure'; tenant: string; subject: string; reason: string } | { kind: 'tenant_closure'; tenant: string; reason: string };
+type DeletionBody =
+  | { kind: 'subject_erasure'; tenant: string; subject: string; reason: string }
+  | { kind: 'tenant_closure'; tenant: string; reason: string }
+  | { kind: 'retention_purge'; reason: string };
 
 const validateKind = validator<{ kind: string }>(KIND_SCHEMA);
 const validateSubjectErasure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[0]);
 const validateTenantClosure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[1]);
+const validateRetentionPurge = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[2]);
 
 /** The kind first, so the field errors are those of the kind asked for. */
 function parseDeletionRequest(body: unknown): DeletionBody {
   const { kind } = validateKind(body);
-  return kind === 'subject_erasure' ? validateSubjectErasure(body) : validateTenantClosure(body);
+  if (kind === 'subject_erasure') return validateSubjectErasure(body);
+  return kind === 'tenant_closure' ? validateTenantClosure(body) : validateRetentionPurge(body);
 }
 
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -75,7 +86,9 @@ export class DeletionController {
   async request(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<DeletionRequestView & { deduplicated: boolean }> {
     const request = parseDeletionRequest(body);
     const subject = request.kind === 'subject_erasure' ? request.subject : null;
-    const outcome = await this.commands.execute(new RequestDeletion(principal, request.kind, request.tenant, subject, request.reason));
+    // The purge covers every tenant: only a key for every tenant may start it ahead of its schedule.
+    const tenant = request.kind === 'retention_purge' ? '*' : request.tenant;
+    const outcome = await this.commands.execute(new RequestDeletion(principal, request.kind, tenant, subject, request.reason));
     return { ...view(outcome.request), deduplicated: !outcome.created };
   }
 

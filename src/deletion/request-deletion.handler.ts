@@ -54,7 +54,7 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
   ) {}
 
   async execute({ by, kind, tenant, subject, reason }: RequestDeletion): Promise<RequestedDeletion> {
-    if (tenant === EVERY_TENANT ? kind !== 'retention_purge' : !coversTenant(by, tenant)) throw new HoldTenantOutOfScopeError(tenant);
+    if (tenant === EVERY_TENANT ? kind !== 'retention_purge' || !by.tenants.includes(EVERY_TENANT) : !coversTenant(by, tenant)) throw new HoldTenantOutOfScopeError(tenant);
     if (tenant !== EVERY_TENANT && !(await this.holds.tenantKnown(tenant))) throw new UnknownTenantError(tenant);
     const id = uuidv7();
     const now = this.clock.now();
