@@ -1,8 +1,9 @@
+import { decodeEntryBundle, decodeLeaf, leafHash, openCheckpoint, parseVerifierKey, verifyInclusion } from '@audit/ledger';
 import { Redis } from 'ioredis';
 import { ErasureRunner } from '../src/deletion/erasure-runner';
 import { DeletionStore } from '../src/deletion/deletion.store';
 import { Clock } from '../src/platform/clock/clock';
-import { TestApp, clearQueues, createKey, startTestApp } from './support/test-app';
+import { TestApp, binary, clearQueues, createKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -97,6 +98,18 @@ describe('deletion requests', () => {
     ]);
     const verified = await t.http().post('/v1/logs/acme/verify').set(auth(investigator)).expect(200);
     expect(verified.body).toMatchObject({ ok: true, problems: [] });
+    // As an outsider would: a signed checkpoint, the entry bundle, and an inclusion proof of every
+    // erased entry, all with the ledger library alone.
+    const key = parseVerifierKey((await t.http().get('/v1/logs/acme/key').set(auth(investigator)).expect(200)).text.trim());
+    const note = (await t.http().post('/v1/logs/acme/checkpoint').set(auth(investigator)).expect(200)).text;
+    const cp = openCheckpoint(note, key, `${t.config.logOriginPrefix}/acme`);
+    const bundle = await t.http().get(`/v1/logs/acme/tile/entries/000.p/${cp.size}`).set(auth(investigator)).buffer(true).parse(binary).expect(200);
+    const leaves = decodeEntryBundle(bundle.body, cp.size);
+    for (const index of [0, 1, 2]) {
+      expect(decodeLeaf(leaves[index]).personal).toMatchObject({ subject: 'subject-a', digest: expect.any(String) });
+      const proof = (await t.http().get(`/v1/logs/acme/proof/inclusion?index=${index}&size=${cp.size}`).set(auth(investigator)).expect(200)).body;
+      verifyInclusion(index, cp.size, leafHash(leaves[index]), proof.proof.map((p: string) => Buffer.from(p, 'base64')), cp.rootHash);
+    }
   });
 
   it('blocks a held subject naming the hold; the two-person release queues it again and it completes', async () => {

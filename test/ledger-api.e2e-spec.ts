@@ -10,7 +10,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '@audit/ledger';
-import { TestApp, createKey, startTestApp } from './support/test-app';
+import { TestApp, binary, createKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const event = (tenant: string, i: number, extra: Record<string, unknown> = {}) => ({
@@ -219,9 +219,3 @@ function perfectRoot(hashes: Buffer[]): Buffer {
   return level[0];
 }
 
-function binary(res: unknown, done: (err: Error | null, body: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  const stream = res as NodeJS.ReadableStream;
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  stream.on('end', () => done(null, Buffer.concat(chunks)));
-}

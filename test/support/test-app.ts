@@ -99,3 +99,11 @@ export async function platformEntries(databaseUrl: string): Promise<Record<strin
     await client.end();
   }
 }
+
+/** A supertest parser that keeps a binary body (tiles, entry bundles) as one Buffer. */
+export function binary(res: unknown, done: (err: Error | null, body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  const stream = res as NodeJS.ReadableStream;
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
+}
