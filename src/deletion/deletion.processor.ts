@@ -71,7 +71,8 @@ export class DeletionSchedule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.queue.upsertJobScheduler(RECONCILE_JOB, { every: this.config.deletionReconcileMs }, { name: RECONCILE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
-    await this.queue.upsertJobScheduler(RETENTION_PURGE_JOB, { every: this.config.retentionPurgeMs }, { name: RETENTION_PURGE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    // A cron pattern, not an interval: an interval would also purge at every start.
+    await this.queue.upsertJobScheduler(RETENTION_PURGE_JOB, { pattern: this.config.retentionPurgeCron, tz: 'UTC' }, { name: RETENTION_PURGE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
     await this.queueing.reconcile();
   }
 }

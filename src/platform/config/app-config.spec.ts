@@ -75,6 +75,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the retention purge schedule as a cron pattern and the read-record switches', () => {
+    expect(loadConfig({}).retentionPurgeCron).toBe('0 3 * * *');
+    expect(loadConfig({ AUDIT_RETENTION_PURGE_CRON: '30 1 * * 0' }).retentionPurgeCron).toBe('30 1 * * 0');
+    expect(() => loadConfig({ AUDIT_RETENTION_PURGE_CRON: 'daily' })).toThrow(/AUDIT_RETENTION_PURGE_CRON/);
+    expect(loadConfig({ AUDIT_READ_RECORDS: 'logs.tile=off' }).readRecords.get('logs.tile')).toBe(0);
+    expect(() => loadConfig({ AUDIT_READ_RECORDS: 'logs.everything=on' })).toThrow(/AUDIT_READ_RECORDS/);
+  });
+
   it('runs only the components asked for', () => {
     expect([...loadConfig({ AUDIT_COMPONENTS: 'worker' }).components]).toEqual(['worker']);
   });

@@ -35,8 +35,8 @@ export interface AppConfig {
   readonly holdReleaseApprovalTtlHours: number;
   /** How often deletion requests in PostgreSQL are reconciled with the BullMQ queue. */
   readonly deletionReconcileMs: number;
-  /** How often the retention purge runs. */
-  readonly retentionPurgeMs: number;
+  /** When the retention purge runs: a cron pattern (UTC). */
+  readonly retentionPurgeCron: string;
   readonly checkpointDir: string;
   readonly checkpointIntervalMs: number;
   readonly components: ReadonlySet<Component>;
@@ -83,6 +83,17 @@ function url(env: Env, name: string, fallback: string | undefined, protocols: st
     if (!protocols.includes(parsed.protocol)) problems.push(`${name} must be a ${protocols.join(' or ')} URL`);
   } catch {
     problems.push(`${name} is not a URL`);
+  }
+  return raw;
+}
+
+/** A cron pattern of five or six fields (BullMQ's syntax); the value is checked for shape only. */
+function cron(env: Env, name: string, fallback: string, problems: string[]): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[\d*,/?LW#A-Za-z-]+(\s+[\d*,/?LW#A-Za-z-]+){4,5}$/.test(raw)) {
+    problems.push(`${name} must be a cron pattern of five or six fields, for example "0 3 * * *"`);
+    return fallback;
   }
   return raw;
 }
@@ -151,7 +162,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 1, 10, problems),
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
     deletionReconcileMs: integer(env, 'AUDIT_DELETION_RECONCILE_MS', 60_000, 100, 3_600_000, problems),
-    retentionPurgeMs: integer(env, 'AUDIT_RETENTION_PURGE_MS', 86_400_000, 1000, 7 * 86_400_000, problems),
+    retentionPurgeCron: cron(env, 'AUDIT_RETENTION_PURGE_CRON', '0 3 * * *', problems),
     checkpointDir: env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints',
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,
