@@ -126,6 +126,26 @@ describe('deletion requests', () => {
     expect(await settled(id, ['completed'])).toMatchObject({ status: 'completed', erased: 2 });
   });
 
+  it('serialises hold placement against a running erasure of the same tenant (the shared lock)', async () => {
+    // An erasure holds this lock for its whole transaction; a placement must wait for it.
+    const client = await superuserClient(db);
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended('holds:acme', 0))");
+      let placed = false;
+      const placing = t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-LOCK', scope: { subjects: ['nobody'] } }).then((res) => {
+        placed = true;
+        return res;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(placed).toBe(false);
+      await client.query('COMMIT');
+      expect((await placing).status).toBe(201);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('running a request twice erases nothing twice and records nothing twice', async () => {
     await emit('acme', 'subject-d', 'subject-d@example.com', 2);
     const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-d', reason: 'r' });
