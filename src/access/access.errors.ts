@@ -1,12 +1,7 @@
-/** Errors of the access context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class AccessError extends Error {
-  abstract readonly code: string;
+import { CodedError } from '../platform/errors/coded-error';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Errors of the access context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class AccessError extends CodedError {}
 
 /**
  * No key with this id that the caller may manage. A key outside the caller's tenant scope gets

@@ -1,12 +1,7 @@
-/** Errors of the deletion context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class DeletionError extends Error {
-  abstract readonly code: string;
+import { CodedError } from '../platform/errors/coded-error';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Errors of the deletion context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class DeletionError extends CodedError {}
 
 /** No deletion request with this id that the caller may see. */
 export class DeletionRequestNotFoundError extends DeletionError {

@@ -1,12 +1,7 @@
-/** Errors of the holds context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class HoldsError extends Error {
-  abstract readonly code: string;
+import { CodedError } from '../platform/errors/coded-error';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Errors of the holds context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class HoldsError extends CodedError {}
 
 /** No hold with this id that the caller may see: missing and another tenant's look the same. */
 export class HoldNotFoundError extends HoldsError {

@@ -1,12 +1,7 @@
-/** Errors of the ledger context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class LedgerServiceError extends Error {
-  abstract readonly code: string;
+import { CodedError } from '../platform/errors/coded-error';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Errors of the ledger context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class LedgerServiceError extends CodedError {}
 
 /** The same idempotency key was used before with a different request. */
 export class IdempotencyConflictError extends LedgerServiceError {

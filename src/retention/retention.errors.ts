@@ -1,12 +1,7 @@
-/** Errors of the retention context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class RetentionError extends Error {
-  abstract readonly code: string;
+import { CodedError } from '../platform/errors/coded-error';
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Errors of the retention context, with stable codes; mapped to HTTP in one place (platform/http). */
+export abstract class RetentionError extends CodedError {}
 
 /** A category the event catalogue does not declare: it has no policy to read or change. */
 export class UnknownCategoryError extends RetentionError {

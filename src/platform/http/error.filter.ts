@@ -1,12 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { LedgerError } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
-import { AccessError } from '../../access/access.errors';
-import { DeletionError } from '../../deletion/deletion.errors';
-import { HoldNarrowingError, HoldsError } from '../../holds/holds.errors';
-import { LedgerServiceError } from '../../ledger/ledger.errors';
-import { RetentionError, RetentionFieldError } from '../../retention/retention.errors';
-import { PayloadTooLargeError, RateLimitedError, RequestError, RequestValidationError } from './request.errors';
+import { HoldNarrowingError } from '../../holds/holds.errors';
+import { RetentionFieldError } from '../../retention/retention.errors';
+import { CodedError } from '../errors/coded-error';
+import { PayloadTooLargeError, RateLimitedError, RequestValidationError } from './request.errors';
 
 type Coded = { code: string };
 
@@ -109,7 +107,7 @@ export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof HoldNarrowingError) return body(422, e.code, e.message, e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })));
   if (e instanceof RetentionFieldError) return body(400, e.code, e.message, [{ path: e.path, message: e.problem }]);
   if (e instanceof PayloadTooLargeError) return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
-  if (e instanceof RequestError || e instanceof AccessError || e instanceof HoldsError || e instanceof RetentionError || e instanceof DeletionError || e instanceof LedgerServiceError || e instanceof LedgerError) {
+  if (e instanceof CodedError || e instanceof LedgerError) {
     const code = (e as Coded).code as ErrorCode;
     const status = STATUS_BY_CODE[code];
     if (status !== undefined) return body(status, code, e.message);

@@ -1,15 +1,10 @@
+import { CodedError } from '../errors/coded-error';
+
 /**
  * Errors of the HTTP edge itself (malformed requests, authentication, permission), with stable
  * codes. Domain errors keep their own classes; error.filter.ts maps both to responses.
  */
-export abstract class RequestError extends Error {
-  abstract readonly code: string;
-
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export abstract class RequestError extends CodedError {}
 
 /** One field problem: `path` is a JSON pointer into the request (`/events/3/actor/id`). */
 export interface FieldProblem {
