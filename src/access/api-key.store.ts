@@ -147,8 +147,12 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     return rows[0] && toRecord(rows[0]);
   }
 
-  async list(): Promise<ApiKeyRecord[]> {
-    const rows: KeyRow[] = await this.db.query('SELECT * FROM api_keys ORDER BY created_at, id');
+  /** Every key, or those whose public prefix starts with `prefix` (filtered in the database). */
+  async list(prefix?: string): Promise<ApiKeyRecord[]> {
+    const rows: KeyRow[] =
+      prefix === undefined
+        ? await this.db.query('SELECT * FROM api_keys ORDER BY created_at, id')
+        : await this.db.query(`SELECT * FROM api_keys WHERE prefix LIKE $1 || '%' ORDER BY created_at, id`, [prefix.replace(/[\\%_]/g, '\\$&')]);
     return rows.map(toRecord);
   }
 

@@ -4,14 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { CLOCK, Clock } from '../../src/platform/clock/clock';
 import { AppConfig, loadConfig } from '../../src/platform/config/app-config';
 import { configureHttp } from '../../src/platform/http/configure-http';
 import { PinoLogger } from '../../src/platform/logging/pino-logger';
+import { clearQueues } from './redis-keys';
 import { assertTestDatabase, superuserClient } from './test-database';
+
+export { clearQueues };
 
 /** A running service instance on a test database, with its own queue names and mirror directory. */
 export interface TestApp {
@@ -65,22 +67,6 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
       rmSync(config.checkpointDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Removes every Redis key under a test's queue prefix. */
-export async function clearQueues(prefix: string): Promise<void> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Creates an API key through the API (with the bootstrap admin key unless `by` is given) and returns its secret. */

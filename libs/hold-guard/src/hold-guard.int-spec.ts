@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, Worker, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
 import { HoldCheckClient, withHoldGuard, type HoldRecord } from '@audit/hold-guard';
+import { clearQueues } from '../../../test/support/redis-keys';
 
 // Real: a BullMQ queue and worker on the local Redis, an HTTP server speaking the hold-check
 // contract, global fetch. Fake: the audit service behind that contract (a few fixed answers).
@@ -72,21 +72,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-async function removeKeys(prefix: string): Promise<void> {
-  const redis = new Redis({ ...connection, lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 describe('withHoldGuard on a real BullMQ worker', () => {
   const prefix = `test-hold-guard-${randomUUID()}`;
   const service = new FakeAuditService();
@@ -124,7 +109,7 @@ describe('withHoldGuard on a real BullMQ worker', () => {
     await worker?.close();
     await queue?.obliterate({ force: true });
     await queue?.close();
-    await removeKeys(prefix);
+    await clearQueues(prefix);
     await service.stop();
   });
 

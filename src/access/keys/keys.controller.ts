@@ -44,7 +44,7 @@ export class KeysController {
   @RequirePermission('keys:manage')
   async list(@CurrentPrincipal() principal: Principal, @Query('prefix') prefix?: unknown): Promise<{ items: ApiKeyRecord[] }> {
     if (prefix !== undefined && typeof prefix !== 'string') throw new RequestValidationError([{ path: '/prefix', message: 'must be given once' }]);
-    const items = (await this.keys.list()).filter((key) => mayManage(principal, key) && (prefix === undefined || key.prefix.startsWith(prefix)));
+    const items = (await this.keys.list(prefix)).filter((key) => mayManage(principal, key));
     return { items };
   }
 
