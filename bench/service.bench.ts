@@ -7,6 +7,7 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
+import { investigationBench } from './investigation.bench';
 import { BenchFigure } from './report';
 
 // Everything this benchmark measures runs on this machine: the service as a child process on a
@@ -388,6 +389,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     const proofNodes = Math.ceil(Math.log2(size));
     const nodeReads = await raw.nodeReadsP99('bulk', size, proofNodes);
 
+    const investigation = await investigationBench(url, headers, child.pid as number, quick, log);
     const deletion = await deletionBench(url, admin, headers, sizes, log);
     const bareErasure = await raw.bareErasure(sizes.erasureEntries);
     await raw.close();
@@ -432,6 +434,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
         target: { kind: 'max', value: 100 },
       },
       { name: 'append latency max during that purge', value: deletion.duringPurge.max, unit: 'ms' },
+      ...investigation,
       { name: 'checkpoint signatures per 1,000 appended events', value: (signed / appended) * 1000, unit: 'signatures' },
       { name: 'peak RSS of the service during the run', value: peak, unit: 'MB', target: { kind: 'max', value: 300 } },
     ];

@@ -32,6 +32,11 @@ import { ReleaseHoldHandler } from './holds/release-hold.handler';
 import { ChangeRetentionPolicyHandler } from './retention/change-retention-policy.handler';
 import { RetentionPolicies } from './retention/retention-policies';
 import { RetentionPoliciesController } from './retention/retention-policies.controller';
+import { EventExports } from './investigation/event-exports';
+import { EventReads } from './investigation/event-reads';
+import { EventSearchStore } from './investigation/event-search.store';
+import { InvestigationController } from './investigation/investigation.controller';
+import { RebuildEventSearchHandler } from './investigation/rebuild-event-search.handler';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
 import { EventsController } from './events/append-events/events.controller';
 import { CheckpointMirror } from './ledger/checkpoint-mirror';
@@ -96,7 +101,7 @@ export class AppModule {
     const api = config.components.has('api');
     const worker = config.components.has('worker');
     const controllers: Type[] = api
-      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, LogReadController, LogVerificationController]
+      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, InvestigationController, LogReadController, LogVerificationController]
       : [HealthController, MetricsController];
     const providers: Provider[] = [
       LogStore,
@@ -130,6 +135,10 @@ export class AppModule {
       RequeueOnShorterMinimum,
       ErasureRunner,
       RequestDeletionHandler,
+      EventSearchStore,
+      EventReads,
+      EventExports,
+      RebuildEventSearchHandler,
       ...(worker ? [MaintenanceProcessor, MaintenanceSchedule, DeletionProcessor, DeletionSchedule] : []),
       Notifier,
       // Only a worker that knows the webhook delivers; jobs wait for one otherwise.

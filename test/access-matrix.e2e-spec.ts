@@ -29,6 +29,8 @@ interface Fixtures {
   holdOf(tenant: string): Promise<string>;
   /** A deletion request of `tenant`. */
   deletionOf(tenant: string): Promise<string>;
+  /** The id of an entry of `tenant`. */
+  eventOf(tenant: string): Promise<string>;
 }
 
 const event = (tenant: string) => ({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
@@ -40,6 +42,9 @@ const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
 const ROUTES: Route[] = [
   { name: 'POST /v1/events', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)) },
   { name: 'POST /v1/events/batch', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events/batch').set(auth(k)).send({ events: [event(tenant)] }) },
+  { name: 'GET /v1/events', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/events?tenant=${tenant}`).set(auth(k)) },
+  { name: 'GET /v1/events/{id}', roles: ['investigator'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().get(`/v1/events/${await f.eventOf(tenant)}`).set(auth(k)) },
+  { name: 'GET /v1/exports', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/exports?tenant=${tenant}`).set(auth(k)) },
   { name: 'GET /v1/logs/{log}/checkpoint', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
   { name: 'GET /v1/logs/{log}/key', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)) },
   { name: 'GET /v1/logs/{log}/proof/inclusion', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)) },
@@ -130,6 +135,10 @@ describe('access: every route × role × tenant', () => {
         const res = await t.http().post('/v1/deletion-requests').set(auth(counsel)).send({ kind: 'subject_erasure', tenant, subject: `person-of-${tenant}`, reason: 'asked' }).expect(202);
         return res.body.id as string;
       },
+      async eventOf(tenant) {
+        const res = await t.http().post('/v1/events').set(auth(setup)).send(event(tenant)).expect(201);
+        return res.body.id as string;
+      },
       async holdOf(tenant) {
         const res = await t.http().post('/v1/holds').set(auth(counsel)).send({ tenant, matter: `MAT-${tenant}`, scope: { subjects: ['u1'] } }).expect(201);
         return res.body.id as string;
@@ -169,7 +178,7 @@ describe('access: every route × role × tenant', () => {
     describe(route.name, () => {
       it('needs a key', async () => {
         const someId = async () => '01890000-0000-7000-8000-000000000000';
-        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId, deletionOf: someId });
+        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId, deletionOf: someId, eventOf: someId });
         expect(res.status).toBe(401);
       });
 

@@ -3,7 +3,7 @@ import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, v
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { CheckpointMirror } from './checkpoint-mirror';
-import { LogHead, LogStore } from './log-store';
+import { CheckpointRow, LogHead, LogStore } from './log-store';
 import { Sequencer } from './sequencer';
 import { SigningKey } from './signing-key';
 
@@ -66,6 +66,18 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     const head = await this.store.head(log);
     if (head && head.size > head.checkpointSize) await this.sign(head);
     return (await this.store.latestCheckpoint(log))?.note ?? null;
+  }
+
+  /**
+   * The latest signed checkpoint of `log` if it covers at least `size` leaves; otherwise one
+   * signed now. Null when the log has fewer than `size` leaves (or signing refused it).
+   */
+  async checkpointCovering(log: string, size: number): Promise<CheckpointRow | null> {
+    const latest = await this.store.latestCheckpoint(log);
+    if (latest && latest.size >= size) return latest;
+    await this.signNow(log);
+    const signed = await this.store.latestCheckpoint(log);
+    return signed && signed.size >= size ? signed : null;
   }
 
   private async sign(head: LogHead): Promise<void> {

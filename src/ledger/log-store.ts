@@ -118,8 +118,9 @@ export class LogStore {
   }
 
   /**
-   * Inserts the entries, personal data and idempotency claims of one append and moves the head,
-   * in one statement, so it is atomic even outside a transaction. When the head was stale (another
+   * Inserts the entries, their search rows (an inline projection: search sees an entry as soon as
+   * its append is acknowledged), personal data and idempotency claims of one append and moves the
+   * head, in one statement, so it is atomic even outside a transaction. When the head was stale (another
    * process appended meanwhile), the (log, idx) key refuses the whole statement: nothing is
    * written, and the caller reads the head again and replans.
    */
@@ -128,6 +129,10 @@ export class LogStore {
       `WITH new_entries AS (
          INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
          SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[])
+         RETURNING idx, id, recorded_at, leaf
+       ), new_search AS (
+         INSERT INTO event_search
+         SELECT r.* FROM new_entries n, LATERAL audit_search_row($1, n.idx, n.id, n.recorded_at, n.leaf) r
        ), new_personal AS (
          INSERT INTO personal_data (log, idx, subject, salt, data)
          SELECT $1, * FROM unnest($9::bigint[], $10::text[], $11::bytea[], $12::jsonb[])

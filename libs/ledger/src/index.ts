@@ -1,5 +1,6 @@
 export * from './canonical-json';
 export * from './entry';
+export * from './export';
 export * from './hashing';
 export * from './ledger.errors';
 export * from './log-verifier';

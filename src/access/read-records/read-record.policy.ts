@@ -13,6 +13,9 @@ export const READ_ROUTES = [
   'logs.entries',
   'logs.verify',
   'logs.sign',
+  'events.search',
+  'events.read',
+  'exports',
 ] as const;
 export type ReadRoute = (typeof READ_ROUTES)[number];
 

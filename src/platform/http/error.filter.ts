@@ -39,6 +39,8 @@ const STATUS_BY_CODE = {
   deletion_request_not_found: 404,
   tenant_closed: 409,
   ledger_immutable: 409,
+  // investigation
+  event_not_found: 404,
   // ledger service
   idempotency_conflict: 409,
   unknown_log: 404,

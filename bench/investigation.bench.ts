@@ -1,0 +1,104 @@
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
+import { BenchFigure } from './report';
+
+// Issue 7's sizes: a million events over 100 tenants, one of them (the exported one) with
+// 100,000; the rest share the remainder. Quick mode: the same shape, tiny.
+const FULL = { tenants: 100, bigTenant: 100_000, perTenant: 9_500, searches: 400 };
+const QUICK = { tenants: 5, bigTenant: 2_000, perTenant: 500, searches: 40 };
+const BATCH = 500;
+
+function event(tenant: string, i: number) {
+  return {
+    tenant,
+    type: i % 10 === 0 ? 'auth.login.failed' : 'billing.invoice.paid',
+    actor: { type: 'user', id: `usr_${i % 977}` },
+    target: { type: 'invoice', id: `inv_${i}` },
+    outcome: 'success',
+    context: { amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
+  };
+}
+
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return kb / 1024;
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+/**
+ * Search latency and export throughput on a loaded service (`url`, a key with emitter and
+ * investigator roles for every tenant in `headers`, the service's process id for its memory).
+ */
+export async function investigationBench(url: string, headers: Record<string, string>, pid: number, quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
+  const sizes = quick ? QUICK : FULL;
+  const tenants = Array.from({ length: sizes.tenants }, (_, k) => `inv${String(k).padStart(2, '0')}`);
+  const batches: [string, number][] = [];
+  for (let from = 0; from < sizes.bigTenant; from += BATCH) batches.push([tenants[0], from]);
+  for (const tenant of tenants.slice(1)) for (let from = 0; from < sizes.perTenant; from += BATCH) batches.push([tenant, from]);
+  // Interleaved, as tenants' traffic arrives.
+  batches.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+  const total = batches.length * BATCH;
+  log(`service: loading ${total.toLocaleString('en-US')} events over ${sizes.tenants} tenants for search and export`);
+  let next = 0;
+  const load = await new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon(
+      {
+        url: `${url}/v1/events/batch`,
+        method: 'POST',
+        headers,
+        connections: 4,
+        amount: batches.length,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const [tenant, from] = batches[next++ % batches.length];
+              return { ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(tenant, from + i)) }) };
+            },
+          },
+        ],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    ),
+  );
+  if (load.non2xx > 0 || load.errors > 0) throw new Error(`loading failed: ${load.non2xx} non-2xx, ${load.errors} errors`);
+
+  const timed = async (path: string): Promise<number> => {
+    const s = process.hrtime.bigint();
+    const res = await fetch(`${url}${path}`, { headers: { authorization: headers.authorization } });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+    await res.arrayBuffer();
+    return Number(process.hrtime.bigint() - s) / 1e6;
+  };
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
+  log(`service: ${sizes.searches} searches by tenant and actor, ${sizes.searches} by tenant and day (one at a time, each recorded)`);
+  const byActor: number[] = [];
+  const byDay: number[] = [];
+  const day = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  for (let i = 0; i < sizes.searches; i++) {
+    byActor.push(await timed(`/v1/events?tenant=${pick(tenants)}&actor=usr_${Math.floor(Math.random() * 977)}`));
+    byDay.push(await timed(`/v1/events?tenant=${pick(tenants)}&from=${day}T00:00:00Z&to=${tomorrow}T00:00:00Z`));
+  }
+
+  log(`service: export of the ${sizes.bigTenant.toLocaleString('en-US')}-entry tenant (NDJSON with proofs)`);
+  const rssBefore = rssMb(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 20);
+  const e0 = process.hrtime.bigint();
+  const res = await fetch(`${url}/v1/exports?tenant=${tenants[0]}`, { headers: { authorization: headers.authorization } });
+  if (!res.ok || !res.body) throw new Error(`export: HTTP ${res.status}`);
+  let lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) for (const byte of chunk) if (byte === 10) lines++;
+  const exportSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
+  clearInterval(sampler);
+  const exported = lines - 1;
+  if (exported !== sizes.bigTenant) throw new Error(`the export held ${exported} entries, not ${sizes.bigTenant}`);
+
+  return [
+    { name: `search p99, one tenant and one actor (${total.toLocaleString('en-US')} events, ${sizes.tenants} tenants)`, value: percentile(byActor, 0.99), unit: 'ms', target: { kind: 'max', value: 50 } },
+    { name: 'search p99, one tenant and a day', value: percentile(byDay, 0.99), unit: 'ms', target: { kind: 'max', value: 50 } },
+    { name: `export of ${exported.toLocaleString('en-US')} entries with proofs (NDJSON, streamed)`, value: exported / exportSeconds, unit: 'events/s', target: { kind: 'min', value: 20_000 } },
+    { name: 'service RSS growth during that export (peak minus before)', value: rssPeak - rssBefore, unit: 'MB' },
+  ];
+}

@@ -1,0 +1,81 @@
+import type { JsonValue } from '../canonical-json';
+
+// The export format (DESIGN.md, `GET /exports`): NDJSON, a header line then one line per entry.
+// The writers below sit on the service's streaming path, once per exported entry, so they build
+// an object literal in a fixed member order and hand it to JSON.stringify: no canonicalization
+// (nothing here is hashed or signed as text; the verifier reads the lines back with JSON.parse).
+
+/** The export format version this library writes and reads (`v` of the header). */
+export const EXPORT_FORMAT_VERSION = 1;
+
+/**
+ * Line 1 of an export: which log, the signed checkpoint every entry's proof leads to, the key
+ * that signed it, and how many entry lines follow. `filter` and `exportedAt` are informational:
+ * nothing in the file proves them.
+ */
+export interface ExportHeader {
+  readonly v: typeof EXPORT_FORMAT_VERSION;
+  /** The log name (LOG_NAME_PATTERN). */
+  readonly log: string;
+  /** The log's signed checkpoint note, as signCheckpoint produces it (ends in "\n"). */
+  readonly checkpoint: string;
+  /** The verifier key in Go note format, as formatVerifierKey produces it. */
+  readonly key: string;
+  /** Number of entry lines that follow (an integer >= 0). */
+  readonly count: number;
+  /** The filters the export was made with. */
+  readonly filter: { readonly [name: string]: string };
+  /** When the export was made, RFC 3339 UTC. */
+  readonly exportedAt: string;
+}
+
+/**
+ * The personal data kept beside a leaf, as an export carries it: the data and its salt (so that
+ * `verifyPersonalDigest(salt, data, leaf.personal.digest)` holds), or the mark that it was erased.
+ */
+export type ExportPersonal =
+  | { readonly data: { readonly [member: string]: JsonValue }; readonly salt: string }
+  | { readonly erased: true };
+
+/** One entry line of an export. */
+export interface ExportEntryLine {
+  /** The leaf's index in the log (an integer >= 0, below the checkpoint's size). */
+  readonly index: number;
+  /** Standard base64 (with padding) of the exact leaf bytes. */
+  readonly leaf: string;
+  /** Standard base64 of each hash of the RFC 6962 inclusion proof of `index` at the checkpoint's size, leaf upward. */
+  readonly proof: readonly string[];
+  /** Present exactly when the leaf has a `personal` member. */
+  readonly personal?: ExportPersonal;
+}
+
+/**
+ * The header line of an export: its JSON with members in the order of ExportHeader, then "\n".
+ * `v` is always EXPORT_FORMAT_VERSION. Nothing is checked, for speed: requires members of the
+ * types ExportHeader states, a JSON-safe `filter` (string values only) and a checkpoint note and
+ * key text as the note library produces them; ExportVerifier is what finds a bad one.
+ */
+export function formatExportHeader(header: Omit<ExportHeader, 'v'> & { readonly v?: typeof EXPORT_FORMAT_VERSION }): string {
+  return `${JSON.stringify({
+    v: EXPORT_FORMAT_VERSION,
+    log: header.log,
+    checkpoint: header.checkpoint,
+    key: header.key,
+    count: header.count,
+    filter: header.filter,
+    exportedAt: header.exportedAt,
+  })}\n`;
+}
+
+/**
+ * One entry line of an export: its JSON with members `index`, `leaf`, `proof`, `personal` (that
+ * one only when given), then "\n". Nothing is checked, for speed: requires the types
+ * ExportEntryLine states and, in `personal.data`, values JSON carries unchanged (as the
+ * canonical JSON the digest was computed over already guarantees for stored data).
+ */
+export function formatExportEntry(entry: ExportEntryLine): string {
+  const p = entry.personal;
+  if (p === undefined) return `${JSON.stringify({ index: entry.index, leaf: entry.leaf, proof: entry.proof })}\n`;
+  const personal = 'erased' in p ? { erased: true } : { data: p.data, salt: p.salt };
+  return `${JSON.stringify({ index: entry.index, leaf: entry.leaf, proof: entry.proof, personal })}\n`;
+}

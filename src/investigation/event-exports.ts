@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EXPORT_FORMAT_VERSION, formatExportEntry, formatExportHeader } from '@audit/ledger';
+import { Readable } from 'node:stream';
+import { readableLog } from '../access/readable-log';
+import { Principal } from '../access/roles';
+import { CheckpointSigner } from '../ledger/checkpoint-signer';
+import { UnknownLogError } from '../ledger/ledger.errors';
+import { LogStore } from '../ledger/log-store';
+import { SigningKey } from '../ledger/signing-key';
+import { Clock, CLOCK } from '../platform/clock/clock';
+import { csvRow } from './csv';
+import { ExportQuery, SearchPosition, filterRecord } from './event-query';
+import { EventSearchStore, StoredEvent } from './event-search.store';
+import { eventView } from './event-view';
+import { inclusionProofs } from './inclusion-proofs';
+
+/** Entries read, proven and written per step: bounds memory whatever the export's size. */
+const PAGE = 1000;
+
+const CSV_COLUMNS = ['index', 'id', 'recordedAt', 'occurredAt', 'source', 'type', 'category', 'actorType', 'actorId', 'targetType', 'targetId', 'outcome', 'subject', 'context', 'personal', 'leafHash'];
+
+/** A streaming export: its content type, a file name, and the stream. */
+export interface ExportStream {
+  readonly contentType: string;
+  readonly fileName: string;
+  readonly stream: Readable;
+}
+
+/**
+ * Exports of one log (docs/api.md "Exports"): the entries matching a filter, oldest first, below
+ * a checkpoint signed for the export, each with its leaf bytes, personal data (or the erased
+ * marker) and inclusion proof; NDJSON that the offline verifier checks, or CSV for spreadsheets.
+ * Streamed page by page as the client reads: memory stays flat whatever the export's size.
+ */
+@Injectable()
+export class EventExports {
+  private readonly logger = new Logger(EventExports.name);
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly search: EventSearchStore,
+    private readonly signer: CheckpointSigner,
+    private readonly key: SigningKey,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Prepares the export (checkpoint, count) and returns its stream; nothing is read until it is consumed. */
+  async open(principal: Principal, query: ExportQuery): Promise<ExportStream> {
+    const log = readableLog(query.filter.tenant, principal);
+    const head = await this.store.tenantScoped(principal.tenants, (sql) => this.store.head(log, sql));
+    if (!head) throw new UnknownLogError();
+    // Everything committed when the export starts, under one signed checkpoint.
+    const checkpoint = await this.signer.checkpointCovering(log, head.size);
+    if (!checkpoint) throw new Error(`log ${log} could not be checkpointed for an export`);
+    const count = await this.store.tenantScoped(principal.tenants, (sql) => this.search.exportCount(sql, query.filter, checkpoint.size));
+    const pages = this.pages(principal, query, checkpoint.size);
+    const lines =
+      query.format === 'csv'
+        ? this.csv(pages)
+        : this.ndjson(pages, formatExportHeader({
+            v: EXPORT_FORMAT_VERSION,
+            log,
+            checkpoint: checkpoint.note,
+            key: this.key.verifierKey,
+            count,
+            filter: filterRecord(query.filter),
+            exportedAt: this.clock.now().toISOString(),
+          }));
+    const stream = Readable.from(lines, { objectMode: false, highWaterMark: 1 << 16 });
+    stream.on('error', (e) => this.logger.error(`export of log ${log} failed: ${e.message}`));
+    return {
+      contentType: query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      fileName: `audit-${log}-${checkpoint.size}.${query.format}`,
+      stream,
+    };
+  }
+
+  /** The matching entries below `size`, a page at a time, each with its proof. */
+  private async *pages(principal: Principal, query: ExportQuery, size: number): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
+    let after: SearchPosition | null = null;
+    for (;;) {
+      // A short transaction per page: a slow reader holds no connection between pages.
+      const page = await this.store.tenantScoped(principal.tenants, async (sql) => {
+        const events = await this.search.exportPage(sql, query.filter, size, after, PAGE);
+        const proofs = await inclusionProofs(this.store, sql, query.filter.tenant, size, events.map((e) => e.index));
+        return { events, proofs };
+      });
+      if (page.events.length === 0) return;
+      yield page;
+      const last = page.events[page.events.length - 1];
+      after = { recordedAt: last.recordedAt, log: last.log, index: last.index };
+      if (page.events.length < PAGE) return;
+    }
+  }
+
+  private async *ndjson(pages: AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }>, header: string): AsyncGenerator<string> {
+    yield header;
+    for await (const { events, proofs } of pages) {
+      let chunk = '';
+      events.forEach((event, i) => {
+        const personal = event.personal;
+        chunk += formatExportEntry({
+          index: event.index,
+          leaf: event.leaf.toString('base64'),
+          proof: proofs[i],
+          ...(personal
+            ? { personal: personal.erased || personal.salt === null ? { erased: true as const } : { data: personal.data as Record<string, never>, salt: personal.salt.toString('base64') } }
+            : {}),
+        });
+      });
+      yield chunk;
+    }
+  }
+
+  private async *csv(pages: AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }>): AsyncGenerator<string> {
+    yield csvRow(CSV_COLUMNS);
+    for await (const { events } of pages) {
+      let chunk = '';
+      for (const event of events) {
+        const view = eventView(event) as unknown as Record<string, unknown> & {
+          actor: { type: string; id: string };
+          target?: { type: string; id: string };
+          personal?: { subject: string; data?: unknown; erased?: true };
+        };
+        chunk += csvRow([
+          String(view.index),
+          String(view.id),
+          String(view.recordedAt),
+          String(view.occurredAt),
+          String(view.source),
+          String(view.type),
+          String(view.category),
+          view.actor.type,
+          view.actor.id,
+          view.target?.type ?? '',
+          view.target?.id ?? '',
+          String(view.outcome),
+          view.personal?.subject ?? '',
+          view.context === undefined ? '' : JSON.stringify(view.context),
+          view.personal === undefined ? '' : view.personal.erased ? 'erased' : JSON.stringify(view.personal.data),
+          String(view.leafHash),
+        ]);
+      }
+      yield chunk;
+    }
+  }
+}

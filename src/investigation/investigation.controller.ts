@@ -1,0 +1,53 @@
+import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentPrincipal } from '../access/principal.decorator';
+import { RequirePermission } from '../access/permission.decorator';
+import { RecordRead } from '../access/read-records/record-read.decorator';
+import { Principal } from '../access/roles';
+import { RequestValidationError } from '../platform/http/request.errors';
+import { parseExportQuery, parseSearchQuery } from './event-query';
+import { EventExports } from './event-exports';
+import { EventReads, EventWithProof, SearchPage } from './event-reads';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What investigators read (docs/api.md "Search and exports"): search, one entry with its proof,
+ * and verifiable exports. Every call is recorded in the `platform` log; a subject filter names a
+ * person, so it is recorded beside the leaf, erasable.
+ */
+@ApiTags('investigation')
+@ApiBearerAuth()
+@Controller('v1')
+export class InvestigationController {
+  constructor(
+    private readonly reads: EventReads,
+    private readonly exports: EventExports,
+  ) {}
+
+  @Get('events')
+  @RequirePermission('events:read')
+  @RecordRead('events.search', { personal: ['subject'] })
+  @ApiOperation({ summary: 'Search entries (newest first, keyset pages): tenant, type, category, actor, target, subject, source, outcome, from, to, limit, cursor' })
+  searchEvents(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<SearchPage> {
+    return this.reads.find(principal, parseSearchQuery(query));
+  }
+
+  @Get('events/:id')
+  @RequirePermission('events:read')
+  @RecordRead('events.read')
+  @ApiOperation({ summary: 'One entry, with its inclusion proof against a signed checkpoint of its log' })
+  readEvent(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<EventWithProof> {
+    if (!UUID.test(id)) throw new RequestValidationError([{ path: '/params/id', message: 'must be an event id (UUID)' }]);
+    return this.reads.read(principal, id.toLowerCase());
+  }
+
+  @Get('exports')
+  @RequirePermission('events:read')
+  @RecordRead('exports', { personal: ['subject'] })
+  @ApiOperation({ summary: 'Stream a verifiable export of one log (NDJSON, or CSV with format=csv) for the filters of a search' })
+  async exportEvents(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<StreamableFile> {
+    const opened = await this.exports.open(principal, parseExportQuery(query));
+    return new StreamableFile(opened.stream, { type: opened.contentType, disposition: `attachment; filename="${opened.fileName}"` });
+  }
+}
