@@ -2,20 +2,11 @@ import { decodeEntryBundle, decodeLeaf, leafHash, openCheckpoint, parseVerifierK
 import { Redis } from 'ioredis';
 import { ErasureRunner } from '../src/deletion/erasure-runner';
 import { DeletionStore } from '../src/deletion/deletion.store';
-import { Clock } from '../src/platform/clock/clock';
-import { TestApp, binary, clearQueues, createKey, startTestApp } from './support/test-app';
+import { MovableClock, TestApp, binary, clearQueues, createKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const YEAR = 365.25 * 86_400_000;
-
-/** A clock the test moves; the service reads it for retention decisions. */
-class MovableClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 describe('deletion requests', () => {
   let db: string;

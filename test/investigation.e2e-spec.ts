@@ -1,18 +1,9 @@
 import { leafHash, openCheckpoint, parseVerifierKey, verifyExport, verifyInclusion } from '@audit/ledger';
 import { runCommandLine } from '../src/command-line';
-import { Clock } from '../src/platform/clock/clock';
-import { TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
+import { MovableClock, TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-
-/** A clock the test moves; the service reads it for retention decisions (erasure). */
-class MovableClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 /** Reads a whole text body (NDJSON, CSV) as one string. */
 function text(res: unknown, done: (err: Error | null, body: string) => void): void {

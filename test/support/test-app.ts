@@ -15,6 +15,14 @@ import { assertTestDatabase, superuserClient } from './test-database';
 
 export { clearQueues };
 
+/** A clock a test moves forward (retention decisions read it); `startTestApp(db, env, {clock})`. */
+export class MovableClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
 /** A running service instance on a test database, with its own queue names and mirror directory. */
 export interface TestApp {
   readonly app: NestFastifyApplication;
