@@ -89,7 +89,11 @@ export async function investigationBench(url: string, headers: Record<string, st
   const res = await fetch(`${url}/v1/exports?tenant=${tenants[0]}`, { headers: { authorization: headers.authorization } });
   if (!res.ok || !res.body) throw new Error(`export: HTTP ${res.status}`);
   let lines = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) for (const byte of chunk) if (byte === 10) lines++;
+  // Counted with indexOf (native), so the client, on the same two cores, takes little from the service.
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++;
+  }
   const exportSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
   clearInterval(sampler);
   const exported = lines - 1;

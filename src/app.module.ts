@@ -35,6 +35,7 @@ import { RetentionPoliciesController } from './retention/retention-policies.cont
 import { EventExports } from './investigation/event-exports';
 import { EventReads } from './investigation/event-reads';
 import { EventSearchStore } from './investigation/event-search.store';
+import { SearchProjector } from './investigation/search-projector';
 import { InvestigationController } from './investigation/investigation.controller';
 import { RebuildEventSearchHandler } from './investigation/rebuild-event-search.handler';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
@@ -136,6 +137,7 @@ export class AppModule {
       ErasureRunner,
       RequestDeletionHandler,
       EventSearchStore,
+      SearchProjector,
       EventReads,
       EventExports,
       RebuildEventSearchHandler,

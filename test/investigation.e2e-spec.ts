@@ -1,7 +1,7 @@
 import { leafHash, openCheckpoint, parseVerifierKey, verifyExport, verifyInclusion } from '@audit/ledger';
 import { runCommandLine } from '../src/command-line';
 import { MovableClock, TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
+import { createTestDatabase, dropTestDatabase, superuserClient, untilProjected } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -207,6 +207,8 @@ describe('investigation: search, event reads and exports', () => {
       const client = await superuserClient(db);
       try {
         const dump = async () => (await client.query('SELECT * FROM event_search ORDER BY log, idx')).rows;
+        // The erasure appended to the ledger after the search above; the projector catches up alone.
+        await untilProjected(client);
         const before = await dump();
         expect(JSON.stringify(before)).not.toContain('@example.com');
         const io = { out: jest.fn(), err: jest.fn() };

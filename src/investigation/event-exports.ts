@@ -11,6 +11,7 @@ import { Clock, CLOCK } from '../platform/clock/clock';
 import { csvRow } from './csv';
 import { ExportQuery, SearchPosition, filterRecord } from './event-query';
 import { EventSearchStore, StoredEvent } from './event-search.store';
+import { SearchProjector } from './search-projector';
 import { eventView } from './event-view';
 import { inclusionProofs } from './inclusion-proofs';
 
@@ -39,6 +40,7 @@ export class EventExports {
   constructor(
     private readonly store: LogStore,
     private readonly search: EventSearchStore,
+    private readonly projector: SearchProjector,
     private readonly signer: CheckpointSigner,
     private readonly key: SigningKey,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -52,6 +54,7 @@ export class EventExports {
     // Everything committed when the export starts, under one signed checkpoint.
     const checkpoint = await this.signer.checkpointCovering(log, head.size);
     if (!checkpoint) throw new Error(`log ${log} could not be checkpointed for an export`);
+    await this.projector.catchUp([log]);
     const count = await this.store.tenantScoped(principal.tenants, (sql) => this.search.exportCount(sql, query.filter, checkpoint.size));
     const pages = this.pages(principal, query, checkpoint.size);
     const lines =
@@ -75,21 +78,30 @@ export class EventExports {
     };
   }
 
-  /** The matching entries below `size`, a page at a time, each with its proof. */
+  /**
+   * The matching entries below `size`, a page at a time, each with its proof. The next page is
+   * read while this one is formatted and sent, so the database and the stream work side by side;
+   * at most two pages are held.
+   */
   private async *pages(principal: Principal, query: ExportQuery, size: number): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
-    let after: SearchPosition | null = null;
-    for (;;) {
-      // A short transaction per page: a slow reader holds no connection between pages.
-      const page = await this.store.tenantScoped(principal.tenants, async (sql) => {
+    // A short transaction per page: a slow reader holds no connection between pages.
+    const read = (after: SearchPosition | null) =>
+      this.store.tenantScoped(principal.tenants, async (sql) => {
         const events = await this.search.exportPage(sql, query.filter, size, after, PAGE);
         const proofs = await inclusionProofs(this.store, sql, query.filter.tenant, size, events.map((e) => e.index));
         return { events, proofs };
       });
-      if (page.events.length === 0) return;
-      yield page;
-      const last = page.events[page.events.length - 1];
-      after = { recordedAt: last.recordedAt, log: last.log, index: last.index };
-      if (page.events.length < PAGE) return;
+    let next: ReturnType<typeof read> | null = read(null);
+    try {
+      while (next) {
+        const page: Awaited<ReturnType<typeof read>> = await next;
+        const last = page.events[page.events.length - 1];
+        next = page.events.length < PAGE ? null : read({ recordedAt: last.recordedAt, log: last.log, index: last.index });
+        if (page.events.length > 0) yield page;
+      }
+    } finally {
+      // A consumer that stops early (the client went away) leaves a read in flight: let it end quietly.
+      next?.catch(() => undefined);
     }
   }
 

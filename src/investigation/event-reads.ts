@@ -5,6 +5,7 @@ import { readableLog } from '../access/readable-log';
 import { Principal, mayReadLog } from '../access/roles';
 import { SearchQuery, encodeCursor } from './event-query';
 import { EventSearchStore } from './event-search.store';
+import { SearchProjector } from './search-projector';
 import { EventView, eventView } from './event-view';
 import { inclusionProofs } from './inclusion-proofs';
 import { EventNotFoundError } from './investigation.errors';
@@ -22,13 +23,15 @@ export type EventWithProof = EventView & {
 
 /**
  * Search and single-entry reads for investigators. Every read runs tenant-scoped (the database
- * shows only the caller's tenants), on the search read model joined to the leaves.
+ * shows only the caller's tenants), on the search read model joined to the leaves, after bringing
+ * the read model of the logs it reads up to date: a search sees every acknowledged entry.
  */
 @Injectable()
 export class EventReads {
   constructor(
     private readonly store: LogStore,
     private readonly search: EventSearchStore,
+    private readonly projector: SearchProjector,
     private readonly signer: CheckpointSigner,
   ) {}
 
@@ -40,6 +43,7 @@ export class EventReads {
   async find(principal: Principal, query: SearchQuery): Promise<SearchPage> {
     if (query.filter.tenant !== undefined) readableLog(query.filter.tenant, principal);
     const logs = principal.tenants.includes('*') ? null : principal.tenants;
+    await this.projector.catchUp(query.filter.tenant !== undefined ? [query.filter.tenant] : logs);
     // One more than the page: whether a next page exists, without counting.
     const rows = await this.store.tenantScoped(principal.tenants, (sql) => this.search.search(sql, query.filter, logs, query.after, query.limit + 1));
     const page = rows.slice(0, query.limit);
@@ -55,6 +59,7 @@ export class EventReads {
    * of its log (one is signed now if none covers the entry yet).
    */
   async read(principal: Principal, id: string): Promise<EventWithProof> {
+    await this.projector.catchUp(principal.tenants.includes('*') ? null : principal.tenants);
     const stored = await this.store.tenantScoped(principal.tenants, (sql) => this.search.byId(sql, id));
     if (!stored || !mayReadLog(principal, stored.log)) throw new EventNotFoundError();
     const checkpoint = await this.signer.checkpointCovering(stored.log, stored.index + 1);

@@ -118,9 +118,9 @@ export class LogStore {
   }
 
   /**
-   * Inserts the entries, their search rows (an inline projection: search sees an entry as soon as
-   * its append is acknowledged), personal data and idempotency claims of one append and moves the
-   * head, in one statement, so it is atomic even outside a transaction. When the head was stale (another
+   * Inserts the entries, personal data and idempotency claims of one append and moves the head, in
+   * one statement, so it is atomic even outside a transaction. (The search read model follows
+   * later: SearchProjector.) When the head was stale (another
    * process appended meanwhile), the (log, idx) key refuses the whole statement: nothing is
    * written, and the caller reads the head again and replans.
    */
@@ -129,10 +129,7 @@ export class LogStore {
       `WITH new_entries AS (
          INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
          SELECT $1, * FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $5::bytea[], $6::bytea[], $7::bytea[], $8::bytea[])
-         RETURNING idx, id, recorded_at, leaf
-       ), new_search AS (
-         INSERT INTO event_search
-         SELECT r.* FROM new_entries n, LATERAL audit_search_row($1, n.idx, n.id, n.recorded_at, n.leaf) r
+         RETURNING idx
        ), new_personal AS (
          INSERT INTO personal_data (log, idx, subject, salt, data)
          SELECT $1, * FROM unnest($9::bigint[], $10::text[], $11::bytea[], $12::jsonb[])
@@ -200,9 +197,12 @@ export class LogStore {
     const found = new Map<string, Buffer>();
     if (ids.length === 0) return found;
     const owners = [...new Set(ids.map((id) => (id.index + 1) * 2 ** id.level - 1))];
+    // A join on the owners rather than `idx = ANY(...)`: without fresh statistics the planner
+    // answered that by reading the log's whole key range and filtering it (44 ms for 1,000 owners
+    // in a log of 100,000, against 2.5 ms for a probe per owner).
     const rows: { idx: string; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.read(
       sql,
-      'SELECT idx, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx = ANY($2::bigint[])',
+      'SELECT e.idx, e.leaf_hash, e.tree_nodes FROM unnest($2::bigint[]) AS o(idx) JOIN entries e ON e.log = $1 AND e.idx = o.idx',
       [log, owners],
     );
     const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));

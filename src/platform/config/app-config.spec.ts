@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       logOriginPrefix: 'audit-trail.localhost',
       rateLimits: { emitter: { perSecond: 2000, burst: 4000 }, other: { perSecond: 50, burst: 100 } },
     });
-    expect([...config.components].sort()).toEqual(['api', 'sequencer', 'signer', 'worker']);
+    expect([...config.components].sort()).toEqual(['api', 'projector', 'sequencer', 'signer', 'worker']);
   });
 
   it('names every bad variable at once and never echoes a secret', () => {

@@ -2,8 +2,8 @@ import { LOG_NAME_PATTERN } from '@audit/ledger';
 import { ReadRecordSwitches, parseReadRecordSwitches } from '../../access/read-records/read-record.policy';
 
 /** Which parts of the service this process runs; all of them by default. */
-export type Component = 'api' | 'sequencer' | 'signer' | 'worker';
-const COMPONENTS: readonly Component[] = ['api', 'sequencer', 'signer', 'worker'];
+export type Component = 'api' | 'sequencer' | 'signer' | 'projector' | 'worker';
+const COMPONENTS: readonly Component[] = ['api', 'sequencer', 'signer', 'projector', 'worker'];
 
 /** A per-key request budget: a bucket of `burst` requests refilled at `perSecond`. */
 export interface RateLimitSetting {

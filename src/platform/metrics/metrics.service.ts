@@ -41,6 +41,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly searchLagEntries = new Gauge({
+    name: 'audit_search_lag_entries',
+    help: 'Entries appended but not yet in the search read model (searches catch up before they read)',
+    registers: [this.registry],
+  });
+
   readonly queueDepth = new Gauge({
     name: 'audit_queue_jobs',
     help: 'BullMQ jobs by queue and state',

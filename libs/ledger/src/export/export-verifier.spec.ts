@@ -57,6 +57,21 @@ describe('export format', () => {
     expect(JSON.parse(entries[2]).personal).toEqual({ erased: true });
     expect(entries.every((e) => e.indexOf('\n') === e.length - 1)).toBe(true);
   });
+
+  it('writes exactly what JSON.stringify writes for the same members (it builds the text itself)', () => {
+    const base64 = fc.uint8Array({ maxLength: 80 }).map((bytes) => Buffer.from(bytes).toString('base64'));
+    const personal = fc.oneof(
+      fc.constant(undefined),
+      fc.constant({ erased: true as const }),
+      fc.record({ data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null))), salt: base64 }),
+    );
+    fc.assert(
+      fc.property(fc.nat(), base64, fc.array(base64, { maxLength: 40 }), personal, (index, leaf, proof, p) => {
+        const expected = JSON.stringify(p === undefined ? { index, leaf, proof } : { index, leaf, proof, personal: 'erased' in p ? { erased: true } : { data: p.data, salt: p.salt } });
+        expect(formatExportEntry({ index, leaf, proof, ...(p === undefined ? {} : { personal: p }) })).toBe(`${expected}\n`);
+      }),
+    );
+  });
 });
 
 describe('ExportVerifier accepts', () => {

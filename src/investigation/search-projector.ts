@@ -1,0 +1,60 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { MetricsService } from '../platform/metrics/metrics.service';
+import { EventSearchStore } from './event-search.store';
+
+// How often the projector looks for new entries, and how much one statement projects: up to
+// CHUNK entries of each of up to LOGS logs, enough to amortise the statement, few enough that a
+// search waiting to catch up one of those logs waits a few milliseconds, not seconds.
+const TICK_MS = 200;
+const CHUNK = 2_000;
+const LOGS = 8;
+
+/**
+ * Keeps the search read model behind the ledger, off the append path: every tick it projects
+ * what was appended since (by any process), a log at a time under a row lock so processes share
+ * the work. A search calls `catchUp` first for the logs it reads, so the read model it reads
+ * holds every entry acknowledged before the search began, however far behind the projector is.
+ */
+@Injectable()
+export class SearchProjector implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SearchProjector.name);
+  private timer?: NodeJS.Timeout;
+  private tick?: Promise<void>;
+  private stopping = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly store: EventSearchStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.components.has('projector')) return;
+    this.timer = setInterval(() => {
+      if (!this.tick) this.tick = this.projectPending().finally(() => (this.tick = undefined));
+    }, TICK_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.tick;
+  }
+
+  /** Projects every log's pending entries, chunk by chunk, skipping logs another process holds. */
+  async projectPending(): Promise<void> {
+    try {
+      while (!this.stopping && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })) > 0);
+      this.metrics.searchLagEntries.set(await this.store.lag());
+    } catch (e) {
+      this.logger.error(`search projection failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Brings the read model of `logs` (null: every log) up to their heads, waiting for other projectors. */
+  async catchUp(logs: readonly string[] | null): Promise<void> {
+    await this.store.project({ logs, wait: true, perLog: Number.MAX_SAFE_INTEGER, maxLogs: Number.MAX_SAFE_INTEGER });
+  }
+}
