@@ -24,11 +24,22 @@ export class SearchProjector1764806400000 implements MigrationInterface {
       )`);
     // Until now every append wrote its rows itself: each log is projected up to its head.
     await q.query('INSERT INTO event_search_progress (log, size) SELECT log, size FROM logs');
+    // A new log starts at 0 in the same transaction that creates it, so a projector never has to
+    // look for logs it does not know yet.
+    await q.query(`
+      CREATE FUNCTION event_search_progress_start() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO event_search_progress (log) VALUES (NEW.log);
+        RETURN NULL;
+      END $$`);
+    await q.query(`CREATE TRIGGER logs_search_progress AFTER INSERT ON logs FOR EACH ROW EXECUTE FUNCTION event_search_progress_start()`);
     // Only the runtime role projects; readers never see progress, and nothing deletes it.
     await q.query('GRANT SELECT, INSERT, UPDATE ON event_search_progress TO audit_runtime');
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TRIGGER logs_search_progress ON logs');
+    await q.query('DROP FUNCTION event_search_progress_start()');
     await q.query('DROP TABLE event_search_progress');
     await q.query(rowFunction(''));
   }

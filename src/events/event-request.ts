@@ -3,10 +3,10 @@ import {
   GENESIS_PREV,
   JsonValue,
   LOG_NAME_PATTERN,
-  LeafTooLargeError,
   MAX_LEAF_BYTES,
   canonicalJsonBytes,
-  encodeLeaf,
+  canonicalJsonLength,
+  leafLength,
   personalDigest,
   sha256,
 } from '@audit/ledger';
@@ -123,7 +123,7 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
     }
     const salt = randomBytes(32);
     const digest = canonicalCheck(() => personalDigest(salt, body.personal!.data), `${path}/personal/data`);
-    if (canonicalJsonBytes(body.personal.data).length > EVENT_LIMITS.personalDataBytes) {
+    if (canonicalJsonLength(body.personal.data) > EVENT_LIMITS.personalDataBytes) {
       throw new PayloadTooLargeError(`personal data is larger than ${EVENT_LIMITS.personalDataBytes} bytes`, `${path}/personal/data`);
     }
     personal = { subject: body.personal.subject, data: body.personal.data, salt, digest };
@@ -140,12 +140,10 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
     ...(body.context ? { context: body.context } : {}),
     ...(personal ? { personal } : {}),
   };
-  // The leaf's size, bounded from above without encoding the context twice: the leaf without
-  // its context (with the longest values the sequencer can fill in), plus the context's own
-  // canonical form and its member name. This also proves the context has a canonical form.
-  const contextBytes = event.context ? canonicalCheck(() => canonicalJsonBytes(event.context).length, `${path}/context`) + ',"context":'.length : 0;
-  const { context: _context, ...withoutContext } = event;
-  const leafSize = contextBytes + canonicalCheck(() => encodeLeaf(entryFor(withoutContext, { log: event.log, ...WORST_CASE_FIELDS })).length, path);
+  // The leaf's size, bounded from above: the leaf with the longest values the sequencer can fill
+  // in, measured without encoding it (the sequencer encodes the real one). This also proves the
+  // context has a canonical form.
+  const leafSize = canonicalCheck(() => leafLength(entryFor(event, { log: event.log, ...WORST_CASE_FIELDS })), path);
   if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
   if (idempotencyKey === undefined) return event;
   // The retry must be the same request: same tenant, fields and personal data.
@@ -158,7 +156,6 @@ function canonicalCheck<T>(work: () => T, path: string): T {
     return work();
   } catch (e) {
     if (e instanceof CanonicalJsonError) throw invalid(`${path}${e.path.replace(/^\$/, '').replace(/\.([^.[]+)/g, '/$1').replace(/\[(\d+)\]/g, '/$1')}`, e.reason);
-    if (e instanceof LeafTooLargeError) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path);
     throw e;
   }
 }

@@ -168,13 +168,6 @@ export class EventSearchStore {
    */
   async project(options: { logs: readonly string[] | null; wait: boolean; perLog: number; maxLogs: number }): Promise<number> {
     const { logs, wait } = options;
-    // A log created since the last run has no progress row yet: it starts at 0.
-    await this.db.query(
-      `INSERT INTO event_search_progress (log) SELECT l.log FROM logs l
-       WHERE NOT EXISTS (SELECT 1 FROM event_search_progress p WHERE p.log = l.log)${logs === null ? '' : ' AND l.log = ANY($1::text[])'}
-       ON CONFLICT DO NOTHING`,
-      logs === null ? [] : [logs],
-    );
     const rows: { n: string }[] = await this.db.query(
       `WITH due AS (
          SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx
@@ -212,7 +205,6 @@ export class EventSearchStore {
    */
   async rebuild(log: string): Promise<number> {
     return this.db.transaction(async (tx) => {
-      await tx.query('INSERT INTO event_search_progress (log) SELECT log FROM logs WHERE log = $1 ON CONFLICT DO NOTHING', [log]);
       const locked: { size: string }[] = await tx.query(
         'SELECT l.size FROM event_search_progress p JOIN logs l ON l.log = p.log WHERE p.log = $1 FOR UPDATE OF p',
         [log],

@@ -7,6 +7,7 @@ import { EventSearchStore } from './event-search.store';
 // CHUNK entries of each of up to LOGS logs, enough to amortise the statement, few enough that a
 // search waiting to catch up one of those logs waits a few milliseconds, not seconds.
 const TICK_MS = 200;
+const PASS_MS = 1_000;
 const CHUNK = 2_000;
 const LOGS = 8;
 
@@ -43,10 +44,14 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
     await this.tick;
   }
 
-  /** Projects every log's pending entries, chunk by chunk, skipping logs another process holds. */
+  /**
+   * Projects every log's pending entries, chunk by chunk, skipping logs another process holds, for
+   * up to a second; then reports the lag, so the gauge moves even while appends never let up.
+   */
   async projectPending(): Promise<void> {
+    const until = Date.now() + PASS_MS;
     try {
-      while (!this.stopping && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })) > 0);
+      while (!this.stopping && Date.now() < until && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })) > 0);
       this.metrics.searchLagEntries.set(await this.store.lag());
     } catch (e) {
       this.logger.error(`search projection failed: ${(e as Error).message}`);

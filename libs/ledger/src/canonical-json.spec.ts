@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { JCS_VECTORS } from '../testdata/rfc8785';
-import { CanonicalJsonError, canonicalJson, canonicalJsonBytes } from './canonical-json';
+import { CanonicalJsonError, canonicalJson, canonicalJsonBytes, canonicalJsonLength } from './canonical-json';
 
 describe('canonicalJson', () => {
   it.each(JCS_VECTORS)('matches the RFC 8785 reference output for $name', ({ name, input, output }) => {
@@ -60,6 +60,29 @@ describe('canonicalJson', () => {
   it('accepts the largest safe integers and objects without a prototype', () => {
     const bare = Object.assign(Object.create(null), { z: Number.MAX_SAFE_INTEGER, a: -Number.MAX_SAFE_INTEGER });
     expect(canonicalJson(bare)).toBe('{"a":-9007199254740991,"z":9007199254740991}');
+  });
+
+  it('measures the canonical form exactly without building it, and refuses what canonicalJson refuses', () => {
+    const canonicalizable = fc.jsonValue({ stringUnit: 'binary' }).filter((v) => {
+      try {
+        canonicalJson(v);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    fc.assert(
+      fc.property(canonicalizable, (value) => {
+        expect(canonicalJsonLength(value)).toBe(canonicalJsonBytes(value).length);
+      }),
+      { numRuns: 500 },
+    );
+    for (const { input, name } of JCS_VECTORS) {
+      if (name !== 'values') expect(canonicalJsonLength(JSON.parse(input))).toBe(canonicalJsonBytes(JSON.parse(input)).length);
+    }
+    expect(() => canonicalJsonLength({ a: [1, NaN] })).toThrow(CanonicalJsonError);
+    expect(() => canonicalJsonLength({ s: 'a\ud800' })).toThrow(CanonicalJsonError);
+    expect(() => canonicalJsonLength({ d: new Date(0) })).toThrow(CanonicalJsonError);
   });
 
   it('round-trips: parsing the canonical form and canonicalizing again gives the same bytes', () => {

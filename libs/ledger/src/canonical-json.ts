@@ -36,6 +36,18 @@ export function canonicalJsonBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
 
+/**
+ * The UTF-8 byte length of `canonicalJson(value)`, without building it; same preconditions and
+ * errors. RFC 8785 writes strings, numbers and literals exactly as ECMAScript's JSON.stringify
+ * does (section 3.2.2) and differs from it only in the order of members, so for a JsonValue the
+ * two texts have the same length, and JSON.stringify is native: several times faster for the
+ * size checks the service makes on every event before the one encoding that counts.
+ */
+export function canonicalJsonLength(value: unknown): number {
+  assertJsonValue(value, '$', new Set());
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
 function assertJsonValue(value: unknown, path: string, ancestors: Set<object>): void {
   switch (typeof value) {
     case 'string':

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { sampleEntry } from '../testdata/sample-log';
 import { CanonicalJsonError } from './canonical-json';
-import { EntryFormatError, GENESIS_PREV, LeafTooLargeError, LedgerEntry, decodeLeaf, encodeLeaf, prevLink } from './entry';
+import { EntryFormatError, GENESIS_PREV, LeafTooLargeError, LedgerEntry, decodeLeaf, encodeLeaf, leafLength, prevLink } from './entry';
 import { leafHash } from './hashing';
 import { scanLeaf } from './leaf-scanner';
 
@@ -48,6 +48,15 @@ describe('leaf encoding', () => {
       expect(e).toBeInstanceOf(EntryFormatError);
       expect((e as EntryFormatError).member).toBe(member);
     }
+  });
+
+  it('measures a leaf as encodeLeaf would write it, with the same shape checks but no size limit', () => {
+    for (const over of [{}, { context: { note: 'é€😀\n"', n: -0.5e-7, deep: [{ b: 1, a: [true, null] }] } }]) {
+      expect(leafLength(entry(over))).toBe(encodeLeaf(entry(over)).length);
+    }
+    expect(leafLength(entry({ context: { big: 'x'.repeat(65_536) } }))).toBeGreaterThan(65_535);
+    expect(() => leafLength(entry({ outcome: 'maybe' }))).toThrow(EntryFormatError);
+    expect(() => leafLength(entry({ context: { n: NaN } }))).toThrow(CanonicalJsonError);
   });
 
   it('refuses values with no canonical form and leaves over 65,535 bytes', () => {

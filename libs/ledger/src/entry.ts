@@ -1,4 +1,4 @@
-import { CanonicalJsonError, JsonValue, canonicalJson, canonicalJsonBytes } from './canonical-json';
+import { CanonicalJsonError, JsonValue, canonicalJson, canonicalJsonBytes, canonicalJsonLength } from './canonical-json';
 import { HASH_SIZE, MAX_LEAF_BYTES } from './hashing';
 import { LedgerError } from './ledger.errors';
 
@@ -91,6 +91,15 @@ export function encodeLeaf(entry: LedgerEntry): Buffer {
   const bytes = canonicalJsonBytes(entry);
   if (bytes.length > MAX_LEAF_BYTES) throw new LeafTooLargeError(bytes.length);
   return bytes;
+}
+
+/**
+ * The byte length of `encodeLeaf(entry)`, with the same checks except the size limit, without
+ * building the leaf (canonicalJsonLength).
+ */
+export function leafLength(entry: LedgerEntry): number {
+  assertEntryShape(entry as unknown as Record<string, unknown>);
+  return canonicalJsonLength(entry);
 }
 
 /**
