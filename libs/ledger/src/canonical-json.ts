@@ -27,7 +27,7 @@ export class CanonicalJsonError extends LedgerError {
  * replaced, because the bytes are signed and must mean exactly what the caller passed.
  */
 export function canonicalJson(value: unknown): string {
-  assertJsonValue(value, '$', new Set());
+  assertJsonValue(value, [], new Set());
   return canonicalize(value) as string;
 }
 
@@ -44,44 +44,57 @@ export function canonicalJsonBytes(value: unknown): Buffer {
  * size checks the service makes on every event before the one encoding that counts.
  */
 export function canonicalJsonLength(value: unknown): number {
-  assertJsonValue(value, '$', new Set());
+  assertJsonValue(value, [], new Set());
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-function assertJsonValue(value: unknown, path: string, ancestors: Set<object>): void {
+/** `$` and then `.member` or `[index]` per step of `trail`, as CanonicalJsonError names a place. */
+function pathOf(trail: readonly (string | number)[]): string {
+  return `$${trail.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('')}`;
+}
+
+/**
+ * Refuses a value with no canonical form. `trail` is the way from the root, kept as a stack and
+ * spelled out only for an error: this runs over every member of every appended event.
+ */
+function assertJsonValue(value: unknown, trail: (string | number)[], ancestors: Set<object>): void {
   switch (typeof value) {
     case 'string':
-      if (!value.isWellFormed()) throw new CanonicalJsonError(path, 'string contains a lone surrogate');
+      if (!value.isWellFormed()) throw new CanonicalJsonError(pathOf(trail), 'string contains a lone surrogate');
       return;
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new CanonicalJsonError(path, 'number is not finite');
+      if (!Number.isFinite(value)) throw new CanonicalJsonError(pathOf(trail), 'number is not finite');
       if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
-        throw new CanonicalJsonError(path, 'integer is beyond 2^53 and would lose precision');
+        throw new CanonicalJsonError(pathOf(trail), 'integer is beyond 2^53 and would lose precision');
       }
       return;
     case 'object':
       break;
     default:
-      throw new CanonicalJsonError(path, `${typeof value} has no JSON form`);
+      throw new CanonicalJsonError(pathOf(trail), `${typeof value} has no JSON form`);
   }
   if (value === null) return;
-  if (ancestors.has(value)) throw new CanonicalJsonError(path, 'value contains a cycle');
+  if (ancestors.has(value)) throw new CanonicalJsonError(pathOf(trail), 'value contains a cycle');
   ancestors.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw new CanonicalJsonError(`${path}[${i}]`, 'array has a hole');
-      assertJsonValue(value[i], `${path}[${i}]`, ancestors);
+      trail.push(i);
+      if (!(i in value)) throw new CanonicalJsonError(pathOf(trail), 'array has a hole');
+      assertJsonValue(value[i], trail, ancestors);
+      trail.pop();
     }
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new CanonicalJsonError(path, 'only plain objects have a canonical JSON form');
+      throw new CanonicalJsonError(pathOf(trail), 'only plain objects have a canonical JSON form');
     }
     for (const key of Object.keys(value)) {
-      if (!key.isWellFormed()) throw new CanonicalJsonError(path, 'member name contains a lone surrogate');
-      assertJsonValue((value as Record<string, unknown>)[key], `${path}.${key}`, ancestors);
+      if (!key.isWellFormed()) throw new CanonicalJsonError(pathOf(trail), 'member name contains a lone surrogate');
+      trail.push(key);
+      assertJsonValue((value as Record<string, unknown>)[key], trail, ancestors);
+      trail.pop();
     }
   }
   ancestors.delete(value);
