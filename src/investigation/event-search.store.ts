@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Sql } from '../ledger/log-store';
+import { LogStore, Sql } from '../ledger/log-store';
 import { EventFilter, SearchPosition } from './event-query';
 
 /** An entry as search, event reads and exports serve it: the stored leaf and its personal data. */
@@ -95,7 +95,10 @@ const PAGE_ROWS = `
  */
 @Injectable()
 export class EventSearchStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly logStore: LogStore,
+  ) {}
 
   /**
    * Up to `limit` entries matching `filter`, newest first by (recordedAt, log, index), strictly
@@ -168,7 +171,10 @@ export class EventSearchStore {
    */
   async project(options: { logs: readonly string[] | null; wait: boolean; perLog: number; maxLogs: number }): Promise<number> {
     const { logs, wait } = options;
-    const rows: { n: string }[] = await this.db.query(
+    // Named, so each connection plans each of the four forms once: a search runs this before it
+    // reads, and planning it took longer than running it (2.3 ms against under 0.5 ms).
+    const name = `audit_search_project_${wait ? 'wait' : 'skip'}_${logs === null ? 'all' : 'some'}`;
+    const rows = await this.logStore.sql()(
       `WITH due AS (
          SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx
          FROM event_search_progress p JOIN logs l ON l.log = p.log
@@ -186,6 +192,7 @@ export class EventSearchStore {
        )
        SELECT coalesce(sum(n), 0) AS n FROM moved`,
       logs === null ? [options.perLog, options.maxLogs] : [options.perLog, options.maxLogs, logs],
+      name,
     );
     return Number(rows[0].n);
   }
