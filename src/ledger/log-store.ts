@@ -51,6 +51,15 @@ export interface PersonalRow {
   readonly data: unknown;
 }
 
+/** One log's part of an append: its rows and the head they leave. */
+export interface LogAppend {
+  readonly log: string;
+  readonly entries: readonly EntryRow[];
+  readonly personal: readonly PersonalRow[];
+  readonly claims: readonly ClaimRow[];
+  readonly head: LogHead;
+}
+
 export interface CheckpointRow {
   readonly size: number;
   readonly root: Buffer;
@@ -129,38 +138,47 @@ export class LogStore {
   }
 
   /**
-   * Inserts the entries, personal data and idempotency claims of one append and moves the head, in
-   * one statement, so it is atomic even outside a transaction (the search read model follows
-   * later: SearchProjector). When the head was stale (another process appended meanwhile), the
-   * (log, idx) key refuses the whole statement: nothing is written, and the caller reads the head
-   * again and replans. Requires `prev` and `leafHash` of 32 bytes.
+   * Inserts the entries, personal data and idempotency claims of appends to one or more logs and
+   * moves their heads, in one statement, so it is atomic even outside a transaction (the search
+   * read model follows later: SearchProjector). When a head was stale (another process appended
+   * meanwhile), the (log, idx) key refuses the whole statement: nothing is written, and the
+   * caller reads the heads again and replans. Rows go in log name order, so two processes whose
+   * statements share logs wait on each other in one order and cannot deadlock. Requires at most
+   * one append per log, and `prev` and `leafHash` of 32 bytes.
    */
-  async append(sql: Sql, log: string, entries: readonly EntryRow[], personal: readonly PersonalRow[], claims: readonly ClaimRow[], head: LogHead): Promise<void> {
+  async append(sql: Sql, appends: readonly LogAppend[]): Promise<void> {
+    const sorted = [...appends].sort((x, y) => (x.log < y.log ? -1 : 1));
+    const entries = sorted.flatMap((a) => a.entries.map((e) => ({ log: a.log, ...e })));
+    const personal = sorted.flatMap((a) => a.personal.map((p) => ({ log: a.log, ...p })));
+    // Claims go in key order so two statements claiming overlapping keys cannot deadlock.
+    const claims = sorted
+      .flatMap((a) => a.claims.map((c) => ({ log: a.log, ...c })))
+      .sort((x, y) => (x.source + '\u0000' + x.key < y.source + '\u0000' + y.key ? -1 : 1));
     const trees = packed(entries.map((e) => e.treeNodes));
     const leaves = packed(entries.map((e) => e.leaf));
     await sql(
       `WITH new_entries AS (
          INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
-         SELECT $1, e.idx, e.id, e.recorded_at,
+         SELECT e.log, e.idx, e.id, e.recorded_at,
                 substring($5::bytea FROM (e.n::int - 1) * 32 + 1 FOR 32),
                 substring($6::bytea FROM (e.n::int - 1) * 32 + 1 FOR 32),
                 substring($7::bytea FROM e.tree_at + 1 FOR e.tree_len),
                 substring($8::bytea FROM e.leaf_at + 1 FOR e.leaf_len)
-         FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $25::int[], $26::int[], $27::int[], $28::int[])
-           WITH ORDINALITY AS e(idx, id, recorded_at, tree_at, tree_len, leaf_at, leaf_len, n)
+         FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::timestamptz[], $9::int[], $10::int[], $11::int[], $12::int[])
+           WITH ORDINALITY AS e(log, idx, id, recorded_at, tree_at, tree_len, leaf_at, leaf_len, n)
        ), new_personal AS (
          INSERT INTO personal_data (log, idx, subject, salt, data)
-         SELECT $1, * FROM unnest($9::bigint[], $10::text[], $11::bytea[], $12::jsonb[])
+         SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::bytea[], $17::jsonb[])
        ), new_claims AS (
          INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
-         SELECT c.source, c.key, c.digest, $1, c.idx, c.id, c.leaf_hash, c.recorded_at
-         FROM unnest($18::text[], $19::text[], $20::bytea[], $21::bigint[], $22::uuid[], $23::bytea[], $24::timestamptz[])
-           AS c(source, key, digest, idx, id, leaf_hash, recorded_at)
+         SELECT * FROM unnest($18::text[], $19::text[], $20::bytea[], $21::text[], $22::bigint[], $23::uuid[], $24::bytea[], $25::timestamptz[])
        )
-       UPDATE logs SET size = $13, root = $14, frontier = $15, last_leaf_hash = $16, last_recorded_at = $17
-       WHERE log = $1`,
+       UPDATE logs l SET size = h.size, root = h.root, frontier = h.frontier, last_leaf_hash = h.last_leaf_hash, last_recorded_at = h.last_recorded_at
+       FROM unnest($26::text[], $27::bigint[], $28::bytea[], $29::bytea[], $30::bytea[], $31::timestamptz[])
+         AS h(log, size, root, frontier, last_leaf_hash, last_recorded_at)
+       WHERE l.log = h.log`,
       [
-        log,
+        entries.map((e) => e.log),
         entries.map((e) => e.idx),
         entries.map((e) => e.id),
         entries.map((e) => e.recordedAt),
@@ -171,26 +189,29 @@ export class LogStore {
         Buffer.concat(entries.map((e) => e.leafHash)),
         trees.bytes,
         leaves.bytes,
-        personal.map((p) => p.idx),
-        personal.map((p) => p.subject),
-        personal.map((p) => p.salt),
-        personal.map((p) => JSON.stringify(p.data)),
-        head.size,
-        head.root,
-        Buffer.concat(head.frontier),
-        head.lastLeafHash,
-        head.lastRecordedAt,
-        claims.map((c) => c.source),
-        claims.map((c) => c.key),
-        claims.map((c) => c.digest),
-        claims.map((c) => c.idx),
-        claims.map((c) => c.id),
-        claims.map((c) => c.leafHash),
-        claims.map((c) => c.recordedAt),
         trees.at,
         trees.len,
         leaves.at,
         leaves.len,
+        personal.map((p) => p.log),
+        personal.map((p) => p.idx),
+        personal.map((p) => p.subject),
+        personal.map((p) => p.salt),
+        personal.map((p) => JSON.stringify(p.data)),
+        claims.map((c) => c.source),
+        claims.map((c) => c.key),
+        claims.map((c) => c.digest),
+        claims.map((c) => c.log),
+        claims.map((c) => c.idx),
+        claims.map((c) => c.id),
+        claims.map((c) => c.leafHash),
+        claims.map((c) => c.recordedAt),
+        sorted.map((a) => a.log),
+        sorted.map((a) => a.head.size),
+        sorted.map((a) => a.head.root),
+        sorted.map((a) => Buffer.concat(a.head.frontier)),
+        sorted.map((a) => a.head.lastLeafHash),
+        sorted.map((a) => a.head.lastRecordedAt),
       ],
       'audit_append',
     );

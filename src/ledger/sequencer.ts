@@ -7,8 +7,15 @@ import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-p
 import { IdempotencyConflictError, SequencerUnavailableError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
 
-/** Most events one group-commit transaction takes; later arrivals wait for the next. */
+/** Most events one group-commit statement takes; later arrivals wait for the next. */
 const MAX_EVENTS_PER_COMMIT = 5000;
+/**
+ * Most group-commit statements in flight at once. Each takes the queued requests of every log
+ * not already in one, so a log waits only for its own previous statement or a free slot, never
+ * for another tenant's; a few slots keep the statements full (every statement is a round trip
+ * and a WAL flush, and under many small requests they were most of the cost).
+ */
+const MAX_STATEMENTS_IN_FLIGHT = 4;
 /**
  * Failures that mean "plan again from a fresh head": a unique violation (another process appended
  * to the log, or committed the same idempotency key, since the head or the claims were read),
@@ -32,16 +39,18 @@ interface Request {
 
 /**
  * Serialises appends per log and group-commits them. Requests for one log queue in its lane; a
- * lane runs one transaction at a time, taking everything queued meanwhile, so many concurrent
- * requests cost one commit. Lanes of different logs run in parallel. Across processes, appends to
- * a log are serialised by its keys: an append planned from a stale head collides on (log, idx)
- * and is replanned, and the (log, idx) and (log, prev) keys make a gap or a fork impossible
- * rather than unlikely.
+ * log has at most one statement in flight, and each statement takes everything queued meanwhile
+ * in the lanes of every log not in flight, so many concurrent requests, for one tenant or many,
+ * cost one commit. Across processes, appends to a log are serialised by its keys: an append
+ * planned from a stale head collides on (log, idx) and is replanned, and the (log, idx) and
+ * (log, prev) keys make a gap or a fork impossible rather than unlikely.
  */
 @Injectable()
 export class Sequencer implements BeforeApplicationShutdown {
   private readonly lanes = new Map<string, Request[]>();
-  private readonly running = new Set<string>();
+  // Logs with a statement in flight, and how many statements are.
+  private readonly busy = new Set<string>();
+  private statements = 0;
   private readonly inFlight = new Set<Promise<void>>();
   // Heads of the logs this process appended to, as its last commit left them. A stale one (another
   // process appended since) costs one refused statement and a re-read, never a wrong entry.
@@ -67,7 +76,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     return new Promise((resolve, reject) => {
       const request: Request = { events, effect, resolve, reject };
       if (logs.length === 1 && !effect) this.enqueue(logs[0], request);
-      else this.track(this.commitBatch(logs.sort(), [request]));
+      else this.track(this.commitBatch(logs.sort(), [request], true));
     });
   }
 
@@ -87,7 +96,42 @@ export class Sequencer implements BeforeApplicationShutdown {
       this.lanes.set(log, lane);
     }
     lane.push(request);
-    if (!this.running.has(log)) this.track(this.drain(log));
+    this.pump();
+  }
+
+  /**
+   * Starts statements while slots are free, each with the queued requests of the logs not in
+   * flight, lanes in the order they filled (a log whose lane empties goes to the back), up to
+   * MAX_EVENTS_PER_COMMIT events (at least one request).
+   */
+  private pump(): void {
+    while (this.statements < MAX_STATEMENTS_IN_FLIGHT) {
+      const logs: string[] = [];
+      const batch: Request[] = [];
+      let count = 0;
+      for (const [log, lane] of this.lanes) {
+        if (this.busy.has(log)) continue;
+        const before = batch.length;
+        while (lane.length > 0 && (batch.length === 0 || count + lane[0].events.length <= MAX_EVENTS_PER_COMMIT)) {
+          const next = lane.shift() as Request;
+          batch.push(next);
+          count += next.events.length;
+        }
+        if (batch.length > before) logs.push(log);
+        if (lane.length === 0) this.lanes.delete(log);
+        if (lane.length > 0) break;
+      }
+      if (batch.length === 0) return;
+      for (const log of logs) this.busy.add(log);
+      this.statements++;
+      this.track(
+        this.commitBatch(logs.sort(), batch, false).finally(() => {
+          for (const log of logs) this.busy.delete(log);
+          this.statements--;
+          this.pump();
+        }),
+      );
+    }
   }
 
   private track(work: Promise<void>): void {
@@ -95,39 +139,19 @@ export class Sequencer implements BeforeApplicationShutdown {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async drain(log: string): Promise<void> {
-    this.running.add(log);
-    try {
-      const lane = this.lanes.get(log) as Request[];
-      while (lane.length > 0) {
-        const batch: Request[] = [];
-        let count = 0;
-        while (lane.length > 0 && (batch.length === 0 || count + lane[0].events.length <= MAX_EVENTS_PER_COMMIT)) {
-          const next = lane.shift() as Request;
-          batch.push(next);
-          count += next.events.length;
-        }
-        await this.commitBatch([log], batch);
-      }
-      this.lanes.delete(log);
-    } finally {
-      this.running.delete(log);
-    }
-  }
-
   /**
-   * Commits `batch`, retrying when the head was stale or PostgreSQL asks to; settles every request.
-   * One log: one autocommit statement from the cached head (the usual case, one round trip).
-   * Several logs, or an effect: one transaction that locks the heads in name order.
+   * Commits `batch` (to `logs`, in name order), retrying when a head was stale or PostgreSQL asks
+   * to; settles every request. Without `lock`: one autocommit statement from the cached heads (the
+   * usual case, one round trip). With it (a request to several logs, or with an effect): one
+   * transaction that locks the heads in name order.
    */
-  private async commitBatch(logs: readonly string[], batch: Request[]): Promise<void> {
+  private async commitBatch(logs: readonly string[], batch: Request[], lock: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
       try {
-        const { results, refused } =
-          logs.length === 1 && !batch.some((r) => r.effect)
-            ? await this.write(this.store.sql(), logs, batch, false)
-            : await this.db.transaction('READ COMMITTED', (tx) => this.write((text, params) => tx.query(text, params), logs, batch, true));
+        const { results, refused } = lock
+          ? await this.db.transaction('READ COMMITTED', (tx) => this.write((text, params) => tx.query(text, params), logs, batch, true))
+          : await this.write(this.store.sql(), logs, batch, false);
         this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         let count = 0;
         batch.forEach((request, i) => {
@@ -209,10 +233,8 @@ export class Sequencer implements BeforeApplicationShutdown {
         (results.get(r) as AppendedEntry[])[e] = entry;
       }
     }
-    for (const [log, plan] of plans) {
-      // Claims go in key order so two statements claiming overlapping keys cannot deadlock.
-      const sorted = (claims.get(log) ?? []).sort((a, b) => (a.source + '\u0000' + a.key < b.source + '\u0000' + b.key ? -1 : 1));
-      await this.store.append(sql, log, plan.entries, plan.personal, sorted, plan.head);
+    if (plans.size > 0) {
+      await this.store.append(sql, [...plans].map(([log, plan]) => ({ log, entries: plan.entries, personal: plan.personal, claims: claims.get(log) ?? [], head: plan.head })));
     }
     // Planned heads become the cache only once the statement succeeded; a transaction may still
     // roll back, so its logs are read afresh next time.
