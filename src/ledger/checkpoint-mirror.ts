@@ -12,8 +12,23 @@ import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
 export class CheckpointMirror {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
+  // The write under way per log. The background signer and an on-demand signature (an export,
+  // an event read) can mirror the same log at once; one at a time, `latest` cannot be moved back
+  // by a smaller size that read it first, and two writers never share a temporary file.
+  private readonly writing = new Map<string, Promise<void>>();
+
   /** Writes a signed checkpoint; `latest` moves only forward. */
-  async write(log: string, size: number, note: string): Promise<void> {
+  write(log: string, size: number, note: string): Promise<void> {
+    const previous = this.writing.get(log) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.writeNow(log, size, note));
+    this.writing.set(log, next);
+    void next.finally(() => {
+      if (this.writing.get(log) === next) this.writing.delete(log);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(log: string, size: number, note: string): Promise<void> {
     const dir = join(this.config.checkpointDir, log);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, String(size)), note, { flag: 'w' });
