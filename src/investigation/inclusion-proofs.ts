@@ -21,12 +21,6 @@ export async function inclusionProofs(store: LogStore, sql: Sql, log: string, si
     return slot;
   };
   const planSlots = plans.map((ranges) => ranges.map(slotOf));
-  const stored = await store.nodeHashes(log, nodeIdsForRanges(unique), sql);
-  const encoded = hashRanges(unique, (id) => {
-    const hash = stored.get(`${id.level}/${id.index}`);
-    // A node the plan needs and the store lacks means the database lost part of the tree.
-    if (!hash) throw new Error(`stored tree node ${id.level}/${id.index} is missing`);
-    return hash;
-  }).map((hash) => hash.toString('base64'));
+  const encoded = hashRanges(unique, await store.nodeLookup(log, nodeIdsForRanges(unique), sql)).map((hash) => hash.toString('base64'));
   return planSlots.map((slotsOfProof) => slotsOfProof.map((slot) => encoded[slot]));
 }

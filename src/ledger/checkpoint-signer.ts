@@ -85,13 +85,9 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     if (previous && previous.size >= head.size) return;
     const from = previous?.size ?? 0;
     const ranges = [{ begin: 0, end: head.size }, ...consistencyProofRanges(from, head.size)];
-    const stored = await this.store.nodeHashes(head.log, nodeIdsForRanges(ranges));
+    const lookup = await this.store.nodeLookup(head.log, nodeIdsForRanges(ranges));
     try {
-      const [root, ...proof] = hashRanges(ranges, (id) => {
-        const hash = stored.get(`${id.level}/${id.index}`);
-        if (!hash) throw new Error(`stored node ${id.level}/${id.index} is missing`);
-        return hash;
-      });
+      const [root, ...proof] = hashRanges(ranges, lookup);
       if (!root.equals(head.root)) throw new Error('the head root differs from the root of the stored tree');
       if (previous) verifyConsistency(previous.size, head.size, proof, previous.root, root);
     } catch (e) {

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import {
-  NodeId,
   TILE_WIDTH,
   assembleTile,
   consistencyProofRanges,
@@ -63,7 +62,7 @@ export class LogReader {
       if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
       if (index >= size) throw new BeyondLogError(`index ${index} is not below size ${size}`);
       const ranges = inclusionProofRanges(index, size);
-      const lookup = await this.lookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }], sql);
+      const lookup = await this.store.nodeLookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }], sql);
       return {
         index,
         size,
@@ -79,7 +78,7 @@ export class LogReader {
       if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
       if (from > size) throw new BeyondLogError(`from ${from} is larger than size ${size}`);
       const ranges = consistencyProofRanges(from, size);
-      const lookup = await this.lookup(log, nodeIdsForRanges(ranges), sql);
+      const lookup = await this.store.nodeLookup(log, nodeIdsForRanges(ranges), sql);
       return { from, size, proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')) };
     });
   }
@@ -96,7 +95,7 @@ export class LogReader {
       }
       if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
       const ids = tileNodeIds(parsed.tile);
-      const lookup = await this.lookup(log, ids, sql);
+      const lookup = await this.store.nodeLookup(log, ids, sql);
       return { bytes: assembleTile(ids.map(lookup), parsed.tile.width), immutable: parsed.tile.width === TILE_WIDTH };
     });
   }
@@ -105,15 +104,5 @@ export class LogReader {
     const head = await this.store.head(log, sql);
     if (!head) throw new UnknownLogError();
     return head;
-  }
-
-  private async lookup(log: string, ids: readonly NodeId[], sql: Sql): Promise<(id: NodeId) => Buffer> {
-    const hashes = await this.store.nodeHashes(log, ids, sql);
-    return (id) => {
-      const hash = hashes.get(`${id.level}/${id.index}`);
-      // A node the plan needs and the store lacks means the database lost part of the tree.
-      if (!hash) throw new Error(`stored tree node ${id.level}/${id.index} of log is missing`);
-      return hash;
-    };
   }
 }

@@ -261,6 +261,19 @@ export class LogStore {
     return found;
   }
 
+  /**
+   * The given stored tree nodes of `log` (nodeHashes) as a lookup that throws for a node the
+   * store lacks: a node a plan needs and the database does not hold means it lost part of the tree.
+   */
+  async nodeLookup(log: string, ids: readonly NodeId[], sql?: Sql): Promise<(id: NodeId) => Buffer> {
+    const hashes = await this.nodeHashes(log, ids, sql);
+    return (id) => {
+      const hash = hashes.get(`${id.level}/${id.index}`);
+      if (!hash) throw new Error(`stored tree node ${id.level}/${id.index} of log ${log} is missing`);
+      return hash;
+    };
+  }
+
   /** Leaves [from, to) of `log`, in order. */
   async leaves(log: string, from: number, to: number, sql?: Sql): Promise<Buffer[]> {
     const rows: { leaf: Buffer }[] = await this.read(
