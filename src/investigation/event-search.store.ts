@@ -159,8 +159,8 @@ export class EventSearchStore {
 
   /**
    * Writes the read-model rows of entries not yet projected, for `logs` (null: every log), up to
-   * `perLog` entries of each of up to `maxLogs` logs. Returns how many it wrote, and whether more
-   * may be due at once (a log kept entries back, or the log limit was reached).
+   * `perLog` entries of each of up to `maxLogs` logs. Returns whether more may be due at once (a
+   * log kept entries back, or the log limit was reached).
    *
    * With `wait`, a log another projector holds is waited for, and logs are locked in name order
    * so two waiting callers cannot deadlock; without, a held log is left to its holder and the logs
@@ -170,7 +170,7 @@ export class EventSearchStore {
    * committed), so the log's `size` in this statement's snapshot bounds a prefix that is entirely
    * visible: nothing is skipped.
    */
-  async project(options: { logs: readonly string[] | null; wait: boolean; perLog: number; maxLogs: number }): Promise<{ projected: number; more: boolean }> {
+  async project(options: { logs: readonly string[] | null; wait: boolean; perLog: number; maxLogs: number }): Promise<boolean> {
     const { logs, wait } = options;
     // Named, so each connection plans each of the four forms once: a search runs this before it
     // reads, and planning it took longer than running it (2.3 ms against under 0.5 ms).
@@ -189,13 +189,13 @@ export class EventSearchStore {
          LATERAL audit_search_row(e.log, e.idx, e.id, e.recorded_at, e.leaf) r
        ), moved AS (
          UPDATE event_search_progress p SET size = d.to_idx FROM due d WHERE p.log = d.log
-         RETURNING d.to_idx - d.from_idx AS n, d.behind
+         RETURNING d.behind
        )
-       SELECT coalesce(sum(n), 0) AS n, count(*) AS logs, coalesce(bool_or(behind), false) AS behind FROM moved`,
+       SELECT count(*) AS logs, coalesce(bool_or(behind), false) AS behind FROM moved`,
       logs === null ? [options.perLog, options.maxLogs] : [options.perLog, options.maxLogs, logs],
       name,
     );
-    return { projected: Number(rows[0].n), more: rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs };
+    return rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs;
   }
 
   /** Entries appended but not yet in the read model, over every log. */

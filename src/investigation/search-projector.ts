@@ -54,7 +54,7 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
     try {
       // Again at once only while there is surely more: under a steady trickle of appends a pass
       // is one statement per tick, not one per handful of entries.
-      while (!this.stopping && Date.now() < until && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })).more);
+      while (!this.stopping && Date.now() < until && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })));
       this.metrics.searchLagEntries.set(await this.store.lag());
     } catch (e) {
       this.logger.error(`search projection failed: ${(e as Error).message}`);

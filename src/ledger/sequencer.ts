@@ -118,8 +118,8 @@ export class Sequencer implements BeforeApplicationShutdown {
           count += next.events.length;
         }
         if (batch.length > before) logs.push(log);
-        if (lane.length === 0) this.lanes.delete(log);
-        if (lane.length > 0) break;
+        if (lane.length > 0) break; // the statement is full
+        this.lanes.delete(log);
       }
       if (batch.length === 0) return;
       for (const log of logs) this.busy.add(log);
