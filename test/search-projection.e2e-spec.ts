@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { EventSearchStore } from '../src/investigation/event-search.store';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
 import { TestApp, binary, createKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, searchLag, superuserClient, untilProjected } from './support/test-database';
@@ -70,6 +71,21 @@ describe('search projection', () => {
     expect(doubled.rows).toEqual([]);
     const { rows } = await client.query('SELECT l.log, l.size::int, count(s.idx)::int AS rows FROM logs l LEFT JOIN event_search s ON s.log = l.log WHERE l.log IN ($1, $2) GROUP BY l.log, l.size', ['acme', 'globex']);
     for (const row of rows) expect(row.rows).toBe(row.size);
+  });
+
+  it('lets a background pass skip the logs it already brought up to date, and says which it did', async () => {
+    const store = t.app.get(EventSearchStore);
+    const before = await projectedRows('acme');
+    await emit('acme', 20, 1040);
+    await emit('globex', 20, 1035);
+    const first = await store.project({ logs: null, skip: ['acme'], wait: false, perLog: 1000, maxLogs: 8 });
+    expect(first.caughtUp).toContain('globex');
+    expect(first.caughtUp).not.toContain('acme');
+    expect(await projectedRows('acme')).toBe(before);
+    // A log held back by the per-log limit is not caught up, and more is due at once.
+    const second = await store.project({ logs: null, skip: [], wait: false, perLog: 5, maxLogs: 8 });
+    expect(second).toEqual({ caughtUp: [], more: true });
+    expect(await projectedRows('acme')).toBe(before + 5);
   });
 
   it('projects in the background in a process that runs the projector, and reports its lag', async () => {

@@ -158,9 +158,10 @@ export class EventSearchStore {
   }
 
   /**
-   * Writes the read-model rows of entries not yet projected, for `logs` (null: every log), up to
-   * `perLog` entries of each of up to `maxLogs` logs. Returns whether more may be due at once (a
-   * log kept entries back, or the log limit was reached).
+   * Writes the read-model rows of entries not yet projected, for `logs` (null: every log but
+   * `skip`), up to `perLog` entries of each of up to `maxLogs` logs. Returns the logs it brought up
+   * to their heads, and whether more may be due at once (a log kept entries back, or the log limit
+   * was reached).
    *
    * With `wait`, a log another projector holds is waited for, and logs are locked in name order
    * so two waiting callers cannot deadlock; without, a held log is left to its holder and the logs
@@ -170,7 +171,13 @@ export class EventSearchStore {
    * committed), so the log's `size` in this statement's snapshot bounds a prefix that is entirely
    * visible: nothing is skipped.
    */
-  async project(options: { logs: readonly string[] | null; wait: boolean; perLog: number; maxLogs: number }): Promise<boolean> {
+  async project(options: {
+    logs: readonly string[] | null;
+    skip?: readonly string[];
+    wait: boolean;
+    perLog: number;
+    maxLogs: number;
+  }): Promise<{ caughtUp: string[]; more: boolean }> {
     const { logs, wait } = options;
     // Named, so each connection plans each of the four forms once: a search runs this before it
     // reads, and planning it took longer than running it (2.3 ms against under 0.5 ms).
@@ -179,7 +186,7 @@ export class EventSearchStore {
       `WITH due AS (
          SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx, l.size > p.size + $1 AS behind
          FROM event_search_progress p JOIN logs l ON l.log = p.log
-         WHERE l.size > p.size${logs === null ? '' : ' AND l.log = ANY($3::text[])'}
+         WHERE l.size > p.size AND ${logs === null ? 'p.log <> ALL($3::text[])' : 'l.log = ANY($3::text[])'}
          ORDER BY ${wait ? 'p.log' : 'random()'} LIMIT $2
          FOR UPDATE OF p${wait ? '' : ' SKIP LOCKED'}
        ), projected AS (
@@ -189,13 +196,15 @@ export class EventSearchStore {
          LATERAL audit_search_row(e.log, e.idx, e.id, e.recorded_at, e.leaf) r
        ), moved AS (
          UPDATE event_search_progress p SET size = d.to_idx FROM due d WHERE p.log = d.log
-         RETURNING d.behind
+         RETURNING d.log, d.behind
        )
-       SELECT count(*) AS logs, coalesce(bool_or(behind), false) AS behind FROM moved`,
-      logs === null ? [options.perLog, options.maxLogs] : [options.perLog, options.maxLogs, logs],
+       SELECT count(*) AS logs, coalesce(bool_or(behind), false) AS behind,
+              coalesce(array_agg(log) FILTER (WHERE NOT behind), '{}') AS caught_up
+       FROM moved`,
+      [options.perLog, options.maxLogs, logs ?? options.skip ?? []],
       name,
     );
-    return rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs;
+    return { caughtUp: rows[0].caught_up as string[], more: rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs };
   }
 
   /** Entries appended but not yet in the read model, over every log. */

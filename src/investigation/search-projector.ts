@@ -52,9 +52,15 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
   async projectPending(): Promise<void> {
     const until = Date.now() + PASS_MS;
     try {
-      // Again at once only while there is surely more: under a steady trickle of appends a pass
-      // is one statement per tick, not one per handful of entries.
-      while (!this.stopping && Date.now() < until && (await this.store.project({ logs: null, wait: false, perLog: CHUNK, maxLogs: LOGS })));
+      // A pass takes each log once, and again only while it kept entries back: under a steady
+      // stream of appends to many logs, a pass is one statement per LOGS logs, not a statement
+      // for every handful of entries that arrived since the last one.
+      const caughtUp: string[] = [];
+      while (!this.stopping && Date.now() < until) {
+        const projected = await this.store.project({ logs: null, skip: caughtUp, wait: false, perLog: CHUNK, maxLogs: LOGS });
+        caughtUp.push(...projected.caughtUp);
+        if (!projected.more) break;
+      }
       this.metrics.searchLagEntries.set(await this.store.lag());
     } catch (e) {
       this.logger.error(`search projection failed: ${(e as Error).message}`);

@@ -3,7 +3,7 @@ import { sampleKey } from '../../libs/ledger/testdata/sample-log';
 import { EventToAppend, planAppend } from './append-plan';
 import { LogHead } from './log-store';
 
-const emptyHead = (log = 'acme'): LogHead => ({ log, size: 0, root: EMPTY_ROOT, frontier: [], lastLeafHash: null, lastRecordedAt: null, checkpointSize: -1 });
+const emptyHead = (log = 'acme'): LogHead => ({ log, size: 0, root: EMPTY_ROOT, frontier: [], lastLeafHash: null, lastRecordedAt: null });
 
 const event = (i: number, extra: Partial<EventToAppend> = {}): EventToAppend => ({
   log: 'acme',

@@ -30,7 +30,6 @@ export interface LogHead {
   readonly frontier: Buffer[];
   readonly lastLeafHash: Buffer | null;
   readonly lastRecordedAt: Date | null;
-  readonly checkpointSize: number;
 }
 
 /** One entry row to insert. */
@@ -91,7 +90,6 @@ function toHead(row: Record<string, unknown>): LogHead {
     frontier: splitHashes(row.frontier as Buffer),
     lastLeafHash: (row.last_leaf_hash as Buffer | null) ?? null,
     lastRecordedAt: (row.last_recorded_at as Date | null) ?? null,
-    checkpointSize: Number(row.checkpoint_size),
   };
 }
 
@@ -225,7 +223,11 @@ export class LogStore {
 
   /** Heads whose size is ahead of their latest checkpoint. */
   async headsToSign(): Promise<LogHead[]> {
-    const rows: Record<string, unknown>[] = await this.db.query('SELECT * FROM logs WHERE size > 0 AND size > checkpoint_size ORDER BY log');
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT * FROM logs l
+       WHERE l.size > 0 AND l.size > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.log = l.log), 0)
+       ORDER BY l.log`,
+    );
     return rows.map(toHead);
   }
 
@@ -311,17 +313,14 @@ export class LogStore {
   }
 
   /**
-   * Records a signed checkpoint and moves the head's checkpoint size. Returns false when another
-   * process recorded this size first.
+   * Records a signed checkpoint. Returns false when another process recorded this size first.
+   * It touches only `checkpoints`: the head row in `logs` stays free for appends.
    */
   async insertCheckpoint(log: string, checkpoint: CheckpointRow): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const inserted: unknown[] = await tx.query(
-        'INSERT INTO checkpoints (log, size, root, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING size',
-        [log, checkpoint.size, checkpoint.root, checkpoint.note],
-      );
-      await tx.query('UPDATE logs SET checkpoint_size = GREATEST(checkpoint_size, $2) WHERE log = $1', [log, checkpoint.size]);
-      return inserted.length === 1;
-    });
+    const inserted: unknown[] = await this.db.query(
+      'INSERT INTO checkpoints (log, size, root, note) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING size',
+      [log, checkpoint.size, checkpoint.root, checkpoint.note],
+    );
+    return inserted.length === 1;
   }
 }
