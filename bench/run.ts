@@ -6,8 +6,9 @@ import { BenchFigure, formatTable, meetsTarget } from './report';
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
+  // Each line with the seconds since the start, to line a phase up with the database's own log.
+  const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   log(`bench: ${quick ? 'quick smoke run' : 'full run'}; node ${process.version}`);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const figures: BenchFigure[] = [];

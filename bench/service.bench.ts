@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { investigationBench } from './investigation.bench';
+import { pacedLoad } from './paced-load';
 import { BenchFigure } from './report';
 
 // Everything this benchmark measures runs on this machine: the service as a child process on a
@@ -182,6 +183,27 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
   return { multiRow, oneRowTx16, oneRowLatency, keysetChain, nodeReadsP99, bareErasure, close: () => client.end() };
 }
 
+/** One event for each of 16 tenants named `prefix`0…15. */
+function sixteenTenants(prefix: string): string[] {
+  return Array.from({ length: 16 }, (_, k) => JSON.stringify(event(`${prefix}${k}`, k)));
+}
+
+/** Single-event POSTs from 64 connections over 16 tenants named `prefix`0…15, for `seconds`. */
+async function singleEvents(url: string, headers: Record<string, string>, prefix: string, seconds: number): Promise<autocannon.Result> {
+  const bodies = sixteenTenants(prefix);
+  let n = 0;
+  const result = await run({
+    url: `${url}/v1/events`,
+    method: 'POST',
+    headers,
+    connections: 64,
+    duration: seconds,
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[n++ % bodies.length] }) }],
+  });
+  if (result.non2xx > 0) throw new Error(`single appends failed: ${result.non2xx} non-2xx`);
+  return result;
+}
+
 /** A bare node:http server answering the same POST: the HTTP floor on this machine. */
 async function bareHttpRate(seconds: number, body: string): Promise<number> {
   const server = createServer((req, res) => {
@@ -316,6 +338,18 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
 
     const raw = await rawInsertBaselines(db, sizes.rawRows, log);
 
+    // Single events first, on a database as fresh as the raw one-row baseline's table: the same
+    // conditions as their baseline. Again after the bulk loads below, as a figure of its own.
+    // A few seconds first that are not counted, so the figure times the service, not its JIT.
+    await singleEvents(url, headers, 'w', quick ? 1 : 3);
+    log(`service: single-event POSTs, 64 connections over 16 tenants, ${sizes.singleSeconds} s`);
+    const single = await singleEvents(url, headers, 's', sizes.singleSeconds);
+    const singleRate = single.requests.total / sizes.singleSeconds;
+    const floor = await bareHttpRate(sizes.singleSeconds, JSON.stringify(event('s0', 0)));
+    log(`service: single-event POSTs offered evenly at the raw one-row rate (${Math.round(raw.oneRowTx16).toLocaleString('en-US')}/s), ${sizes.singleSeconds} s`);
+    const paced = await pacedLoad(`${url}/v1/events`, headers, sixteenTenants('o'), { rate: raw.oneRowTx16, connections: 64, seconds: sizes.singleSeconds });
+    if (paced.failed > 0) throw new Error(`paced single appends failed: ${paced.failed}`);
+
     // Sustained batches of 500 into one log, until the bulk log holds its size.
     log(`service: ${sizes.bulkEvents.toLocaleString('en-US')} events through POST /v1/events/batch (batches of 500, 4 connections)`);
     let sent = 0;
@@ -334,6 +368,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     if (bulk.non2xx > 0 || bulk.errors > 0) throw new Error(`bulk appends failed: ${bulk.non2xx} non-2xx, ${bulk.errors} errors`);
 
     log('service: 4 tenants in parallel, batches of 500');
+    const parallelEvents = quick ? 20_000 : 200_000;
     const tenants4 = ['t0', 't1', 't2', 't3'].map((t) => batchBody(t, 0));
     let turn = 0;
     const p0 = Date.now();
@@ -342,26 +377,14 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       method: 'POST',
       headers,
       connections: 8,
-      amount: quick ? 40 : 400,
+      amount: parallelEvents / 500,
       requests: [{ setupRequest: (req) => ({ ...req, body: tenants4[turn++ % 4] }) }],
     });
     const parallelRate = (parallel.requests.total * 500) / ((Date.now() - p0) / 1000);
     if (parallel.non2xx > 0 || parallel.errors > 0) throw new Error(`parallel appends failed: ${parallel.non2xx} non-2xx`);
 
-    log(`service: single-event POSTs, 64 connections over 16 tenants, ${sizes.singleSeconds} s`);
-    const singles = Array.from({ length: 16 }, (_, k) => JSON.stringify(event(`s${k}`, k)));
-    let n = 0;
-    const single = await run({
-      url: `${url}/v1/events`,
-      method: 'POST',
-      headers,
-      connections: 64,
-      duration: sizes.singleSeconds,
-      requests: [{ setupRequest: (req) => ({ ...req, body: singles[n++ % 16] }) }],
-    });
-    if (single.non2xx > 0) throw new Error(`single appends failed: ${single.non2xx} non-2xx`);
-    const singleRate = single.requests.total / sizes.singleSeconds;
-    const floor = await bareHttpRate(sizes.singleSeconds, singles[0]);
+    log(`service: single-event POSTs again, now that the database holds ${(sizes.bulkEvents + parallelEvents).toLocaleString('en-US')} entries`);
+    const singleLoaded = await singleEvents(url, headers, 'l', sizes.singleSeconds);
 
     // Full verification of the bulk log through the API vs the raw keyset read.
     log(`service: full verification of the ${sizes.verifyEntries.toLocaleString('en-US')}-entry log`);
@@ -406,6 +429,16 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       { name: 'single-event POSTs vs the HTTP floor', value: singleRate, unit: 'req/s', baseline: { name: 'bare node:http answering the same POST', value: floor } },
       { name: 'append latency p50 under that load', value: single.latency.p50, unit: 'ms', baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 } },
       { name: 'append latency p99 under that load', value: single.latency.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 }, target: { kind: 'max', value: 20 } },
+      { name: 'single events offered evenly at the raw one-row rate: answered', value: paced.rate, unit: 'events/s', baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 } },
+      { name: 'append latency p50 at that offered rate', value: paced.p50, unit: 'ms', baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 } },
+      { name: 'append latency p99 at that offered rate', value: paced.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 } },
+      {
+        name: `single-event POSTs (64 connections) after the bulk loads, ${(sizes.bulkEvents + parallelEvents).toLocaleString('en-US')} entries stored`,
+        value: singleLoaded.requests.total / sizes.singleSeconds,
+        unit: 'events/s',
+        baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 },
+      },
+      { name: 'append latency p99 under that load', value: singleLoaded.latency.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 } },
       { name: `full verification from PostgreSQL, ${size.toLocaleString('en-US')} entries`, value: verifyRate, unit: 'entries/s', baseline: { name: 'raw keyset read + chain-link check', value: keysetRate }, target: { kind: 'min-ratio', value: 0.5 } },
       {
         name: `inclusion proof p99 at ${size.toLocaleString('en-US')} entries (HTTP, read recorded)`,

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** Prefix of generated keys, so a leaked one is recognisable in scanners and logs. */
 const KEY_PREFIX = 'atk_';
@@ -13,9 +13,12 @@ export function newKeySecret(random: Buffer): { secret: string; prefix: string }
   return { secret, prefix: secret.slice(0, 12) };
 }
 
-/** What is stored of a secret: its SHA-256. A 256-bit random secret needs no slow hash. */
+/**
+ * What is stored of a secret: its SHA-256. A 256-bit random secret needs no slow hash. It runs on
+ * every request (the key cache is keyed by it), so the one-shot hash, without a Hash object.
+ */
 export function hashKeySecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 /** Constant-time comparison of two secret hashes. */
