@@ -25,6 +25,18 @@ describe('API keys: create, list, rotate, revoke', () => {
   const emit = (app: TestApp, key: string) =>
     app.http().post('/v1/events').set('authorization', bearer(key)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
 
+  // Another process hears of a key change when PostgreSQL delivers the notification, milliseconds
+  // after the commit, and the change's answer may reach the caller first. Without the notification
+  // its cache would keep the old secret for a full second, far beyond this wait.
+  const refusedWithin = async (app: TestApp, key: string, ms = 400) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const res = await emit(app, key);
+      if (res.status === 401 || Date.now() > until) return res;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
   it('shows a key once, lists keys without secrets, and records the creation without the secret', async () => {
     const created = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'billing', roles: ['emitter'], tenants: ['acme'] }).expect(201);
     expect(created.body).toMatchObject({ name: 'billing', roles: ['emitter'], tenants: ['acme'], expiresAt: null });
@@ -47,7 +59,7 @@ describe('API keys: create, list, rotate, revoke', () => {
     expect(JSON.stringify(entries)).not.toContain(created.body.key);
   });
 
-  it('rotation: the new secret works and the old one is dead at once, in every process', async () => {
+  it('rotation: the new secret works and the old one is dead at once here, and in other processes as soon as they are told', async () => {
     const created = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'console', roles: ['emitter'], tenants: ['acme'] }).expect(201);
     const old = created.body.key as string;
     // Both processes have the old secret cached.
@@ -57,20 +69,21 @@ describe('API keys: create, list, rotate, revoke', () => {
     expect(rotated.body).toMatchObject({ id: created.body.id, name: 'console', roles: ['emitter'], tenants: ['acme'] });
     expect(rotated.body.key).not.toBe(old);
     await emit(t, old).expect(401);
-    await emit(other, old).expect(401);
+    expect((await refusedWithin(other, old)).status).toBe(401);
     await emit(t, rotated.body.key).expect(201);
     await emit(other, rotated.body.key).expect(201);
     const entry = (await platformEntries(db)).find((e) => e.type === 'api_key.rotated' && e.target.id === created.body.id);
     expect(entry).toMatchObject({ context: { prefix: rotated.body.prefix, previousPrefix: created.body.prefix } });
   });
 
-  it('revocation: dead at once in every process, recorded once, and the key cannot be rotated back', async () => {
+  it('revocation: dead at once here and in other processes as soon as they are told, recorded once, and the key cannot be rotated back', async () => {
     const key = await createKey(t, 'marketplace', ['emitter'], ['acme']);
     const { id } = (await t.http().get('/v1/keys').query({ prefix: key.slice(0, 12) }).set('authorization', bearer(t.adminKey)).expect(200)).body.items[0];
     await emit(other, key).expect(201);
     const revoked = await t.http().delete(`/v1/keys/${id}`).set('authorization', bearer(t.adminKey)).expect(200);
     expect(revoked.body.revokedAt).toEqual(expect.any(String));
-    const refused = await emit(other, key).expect(401);
+    const refused = await refusedWithin(other, key);
+    expect(refused.status).toBe(401);
     expect(refused.body).toMatchObject({ statusCode: 401, code: 'unauthenticated', message: 'the API key is unknown, revoked or expired' });
     await emit(t, key).expect(401);
     await t.http().delete(`/v1/keys/${id}`).set('authorization', bearer(t.adminKey)).expect(200);
