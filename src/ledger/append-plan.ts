@@ -102,7 +102,7 @@ export function planAppend(head: LogHead, events: readonly EventToAppend[], now:
       ...head,
       size: tree.size,
       root: tree.root(),
-      frontier: tree.frontierNodes().map((n) => n.hash),
+      frontier: tree.frontierHashes(),
       lastLeafHash: previous,
       lastRecordedAt: events.length > 0 ? recorded : head.lastRecordedAt,
     },

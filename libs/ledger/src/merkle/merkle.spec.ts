@@ -202,6 +202,10 @@ describe('properties over random trees', () => {
         for (let i = size; i < size + more; i++) resumed.append(all[i], completed);
         for (const n of completed) expect(n.hash.equals(lookupIn(nodes)(n))).toBe(true);
         expect(resumed.root().equals(rootOf(size + more))).toBe(true);
+        // Its frontier is the stored nodes' frontier at the new size, and resumes the same tree.
+        const frontier = resumed.frontierHashes();
+        expect(frontier).toEqual(frontierNodeIds(size + more).map(lookupIn(nodes)));
+        expect(TreeBuilder.resume(size + more, frontier).root().equals(rootOf(size + more))).toBe(true);
       }),
       { numRuns: 40 },
     );

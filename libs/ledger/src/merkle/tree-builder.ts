@@ -1,5 +1,5 @@
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from '../hashing';
-import { NodeId, StoredNode } from './node-id';
+import { StoredNode } from './node-id';
 import { assertTreeSize, frontierNodeIds } from './tree-math';
 
 /**
@@ -63,9 +63,12 @@ export class TreeBuilder {
     return foldFrontier(this.frontier);
   }
 
-  /** The frontier nodes with their hashes, left to right, as `frontierNodeIds(size)` names them. */
-  frontierNodes(): StoredNode[] {
-    return frontierNodeIds(this.treeSize).map((id: NodeId, i) => ({ ...id, hash: this.frontier[i] }));
+  /**
+   * The frontier hashes, left to right, as `frontierNodeIds(size)` names them: what `resume`
+   * takes to continue this tree. A copy of the list; the hashes themselves are shared.
+   */
+  frontierHashes(): Buffer[] {
+    return [...this.frontier];
   }
 }
 
