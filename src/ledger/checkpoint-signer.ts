@@ -63,9 +63,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
 
   /** Signs the current head of `log` if it is ahead of its checkpoint; returns the latest note. */
   async signNow(log: string): Promise<string | null> {
-    const head = await this.store.head(log);
-    if (head && head.size > 0) await this.sign(head);
-    return (await this.store.latestCheckpoint(log))?.note ?? null;
+    return (await this.latestAfterSigning(log))?.note ?? null;
   }
 
   /**
@@ -75,14 +73,23 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
   async checkpointCovering(log: string, size: number): Promise<CheckpointRow | null> {
     const latest = await this.store.latestCheckpoint(log);
     if (latest && latest.size >= size) return latest;
-    await this.signNow(log);
-    const signed = await this.store.latestCheckpoint(log);
+    const signed = await this.latestAfterSigning(log);
     return signed && signed.size >= size ? signed : null;
   }
 
-  private async sign(head: LogHead): Promise<void> {
+  /** Signs the current head of `log` if it is ahead of its checkpoint; the latest checkpoint then. */
+  private async latestAfterSigning(log: string): Promise<CheckpointRow | null> {
+    const head = await this.store.head(log);
+    return head && head.size > 0 ? this.sign(head) : this.store.latestCheckpoint(log);
+  }
+
+  /**
+   * Signs `head` unless its latest checkpoint already covers it or it is not consistent with
+   * that checkpoint; returns the log's latest checkpoint afterwards.
+   */
+  private async sign(head: LogHead): Promise<CheckpointRow | null> {
     const previous = await this.store.latestCheckpoint(head.log);
-    if (previous && previous.size >= head.size) return;
+    if (previous && previous.size >= head.size) return previous;
     const from = previous?.size ?? 0;
     const ranges = [{ begin: 0, end: head.size }, ...consistencyProofRanges(from, head.size)];
     const lookup = await this.store.nodeLookup(head.log, nodeIdsForRanges(ranges));
@@ -93,15 +100,17 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     } catch (e) {
       const reason = e instanceof Error ? e.message : 'unknown';
       this.logger.error(`NOT signing log ${head.log} at size ${head.size}: it is not consistent with its last checkpoint (${reason})`);
-      return;
+      return previous;
     }
     const note = signCheckpoint(
       { origin: `${this.config.logOriginPrefix}/${head.log}`, size: head.size, rootHash: head.root, extensions: [] },
       this.key.signer,
     );
-    if (await this.store.insertCheckpoint(head.log, { size: head.size, root: head.root, note })) {
-      this.metrics.checkpointsSigned.inc();
-    }
+    const signed: CheckpointRow = { size: head.size, root: head.root, note };
+    const inserted = await this.store.insertCheckpoint(head.log, signed);
+    if (inserted) this.metrics.checkpointsSigned.inc();
     await this.mirror.write(head.log, head.size, note);
+    // Another process recorded this size first: what it recorded is the latest.
+    return inserted ? signed : this.store.latestCheckpoint(head.log);
   }
 }
