@@ -85,22 +85,26 @@ export class DeletionStore {
   /**
    * Inserts a request inside the caller's transaction, unless an unfinished one of the same kind
    * for the same tenant and subject exists: then that one is returned, and `created` is false.
+   * The one met by the insert may finish before the look-up sees it (the worker commits between
+   * the two statements): then the insert is tried again, and now finds no conflict.
    */
   async create(sql: Sql, request: Pick<DeletionRequest, 'id' | 'tenant' | 'kind' | 'subject' | 'reason' | 'requestedBy' | 'requestedAt'>): Promise<{ request: DeletionRequest; created: boolean }> {
-    const inserted = (await sql(
-      `INSERT INTO deletion_requests (tenant, id, kind, subject, reason, requested_by, requested_at, status, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $7)
-       ON CONFLICT (tenant, kind, coalesce(subject, '')) WHERE ${UNFINISHED} DO NOTHING
-       RETURNING *`,
-      [request.tenant, request.id, request.kind, request.subject, request.reason, request.requestedBy, request.requestedAt],
-    )) as unknown as Row[];
-    if (inserted.length === 1) return { request: fromRow(inserted[0]), created: true };
-    const existing = (await sql(`SELECT * FROM deletion_requests WHERE tenant = $1 AND kind = $2 AND coalesce(subject, '') = coalesce($3, '') AND ${UNFINISHED}`, [
-      request.tenant,
-      request.kind,
-      request.subject,
-    ])) as unknown as Row[];
-    return { request: fromRow(existing[0]), created: false };
+    for (;;) {
+      const inserted = (await sql(
+        `INSERT INTO deletion_requests (tenant, id, kind, subject, reason, requested_by, requested_at, status, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $7)
+         ON CONFLICT (tenant, kind, coalesce(subject, '')) WHERE ${UNFINISHED} DO NOTHING
+         RETURNING *`,
+        [request.tenant, request.id, request.kind, request.subject, request.reason, request.requestedBy, request.requestedAt],
+      )) as unknown as Row[];
+      if (inserted.length === 1) return { request: fromRow(inserted[0]), created: true };
+      const existing = (await sql(`SELECT * FROM deletion_requests WHERE tenant = $1 AND kind = $2 AND coalesce(subject, '') = coalesce($3, '') AND ${UNFINISHED}`, [
+        request.tenant,
+        request.kind,
+        request.subject,
+      ])) as unknown as Row[];
+      if (existing.length === 1) return { request: fromRow(existing[0]), created: false };
+    }
   }
 
   async find(id: string, sql: Sql = (text, params) => this.db.query(text, params)): Promise<DeletionRequest | undefined> {
