@@ -37,6 +37,7 @@ import { EventReads } from './investigation/event-reads';
 import { EventSearchStore } from './investigation/event-search.store';
 import { SearchProjector } from './investigation/search-projector';
 import { InvestigationController } from './investigation/investigation.controller';
+import { QuarantineController } from './investigation/quarantine.controller';
 import { RebuildEventSearchHandler } from './investigation/rebuild-event-search.handler';
 import { AppendEventsHandler } from './events/append-events/append-events.handler';
 import { EventsController } from './events/append-events/events.controller';
@@ -57,7 +58,9 @@ import { WebhookDeliveryProcessor } from './notifications/webhook-delivery.proce
 import { CLOCK, SYSTEM_CLOCK } from './platform/clock/clock';
 import { APP_CONFIG, AppConfig } from './platform/config/app-config';
 import { runtimeConnection } from './platform/database/database-bootstrap';
+import { Dependencies } from './platform/dependencies/dependencies';
 import { HealthController } from './platform/health/health.controller';
+import { PROJECTIONS_HEALTH } from './platform/health/projections-health';
 import { ErrorFilter } from './platform/http/error.filter';
 import { MetricsController } from './platform/metrics/metrics.controller';
 import { MetricsService } from './platform/metrics/metrics.service';
@@ -76,7 +79,13 @@ class PlatformModule {
           type: 'postgres',
           url: connection.url,
           // Enough connections for parallel per-log commits and reads on a 2-core machine.
-          extra: { max: 24, ...connection.extra },
+          extra: { max: 24, keepAlive: true, ...connection.extra },
+          // A connection that cannot be had (PostgreSQL unreachable, or a pool exhausted for this
+          // long) fails the request with 503 instead of holding it indefinitely.
+          connectTimeoutMS: 5_000,
+          // An idle connection that dies (PostgreSQL restarted or unreachable) is dropped by the
+          // pool and replaced on demand; the outage is told by the postgres tracker, not per socket.
+          poolErrorHandler: () => undefined,
           logging: false,
         }),
         BullModule.forRoot({ connection: redisOptions(config.redisUrl), prefix: config.queuePrefix }),
@@ -84,10 +93,13 @@ class PlatformModule {
         BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE }),
         BullModule.registerQueue({ name: DELETION_QUEUE }),
         CqrsModule.forRoot(),
-        TerminusModule,
+        // Not a line per failed /health request (a load balancer polls it): the dependency trackers
+        // say once that PostgreSQL or Redis is down, and /health's body names it.
+        TerminusModule.forRoot({ logger: false }),
+        DiscoveryModule,
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: CLOCK, useValue: SYSTEM_CLOCK }, MetricsService],
-      exports: [APP_CONFIG, CLOCK, MetricsService, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
+      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: CLOCK, useValue: SYSTEM_CLOCK }, MetricsService, Dependencies],
+      exports: [APP_CONFIG, CLOCK, MetricsService, Dependencies, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
     };
   }
 }
@@ -102,7 +114,7 @@ export class AppModule {
     const api = config.components.has('api');
     const worker = config.components.has('worker');
     const controllers: Type[] = api
-      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, InvestigationController, LogReadController, LogVerificationController]
+      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, InvestigationController, QuarantineController, LogReadController, LogVerificationController]
       : [HealthController, MetricsController];
     const providers: Provider[] = [
       LogStore,
@@ -138,6 +150,7 @@ export class AppModule {
       RequestDeletionHandler,
       EventSearchStore,
       SearchProjector,
+      { provide: PROJECTIONS_HEALTH, useExisting: SearchProjector },
       EventReads,
       EventExports,
       RebuildEventSearchHandler,

@@ -62,6 +62,7 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   private listener: Client | null = null;
   private relisten: NodeJS.Timeout | null = null;
   private stopped = false;
+  private listenWarned = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -80,7 +81,8 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
 
   private async listen(): Promise<void> {
     const connection = runtimeConnection(this.config.databaseUrl, this.config.runtimeDatabaseUrl);
-    const client = new Client({ connectionString: connection.url, ...connection.extra });
+    // Bounded: a connect that hangs (PostgreSQL unreachable) must not stop the retries.
+    const client = new Client({ connectionString: connection.url, connectionTimeoutMillis: 5_000, keepAlive: true, ...connection.extra });
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;
@@ -95,10 +97,13 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
       this.listener = client;
+      this.listenWarned = false;
       // Changes made before LISTEN took effect may be cached already.
       this.forget();
     } catch {
-      this.logger.warn('cannot listen for API key changes; authenticating every request against the database until it can');
+      // Said once per loss, not on every retry while PostgreSQL is away.
+      if (!this.listenWarned) this.logger.warn('cannot listen for API key changes; authenticating every request against the database until it can');
+      this.listenWarned = true;
       await client.end().catch(() => undefined);
       if (!this.stopped) this.relisten = setTimeout(() => void this.listen(), RELISTEN_MS);
     }

@@ -17,6 +17,8 @@ export type Permission =
   | 'retention:manage'
   | 'deletions:request'
   | 'deletions:read'
+  /** Any valid key, whatever its roles: routes that answer every caller alike, but not anonymously. */
+  | 'authenticated'
   | 'public';
 
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
@@ -28,7 +30,7 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
 
 /** Whether any of `roles` grants `permission`. */
 export function rolesGrant(roles: readonly Role[], permission: Permission): boolean {
-  return permission === 'public' || roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
+  return permission === 'public' || permission === 'authenticated' || roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
 }
 
 /** The authenticated caller: an API key, or an operator at the command line (no key). */

@@ -5,8 +5,13 @@ import { Queue } from 'bullmq';
 import { HoldReleased } from '../holds/hold-released.event';
 import { RetentionPolicyChangedEvent } from '../retention/retention-policy-changed.event';
 import { CLOCK, Clock } from '../platform/clock/clock';
+import { Dependencies } from '../platform/dependencies/dependencies';
+import { redisReady } from '../platform/queue/redis-connection';
 import { DELETION_QUEUE, RUN_DELETION_JOB, runJobOptions } from './deletion.queue';
 import { DeletionStore } from './deletion.store';
+
+// Redis answers in milliseconds when it is up; longer, and the reconciler queues the request later.
+const ENQUEUE_NOW_MS = 2_000;
 
 /** Puts deletion requests (by id: jobs carry nothing else) on the BullMQ queue. */
 @Injectable()
@@ -17,6 +22,7 @@ export class DeletionQueueing {
     @InjectQueue(DELETION_QUEUE) private readonly queue: Queue,
     private readonly store: DeletionStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly dependencies: Dependencies,
   ) {}
 
   /** Queues each request unless its job is queued or running already; a failed job is replaced. */
@@ -26,6 +32,21 @@ export class DeletionQueueing {
       if (existing && (await existing.isFailed())) await existing.remove();
       await this.queue.add(RUN_DELETION_JOB, { requestId: id }, runJobOptions(id));
     }
+  }
+
+  /**
+   * For a request that just stored `ids`: queues them if Redis is up now, within ENQUEUE_NOW_MS,
+   * and otherwise leaves them to reconcile() (the rows are the truth). Never rejects and never
+   * holds the request for the length of a Redis outage.
+   */
+  async enqueueNow(ids: readonly string[]): Promise<void> {
+    if (!(await redisReady(this.queue))) {
+      this.dependencies.redis.refused();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ENQUEUE_NOW_MS)));
+    await Promise.race([this.enqueue(ids).catch(() => undefined), late]).finally(() => clearTimeout(timer));
   }
 
   /**

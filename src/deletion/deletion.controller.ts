@@ -101,21 +101,21 @@ export class DeletionController {
     return view(request);
   }
 
-  /** Ledger entries cannot be deleted by anyone; these answer so, naming the rule. */
+  /** Ledger entries cannot be deleted by anyone; these answer so, naming the rule, to any authenticated caller. */
   @Delete('events/:id')
-  @RequirePermission('public')
+  @RequirePermission('authenticated')
   deleteEvent(): never {
     throw new LedgerImmutableError();
   }
 
   @Delete('logs/:log')
-  @RequirePermission('public')
+  @RequirePermission('authenticated')
   deleteLog(): never {
     throw new LedgerImmutableError();
   }
 
   @Delete('logs/:log/*')
-  @RequirePermission('public')
+  @RequirePermission('authenticated')
   deleteLogPart(): never {
     throw new LedgerImmutableError();
   }

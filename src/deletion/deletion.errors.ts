@@ -12,6 +12,19 @@ export class DeletionRequestNotFoundError extends DeletionError {
   }
 }
 
+/** The key's tenant scope does not reach what the deletion would cover. */
+export class DeletionTenantOutOfScopeError extends DeletionError {
+  readonly code = 'tenant_out_of_scope';
+
+  constructor(tenant: string) {
+    super(
+      tenant === '*'
+        ? 'only a key for every tenant ("*") may start a retention purge ahead of its schedule'
+        : `this key may not request deletions on tenant ${tenant}`,
+    );
+  }
+}
+
 /** The tenant is closed: it takes no more events. */
 export class TenantClosedError extends DeletionError {
   readonly code = 'tenant_closed';

@@ -5,12 +5,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { Principal, actorOf, coversTenant, keyIdOf } from '../access/roles';
 import { HoldStore } from '../holds/hold.store';
 import { EVERY_TENANT } from '../holds/hold-scope';
-import { HoldTenantOutOfScopeError, UnknownTenantError } from '../holds/holds.errors';
+import { UnknownTenantError } from '../holds/holds.errors';
 import { SERVICE_SOURCE } from '../ledger/append-plan';
 import { Sequencer } from '../ledger/sequencer';
 import { CLOCK, Clock } from '../platform/clock/clock';
 import { ClosedTenants } from './closed-tenants';
 import { DeletionQueueing } from './deletion-queueing';
+import { DeletionTenantOutOfScopeError } from './deletion.errors';
 import { DeletionKind, DeletionRequest, DeletionStore } from './deletion.store';
 
 export interface RequestedDeletion {
@@ -54,7 +55,7 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
   ) {}
 
   async execute({ by, kind, tenant, subject, reason }: RequestDeletion): Promise<RequestedDeletion> {
-    if (tenant === EVERY_TENANT ? kind !== 'retention_purge' || !by.tenants.includes(EVERY_TENANT) : !coversTenant(by, tenant)) throw new HoldTenantOutOfScopeError(tenant);
+    if (tenant === EVERY_TENANT ? kind !== 'retention_purge' || !by.tenants.includes(EVERY_TENANT) : !coversTenant(by, tenant)) throw new DeletionTenantOutOfScopeError(tenant);
     if (tenant !== EVERY_TENANT && !(await this.holds.tenantKnown(tenant))) throw new UnknownTenantError(tenant);
     const id = uuidv7();
     const now = this.clock.now();
@@ -86,7 +87,7 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
     }
     if (kind === 'tenant_closure') await this.closed.changed();
     // The row is the truth; if Redis is away the reconciler queues it later.
-    await this.queueing.enqueue([id]).catch(() => undefined);
+    await this.queueing.enqueueNow([id]);
     return { request: request as DeletionRequest, created: true };
   }
 }

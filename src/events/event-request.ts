@@ -13,6 +13,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { coversTenant, Principal } from '../access/roles';
 import { EventToAppend, entryFor } from '../ledger/append-plan';
+import { normaliseRfc3339 } from '../platform/http/input-rule';
 import { RFC3339_PATTERN, jsonDepth, validator } from '../platform/http/json-schema';
 import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform/http/request.errors';
 import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
@@ -112,9 +113,9 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
   }
   let occurredAt: string | undefined;
   if (body.occurredAt !== undefined) {
-    const ms = Date.parse(body.occurredAt);
-    if (Number.isNaN(ms)) throw invalid(`${path}/occurredAt`, 'is not a valid time');
-    occurredAt = new Date(ms).toISOString();
+    const normalised = normaliseRfc3339(body.occurredAt);
+    if (normalised === null) throw invalid(`${path}/occurredAt`, 'is not a real calendar time in years 0001 to 9999');
+    occurredAt = normalised;
   }
   let personal: EventToAppend['personal'];
   if (body.personal !== undefined) {

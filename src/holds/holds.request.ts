@@ -1,4 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { normaliseRfc3339 } from '../platform/http/input-rule';
 import { RFC3339_PATTERN, validator } from '../platform/http/json-schema';
 import { RequestValidationError } from '../platform/http/request.errors';
 import { HoldQuestion, HoldScope } from './hold-scope';
@@ -61,9 +62,9 @@ const validateRelease = validator<{ reason: string }>(RELEASE_HOLD_SCHEMA);
 const validateCheck = validator<{ tenant: string; subject?: string; actor?: string; category?: string; type?: string; at?: string }>(CHECK_HOLDS_SCHEMA);
 
 function instant(value: string, path: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RequestValidationError([{ path, message: 'is not a valid time' }]);
-  return new Date(ms).toISOString();
+  const normalised = normaliseRfc3339(value);
+  if (normalised === null) throw new RequestValidationError([{ path, message: 'is not a real calendar time in years 0001 to 9999' }]);
+  return normalised;
 }
 
 /** A scope with its times normalised to UTC and an empty window refused. */

@@ -14,9 +14,22 @@ import { EventSearchStore, StoredEvent } from './event-search.store';
 import { SearchProjector } from './search-projector';
 import { eventView } from './event-view';
 import { inclusionProofs } from './inclusion-proofs';
+import { leafMatchesFilter } from './projection-quarantine';
+
+/** Whether a quarantined entry's leaf matches the filter; a leaf that does not even parse is listed, not exported. */
+function leafMatches(leaf: Buffer, filter: ExportQuery['filter']): boolean {
+  try {
+    return leafMatchesFilter(JSON.parse(leaf.toString('utf8')), filter);
+  } catch {
+    return false;
+  }
+}
 
 /** Entries read, proven and written per step: bounds memory whatever the export's size. */
 const PAGE = 1000;
+
+/** Quarantined entries an export accounts for at most (their leaves are read at once). */
+const QUARANTINE_READ = 1000;
 
 const CSV_COLUMNS = ['index', 'id', 'recordedAt', 'occurredAt', 'source', 'type', 'category', 'actorType', 'actorId', 'targetType', 'targetId', 'outcome', 'subject', 'context', 'personal', 'leafHash'];
 
@@ -55,8 +68,15 @@ export class EventExports {
     const checkpoint = await this.signer.checkpointCovering(log, head.size);
     if (!checkpoint) throw new Error(`log ${log} could not be checkpointed for an export`);
     await this.projector.catchUp([log]);
-    const count = await this.store.tenantScoped(principal.tenants, (sql) => this.search.exportCount(sql, query.filter, checkpoint.size));
-    const pages = this.pages(principal, query, checkpoint.size);
+    const { count, quarantined, extra } = await this.store.tenantScoped(principal.tenants, async (sql) => {
+      // Quarantined entries have no read-model row for the filter to select: the service matches
+      // their leaves itself, so one that matches is exported (leaf and proof) like the rest, and
+      // the header lists every one in range either way: a poisoned entry cannot hide itself.
+      const leaves = await this.search.quarantinedLeaves(sql, log, checkpoint.size, query.filter, QUARANTINE_READ);
+      const extra = leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index);
+      return { count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length, quarantined: leaves.map((q) => q.index), extra };
+    });
+    const pages = this.pages(principal, query, checkpoint.size, extra);
     const lines =
       query.format === 'csv'
         ? this.csv(pages)
@@ -68,6 +88,7 @@ export class EventExports {
             count,
             filter: filterRecord(query.filter),
             exportedAt: this.clock.now().toISOString(),
+            quarantined,
           }));
     const stream = Readable.from(lines, { objectMode: false, highWaterMark: 1 << 16 });
     stream.on('error', (e) => this.logger.error(`export of log ${log} failed: ${e.message}`));
@@ -83,11 +104,11 @@ export class EventExports {
    * read while this one is formatted and sent, so the database and the stream work side by side;
    * at most two pages are held.
    */
-  private async *pages(principal: Principal, query: ExportQuery, size: number): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
+  private async *pages(principal: Principal, query: ExportQuery, size: number, extra: readonly number[]): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
     // A short transaction per page: a slow reader holds no connection between pages.
     const read = (after: SearchPosition | null) =>
       this.store.tenantScoped(principal.tenants, async (sql) => {
-        const events = await this.search.exportPage(sql, query.filter, size, after, PAGE);
+        const events = await this.search.exportPage(sql, query.filter, size, after, PAGE, extra);
         const proofs = await inclusionProofs(this.store, sql, query.filter.tenant, size, events.map((e) => e.index));
         return { events, proofs };
       });

@@ -1,4 +1,5 @@
 import { LOG_NAME_PATTERN, canonicalJson, sha256 } from '@audit/ledger';
+import { parseRfc3339 } from '../platform/http/input-rule';
 import { RFC3339_PATTERN, validator } from '../platform/http/json-schema';
 import { RequestValidationError } from '../platform/http/request.errors';
 
@@ -85,18 +86,6 @@ function fail(name: string, message: string): never {
   throw new RequestValidationError([{ path: `/query/${name}`, message }]);
 }
 
-/**
- * The instant of an RFC 3339 date-time (already matching RFC3339_PATTERN), or null when its fields
- * are not a real calendar time: Date.parse rolls 2026-02-30 over to March instead of refusing it.
- */
-function calendarTime(value: string): number | null {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return null;
-  const zone = /([+-])(\d{2}):(\d{2})$/.exec(value);
-  const offsetMs = zone ? (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3])) * 60_000 : 0;
-  return new Date(ms + offsetMs).toISOString().slice(0, 19) === value.slice(0, 19) ? ms : null;
-}
-
 /** The filter members of a checked query, times normalised to UTC with milliseconds. */
 function filterOf(query: Record<string, unknown>): EventFilter {
   const filter: Record<string, string> = {};
@@ -104,7 +93,7 @@ function filterOf(query: Record<string, unknown>): EventFilter {
     const value = query[name];
     if (typeof value !== 'string') continue;
     if (name === 'from' || name === 'to') {
-      const ms = calendarTime(value);
+      const ms = parseRfc3339(value);
       if (ms === null) fail(name, 'is not a valid date-time');
       filter[name] = new Date(ms).toISOString();
     } else filter[name] = value;

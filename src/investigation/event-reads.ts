@@ -14,7 +14,14 @@ export interface SearchPage {
   readonly items: EventView[];
   /** The cursor of the next (older) page, or null when this page is the last. */
   readonly nextCursor: string | null;
+  /** Whether quarantined entries (no read-model row, so no filter applies) lie in the search's range. */
+  readonly incomplete: boolean;
+  /** Those entries, by log name and index (the first QUARANTINE_LISTED); empty when complete. */
+  readonly quarantined: { readonly log: string; readonly index: number }[];
 }
+
+/** Quarantined entries a page lists at most; `GET /v1/logs/{log}/quarantine` lists them all. */
+export const QUARANTINE_LISTED = 1000;
 
 /** One entry with its proof of inclusion in a signed checkpoint of its log. */
 export type EventWithProof = EventView & {
@@ -44,19 +51,27 @@ export class EventReads {
     if (query.filter.tenant !== undefined) readableLog(query.filter.tenant, principal);
     const logs = principal.tenants.includes('*') ? null : principal.tenants;
     await this.projector.catchUp(query.filter.tenant !== undefined ? [query.filter.tenant] : logs);
-    // One more than the page: whether a next page exists, without counting.
-    const rows = await this.store.tenantScoped(principal.tenants, (sql) => this.search.search(sql, query.filter, logs, query.after, query.limit + 1));
+    const { rows, quarantined } = await this.store.tenantScoped(principal.tenants, async (sql) => ({
+      // One more than the page: whether a next page exists, without counting.
+      rows: await this.search.search(sql, query.filter, logs, query.after, query.limit + 1),
+      // Every page of the search names them, whatever its filters: a quarantined entry has no row
+      // to filter, so it may match, and must not vanish unseen (it could be the one that matters).
+      quarantined: await this.search.quarantinedIn(sql, query.filter.tenant !== undefined ? [query.filter.tenant] : logs, query.filter, QUARANTINE_LISTED),
+    }));
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
       items: page.map(eventView),
       nextCursor: rows.length > query.limit ? encodeCursor(query.filter, { recordedAt: last.recordedAt, log: last.log, index: last.index }) : null,
+      incomplete: quarantined.length > 0,
+      quarantined,
     };
   }
 
   /**
    * The entry with service id `id`, with an inclusion proof against the latest signed checkpoint
-   * of its log (one is signed now if none covers the entry yet).
+   * of its log (one is signed now if none covers the entry yet). A quarantined entry is served
+   * from its leaf like any other.
    */
   async read(principal: Principal, id: string): Promise<EventWithProof> {
     await this.projector.catchUp(principal.tenants.includes('*') ? null : principal.tenants);

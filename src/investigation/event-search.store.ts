@@ -1,8 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { LogStore, Sql } from '../ledger/log-store';
 import { EventFilter, SearchPosition } from './event-query';
+import { entryFailure, isolateFailures } from './projection-quarantine';
+
+/** The name of this read model's rows in `projection_quarantine`. */
+const PROJECTION = 'search';
+
+/** An entry the search projection could not write (`projection_quarantine`). */
+export interface QuarantinedEntry {
+  readonly log: string;
+  readonly index: number;
+  readonly id: string;
+  /** SQLSTATE and condition name: never the database's message (it may quote personal data). */
+  readonly error: string;
+  readonly since: string;
+}
 
 /** An entry as search, event reads and exports serve it: the stored leaf and its personal data. */
 export interface StoredEvent {
@@ -52,11 +66,11 @@ function whereOf(filter: EventFilter, logs: readonly string[] | null, params: un
  * comparison leaves it out: in the column order of the (log, recorded_at, idx) index, it bounds
  * that index's range instead of filtering the rows before the cursor one by one.
  */
-function afterClause(position: SearchPosition, op: '<' | '>', oneLog: boolean, params: unknown[]): string {
+function afterClause(position: SearchPosition, op: '<' | '>', oneLog: boolean, params: unknown[], alias = 's'): string {
   const time = `$${params.push(position.recordedAt)}::timestamptz`;
   const index = `$${params.push(position.index)}::bigint`;
-  if (oneLog) return `(s.recorded_at, s.idx) ${op} (${time}, ${index})`;
-  return `(s.recorded_at, s.log, s.idx) ${op} (${time}, $${params.push(position.log)}, ${index})`;
+  if (oneLog) return `(${alias}.recorded_at, ${alias}.idx) ${op} (${time}, ${index})`;
+  return `(${alias}.recorded_at, ${alias}.log, ${alias}.idx) ${op} (${time}, $${params.push(position.log)}, ${index})`;
 }
 
 /**
@@ -68,6 +82,15 @@ function afterClause(position: SearchPosition, op: '<' | '>', oneLog: boolean, p
  */
 async function walkIndexes(sql: Sql): Promise<void> {
   await sql(`SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`);
+}
+
+/** What `project` projects: see there. */
+interface ProjectOptions {
+  readonly logs: readonly string[] | null;
+  readonly skip?: readonly string[];
+  readonly wait: boolean;
+  readonly perLog: number;
+  readonly maxLogs: number;
 }
 
 function toStoredEvent(row: Record<string, unknown>): StoredEvent {
@@ -95,6 +118,8 @@ const PAGE_ROWS = `
  */
 @Injectable()
 export class EventSearchStore {
+  private readonly logger = new Logger(EventSearchStore.name);
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly logStore: LogStore,
@@ -122,25 +147,51 @@ export class EventSearchStore {
     return rows.map(toStoredEvent);
   }
 
-  /** The entry with service id `id`, or null. */
+  /** The entry with service id `id`, or null. A quarantined entry has no row: found by its quarantine's. */
   async byId(sql: Sql, id: string): Promise<StoredEvent | null> {
-    const rows = await sql(`WITH page AS (SELECT s.log, s.idx, s.recorded_at FROM event_search s WHERE s.id = $1) ${PAGE_ROWS}`, [id]);
+    const rows = await sql(
+      `WITH page AS (
+         (SELECT s.log, s.idx, s.recorded_at FROM event_search s WHERE s.id = $1)
+         UNION ALL
+         (SELECT e.log, e.idx, e.recorded_at FROM projection_quarantine q JOIN entries e ON e.log = q.log AND e.idx = q.idx
+          WHERE q.id = $1 AND q.projection = '${PROJECTION}')
+         LIMIT 1
+       ) ${PAGE_ROWS}`,
+      [id],
+    );
     return rows.length === 0 ? null : toStoredEvent(rows[0]);
   }
 
   /**
    * Up to `limit` entries of `filter.tenant` below index `size` matching `filter`, oldest first,
-   * strictly after `after`: an export's next page.
+   * strictly after `after`: an export's next page. `extra`: indices of quarantined entries (no
+   * read-model row) to merge in, in the same order; the caller decided they match.
    */
-  async exportPage(sql: Sql, filter: EventFilter & { tenant: string }, size: number, after: SearchPosition | null, limit: number): Promise<StoredEvent[]> {
+  async exportPage(
+    sql: Sql,
+    filter: EventFilter & { tenant: string },
+    size: number,
+    after: SearchPosition | null,
+    limit: number,
+    extra: readonly number[] = [],
+  ): Promise<StoredEvent[]> {
     const params: unknown[] = [];
     const where = [...whereOf(filter, null, params), `s.idx < $${params.push(size)}`];
     if (after) where.push(afterClause(after, '>', true, params));
+    const rowsOf = `SELECT s.log, s.idx, s.recorded_at FROM event_search s WHERE ${where.join(' AND ')}
+         ORDER BY s.recorded_at, s.idx LIMIT $${params.push(limit)}`;
+    // Nearly every export has no quarantined entry: its statement stays the plain index walk.
+    let page = rowsOf;
+    if (extra.length > 0) {
+      const more = [`e.log = $${params.push(filter.tenant)}`, `e.idx = ANY($${params.push(extra)}::bigint[])`];
+      if (after) more.push(afterClause(after, '>', true, params, 'e'));
+      page = `SELECT * FROM ((${rowsOf}) UNION ALL (SELECT e.log, e.idx, e.recorded_at FROM entries e WHERE ${more.join(' AND ')})) u
+         ORDER BY u.recorded_at, u.idx LIMIT $${params.push(limit)}`;
+    }
     await walkIndexes(sql);
     const rows = await sql(
       `WITH page AS (
-         SELECT s.log, s.idx, s.recorded_at FROM event_search s WHERE ${where.join(' AND ')}
-         ORDER BY s.recorded_at, s.idx LIMIT $${params.push(limit)}
+         ${page}
        )
        ${PAGE_ROWS}
        ORDER BY page.recorded_at, page.idx`,
@@ -149,11 +200,62 @@ export class EventSearchStore {
     return rows.map(toStoredEvent);
   }
 
-  /** How many entries of `filter.tenant` below index `size` match `filter`. */
+  /** How many entries of `filter.tenant` below index `size` match `filter` in the read model. */
   async exportCount(sql: Sql, filter: EventFilter & { tenant: string }, size: number): Promise<number> {
     const params: unknown[] = [];
     const where = [...whereOf(filter, null, params), `s.idx < $${params.push(size)}`];
     const rows = await sql(`SELECT count(*) AS n FROM event_search s WHERE ${where.join(' AND ')}`, params);
+    return Number(rows[0].n);
+  }
+
+  /**
+   * Quarantined entries a search of `logs` (null: every log `sql` shows) within [from, to) on
+   * recordedAt could have found: the read model has no row for them, so no filter can say they do
+   * not match. Oldest log name and index first, up to `limit`.
+   */
+  async quarantinedIn(sql: Sql, logs: readonly string[] | null, range: { from?: string; to?: string }, limit: number): Promise<{ log: string; index: number }[]> {
+    const params: unknown[] = [];
+    const where = [`q.projection = '${PROJECTION}'`];
+    if (logs !== null) where.push(`q.log = ANY($${params.push(logs)}::text[])`);
+    if (range.from !== undefined) where.push(`e.recorded_at >= $${params.push(range.from)}::timestamptz`);
+    if (range.to !== undefined) where.push(`e.recorded_at < $${params.push(range.to)}::timestamptz`);
+    const rows = await sql(
+      `SELECT q.log, q.idx FROM projection_quarantine q JOIN entries e ON e.log = q.log AND e.idx = q.idx
+       WHERE ${where.join(' AND ')} ORDER BY q.log, q.idx LIMIT $${params.push(limit)}`,
+      params,
+    );
+    return rows.map((r) => ({ log: r.log as string, index: Number(r.idx) }));
+  }
+
+  /**
+   * The quarantined entries of `log` below index `size` recorded within [from, to), with their
+   * leaves, in index order, up to `limit`: what an export must account for itself.
+   */
+  async quarantinedLeaves(sql: Sql, log: string, size: number, range: { from?: string; to?: string }, limit: number): Promise<{ index: number; leaf: Buffer }[]> {
+    const params: unknown[] = [log, size];
+    const where = [`q.projection = '${PROJECTION}'`, 'q.log = $1', 'q.idx < $2'];
+    if (range.from !== undefined) where.push(`e.recorded_at >= $${params.push(range.from)}::timestamptz`);
+    if (range.to !== undefined) where.push(`e.recorded_at < $${params.push(range.to)}::timestamptz`);
+    const rows = await sql(
+      `SELECT q.idx, e.leaf FROM projection_quarantine q JOIN entries e ON e.log = q.log AND e.idx = q.idx
+       WHERE ${where.join(' AND ')} ORDER BY q.idx LIMIT $${params.push(limit)}`,
+      params,
+    );
+    return rows.map((r) => ({ index: Number(r.idx), leaf: r.leaf as Buffer }));
+  }
+
+  /** The quarantined entries of `log`, in index order. */
+  async quarantineOf(sql: Sql, log: string): Promise<QuarantinedEntry[]> {
+    const rows = await sql(
+      `SELECT log, idx, id, error, since FROM projection_quarantine WHERE projection = '${PROJECTION}' AND log = $1 ORDER BY idx`,
+      [log],
+    );
+    return rows.map((r) => ({ log: r.log as string, index: Number(r.idx), id: r.id as string, error: r.error as string, since: (r.since as Date).toISOString() }));
+  }
+
+  /** How many entries are quarantined, over every log. */
+  async quarantinedCount(): Promise<number> {
+    const rows: { n: string }[] = await this.db.query(`SELECT count(*) AS n FROM projection_quarantine WHERE projection = '${PROJECTION}'`);
     return Number(rows[0].n);
   }
 
@@ -170,14 +272,23 @@ export class EventSearchStore {
    * Entries of a log commit in index order (each append continues the head the previous one
    * committed), so the log's `size` in this statement's snapshot bounds a prefix that is entirely
    * visible: nothing is skipped.
+   *
+   * An entry whose row cannot be written (entryFailure: its own data, not the database's state)
+   * is quarantined and passed: the progress moves on, so one entry never stalls its log or any
+   * other. Any other failure is thrown, and nothing moves.
    */
-  async project(options: {
-    logs: readonly string[] | null;
-    skip?: readonly string[];
-    wait: boolean;
-    perLog: number;
-    maxLogs: number;
-  }): Promise<{ caughtUp: string[]; more: boolean }> {
+  async project(options: ProjectOptions): Promise<{ caughtUp: string[]; more: boolean }> {
+    try {
+      return await this.projectAtOnce(options);
+    } catch (e) {
+      // One refused row fails the statement for every log it took: those logs are taken again,
+      // one transaction, their ranges halved around the entries that fail. Rare, so slow is fine.
+      if (entryFailure(e) === null) throw e;
+      return this.projectIsolating(options);
+    }
+  }
+
+  private async projectAtOnce(options: ProjectOptions): Promise<{ caughtUp: string[]; more: boolean }> {
     const { logs, wait } = options;
     // Named, so each connection plans each of the four forms once: a search runs this before it
     // reads, and planning it took longer than running it (2.3 ms against under 0.5 ms).
@@ -207,6 +318,77 @@ export class EventSearchStore {
     return { caughtUp: rows[0].caught_up as string[], more: rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs };
   }
 
+  /** `project`, a log and a range at a time, quarantining the entries that fail alone. */
+  private async projectIsolating(options: ProjectOptions): Promise<{ caughtUp: string[]; more: boolean }> {
+    const { logs, wait } = options;
+    const quarantined: { log: string; failed: { index: number; reason: string }[] }[] = [];
+    const result = await this.db.transaction(async (tx) => {
+      const due: { log: string; from_idx: string; to_idx: string; behind: boolean }[] = await tx.query(
+        `SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx, l.size > p.size + $1 AS behind
+         FROM event_search_progress p JOIN logs l ON l.log = p.log
+         WHERE l.size > p.size AND ${logs === null ? 'p.log <> ALL($3::text[])' : 'l.log = ANY($3::text[])'}
+         ORDER BY ${wait ? 'p.log' : 'random()'} LIMIT $2
+         FOR UPDATE OF p${wait ? '' : ' SKIP LOCKED'}`,
+        [options.perLog, options.maxLogs, logs ?? options.skip ?? []],
+      );
+      for (const d of due) {
+        const { failed } = await this.projectRange(tx, d.log, Number(d.from_idx), Number(d.to_idx));
+        if (failed.length > 0) quarantined.push({ log: d.log, failed });
+        await tx.query('UPDATE event_search_progress SET size = $2 WHERE log = $1', [d.log, d.to_idx]);
+      }
+      return { caughtUp: due.filter((d) => !d.behind).map((d) => d.log), more: due.some((d) => d.behind) || due.length >= options.maxLogs };
+    });
+    for (const { log, failed } of quarantined) this.reportQuarantined(log, failed);
+    return result;
+  }
+
+  /**
+   * Writes the rows of entries [from, to) of `log` inside `tx` (which holds the log's progress),
+   * in one statement when it can; the entries that fail alone go to the quarantine instead.
+   */
+  private async projectRange(tx: EntityManager, log: string, from: number, to: number): Promise<{ written: number; failed: { index: number; reason: string }[] }> {
+    let written = 0;
+    const failed = await isolateFailures(from, to, async (a, b) => {
+      // A savepoint per attempt: a refused row undoes its attempt, not what the others wrote.
+      await tx.query('SAVEPOINT project_range');
+      try {
+        const rows: { n: string }[] = await tx.query(
+          `WITH inserted AS (
+             INSERT INTO event_search
+             SELECT r.* FROM entries e, LATERAL audit_search_row(e.log, e.idx, e.id, e.recorded_at, e.leaf) r
+             WHERE e.log = $1 AND e.idx >= $2 AND e.idx < $3
+             RETURNING 1
+           )
+           SELECT count(*) AS n FROM inserted`,
+          [log, a, b],
+        );
+        await tx.query('RELEASE SAVEPOINT project_range');
+        written += Number(rows[0].n);
+        return null;
+      } catch (e) {
+        await tx.query('ROLLBACK TO SAVEPOINT project_range');
+        const reason = entryFailure(e);
+        if (reason === null) throw e;
+        return reason;
+      }
+    });
+    for (const { index, reason } of failed) {
+      // An entry quarantined before keeps its `since`.
+      await tx.query(
+        `INSERT INTO projection_quarantine (projection, log, idx, id, error)
+         SELECT $1, e.log, e.idx, e.id, $4 FROM entries e WHERE e.log = $2 AND e.idx = $3
+         ON CONFLICT DO NOTHING`,
+        [PROJECTION, log, index, reason],
+      );
+    }
+    return { written, failed };
+  }
+
+  /** Says, once committed, which entries were set aside: the log's name and indices, never their values. */
+  private reportQuarantined(log: string, failed: readonly { index: number; reason: string }[]): void {
+    for (const { index, reason } of failed) this.logger.warn(`search projection quarantined entry ${index} of log ${log}: ${reason}`);
+  }
+
   /** Entries appended but not yet in the read model, over every log. */
   async lag(): Promise<number> {
     const rows: { n: string }[] = await this.db.query(
@@ -218,10 +400,12 @@ export class EventSearchStore {
   /**
    * Rebuilds the read model of `log` from its leaves, in one transaction that holds the log's
    * projection progress, so no projector writes it meanwhile; appends go on and are projected
-   * after. Returns the rows written.
+   * after. Quarantined entries are tried again: those that project now leave the quarantine (the
+   * cause was mended), the others stay, with their `since`. Returns the rows written.
    */
   async rebuild(log: string): Promise<number> {
-    return this.db.transaction(async (tx) => {
+    let failed: { index: number; reason: string }[] = [];
+    const written = await this.db.transaction(async (tx) => {
       const locked: { size: string }[] = await tx.query(
         'SELECT l.size FROM event_search_progress p JOIN logs l ON l.log = p.log WHERE p.log = $1 FOR UPDATE OF p',
         [log],
@@ -229,18 +413,13 @@ export class EventSearchStore {
       if (locked.length === 0) return 0;
       const size = Number(locked[0].size);
       await tx.query('DELETE FROM event_search WHERE log = $1', [log]);
-      const rows: { n: string }[] = await tx.query(
-        `WITH inserted AS (
-           INSERT INTO event_search
-           SELECT r.* FROM entries e, LATERAL audit_search_row(e.log, e.idx, e.id, e.recorded_at, e.leaf) r
-           WHERE e.log = $1 AND e.idx < $2
-           RETURNING 1
-         )
-         SELECT count(*) AS n FROM inserted`,
-        [log, size],
-      );
+      const range = await this.projectRange(tx, log, 0, size);
+      failed = range.failed;
+      await tx.query('DELETE FROM projection_quarantine WHERE projection = $1 AND log = $2 AND NOT (idx = ANY($3::bigint[]))', [PROJECTION, log, failed.map((f) => f.index)]);
       await tx.query('UPDATE event_search_progress SET size = $2 WHERE log = $1', [log, size]);
-      return Number(rows[0].n);
+      return range.written;
     });
+    this.reportQuarantined(log, failed);
+    return written;
   }
 }

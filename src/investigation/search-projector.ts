@@ -1,5 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { isConnectionFailure } from '../platform/database/dependency-failure';
+import { Dependencies } from '../platform/dependencies/dependencies';
+import { ProjectionsHealth } from '../platform/health/projections-health';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { EventSearchStore } from './event-search.store';
 
@@ -19,17 +22,28 @@ const LOGS = 8;
  * holds every entry acknowledged before the search began, however far behind the projector is.
  */
 @Injectable()
-export class SearchProjector implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SearchProjector implements OnApplicationBootstrap, BeforeApplicationShutdown, ProjectionsHealth {
   private readonly logger = new Logger(SearchProjector.name);
   private timer?: NodeJS.Timeout;
   private tick?: Promise<void>;
   private stopping = false;
+  /** How this process's last background pass ended; 'off' where the projector does not run. */
+  private lastPass: 'off' | 'ok' | 'failing' = 'off';
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: EventSearchStore,
     private readonly metrics: MetricsService,
-  ) {}
+    private readonly dependencies: Dependencies,
+  ) {
+    // At each scrape; a database that does not answer must not hold /metrics up (the gauge then
+    // keeps its last figure).
+    metrics.quarantinedEntriesReader = () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 1000)));
+      return Promise.race([this.store.quarantinedCount(), timeout]).finally(() => clearTimeout(timer));
+    };
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.components.has('projector')) return;
@@ -51,6 +65,7 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
    */
   async projectPending(): Promise<void> {
     const until = Date.now() + PASS_MS;
+    let failed = false;
     try {
       // A pass takes each log once, and again only while it kept entries back: under a steady
       // stream of appends to many logs, a pass is one statement per LOGS logs, not a statement
@@ -61,10 +76,28 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
         caughtUp.push(...projected.caughtUp);
         if (!projected.more) break;
       }
-      this.metrics.searchLagEntries.set(await this.store.lag());
     } catch (e) {
-      this.logger.error(`search projection failed: ${(e as Error).message}`);
+      // Not one entry's fault (those are quarantined): the whole pass failed, and will again until
+      // mended. The lag is still set below (it used to stay 0), then the failure counted and shown
+      // by /health: whoever sees the count sees the lag of the same pass.
+      failed = true;
+      // PostgreSQL away: told once by its tracker, not on every tick.
+      if (isConnectionFailure(e)) this.dependencies.postgres.unreachable();
+      else this.logger.error(`search projection failed: ${(e as Error).message}`);
     }
+    try {
+      this.metrics.searchLagEntries.set(await this.store.lag());
+    } catch {
+      // Unreadable too (database down): the gauge keeps its last figure; the failure is counted.
+    }
+    this.lastPass = failed ? 'failing' : 'ok';
+    if (failed) this.metrics.searchProjectionFailures.inc();
+  }
+
+  /** ProjectionsHealth: the quarantined entries of every log, and this process's projector. */
+  async projectionsHealth(): Promise<{ degraded: boolean; details: Record<string, unknown> }> {
+    const quarantined = await this.store.quarantinedCount();
+    return { degraded: quarantined > 0 || this.lastPass === 'failing', details: { quarantined, projector: this.lastPass } };
   }
 
   /** Brings the read model of `logs` (null: every log) up to their heads, waiting for other projectors. */

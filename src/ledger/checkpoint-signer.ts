@@ -1,6 +1,8 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency } from '@audit/ledger';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { isConnectionFailure } from '../platform/database/dependency-failure';
+import { Dependencies } from '../platform/dependencies/dependencies';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { CheckpointRow, LogHead, LogStore } from './log-store';
@@ -26,6 +28,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     private readonly mirror: CheckpointMirror,
     private readonly metrics: MetricsService,
     private readonly sequencer: Sequencer,
+    private readonly dependencies: Dependencies,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,7 +60,9 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
       }
       this.metrics.checkpointAgeSeconds.set(lag);
     } catch (e) {
-      this.logger.error(`checkpoint signing failed: ${(e as Error).message}`);
+      // PostgreSQL away: told once by its tracker, not on every tick; the next tick catches up.
+      if (isConnectionFailure(e)) this.dependencies.postgres.unreachable();
+      else this.logger.error(`checkpoint signing failed: ${(e as Error).message}`);
     }
   }
 

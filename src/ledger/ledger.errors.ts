@@ -12,6 +12,19 @@ export class IdempotencyConflictError extends LedgerServiceError {
   }
 }
 
+/**
+ * PostgreSQL refused a value this request carries (a data exception, a constraint, a trigger).
+ * The request alone failed: the others grouped into the same commit were committed. The message
+ * names what was refused (statement-failure.ts `describeRefusal`), never the refused values.
+ */
+export class UnprocessableEntryError extends LedgerServiceError {
+  readonly code = 'unprocessable_entry';
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
 /** A log that does not exist (no entry was ever appended). */
 export class UnknownLogError extends LedgerServiceError {
   readonly code = 'unknown_log';

@@ -4,8 +4,9 @@ import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
-import { IdempotencyConflictError, SequencerUnavailableError } from './ledger.errors';
+import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
+import { classifyStatementFailure, describeRefusal } from './statement-failure';
 
 /** Most events one group-commit statement takes; later arrivals wait for the next. */
 const MAX_EVENTS_PER_COMMIT = 5000;
@@ -16,12 +17,8 @@ const MAX_EVENTS_PER_COMMIT = 5000;
  * and a WAL flush, and under many small requests they were most of the cost).
  */
 const MAX_STATEMENTS_IN_FLIGHT = 4;
-/**
- * Failures that mean "plan again from a fresh head": a unique violation (another process appended
- * to the log, or committed the same idempotency key, since the head or the claims were read),
- * a serialization failure, a deadlock.
- */
-const RETRYABLE = new Set(['23505', '40001', '40P01']);
+/** Most times one statement is planned again from fresh heads before its requests get the error. */
+const MAX_REPLANS = 20;
 
 /**
  * A change to other tables that must commit with the entries recording it, or not at all (a key
@@ -96,6 +93,7 @@ export class Sequencer implements BeforeApplicationShutdown {
       this.lanes.set(log, lane);
     }
     lane.push(request);
+    this.metrics.appendQueuedRequests.inc();
     this.pump();
   }
 
@@ -122,6 +120,7 @@ export class Sequencer implements BeforeApplicationShutdown {
         this.lanes.delete(log);
       }
       if (batch.length === 0) return;
+      this.metrics.appendQueuedRequests.dec(batch.length);
       for (const log of logs) this.busy.add(log);
       this.statements++;
       this.track(
@@ -143,7 +142,8 @@ export class Sequencer implements BeforeApplicationShutdown {
    * Commits `batch` (to `logs`, in name order), retrying when a head was stale or PostgreSQL asks
    * to; settles every request. Without `lock`: one autocommit statement from the cached heads (the
    * usual case, one round trip). With it (a request to several logs, or with an effect): one
-   * transaction that locks the heads in name order.
+   * transaction that locks the heads in name order. When PostgreSQL refuses a value one request
+   * carries, that request fails alone (`isolate`); any other failure is every request's.
    */
   private async commitBatch(logs: readonly string[], batch: Request[], lock: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -167,14 +167,38 @@ export class Sequencer implements BeforeApplicationShutdown {
         this.metrics.appendedEntries.inc(count);
         return;
       } catch (e) {
+        const failure = classifyStatementFailure(e);
+        if (failure === 'request_data') return this.isolate(batch, lock, e);
+        // Stale, or an outcome that may be unknown (a connection lost after the commit was sent):
+        // these logs' heads are read afresh before anything is planned on them again.
         for (const log of logs) this.heads.delete(log);
-        const code = (e as { code?: string }).code;
-        const retry = code !== undefined && RETRYABLE.has(code);
-        if (!retry || attempt >= 20) {
+        if (failure !== 'stale' || attempt >= MAX_REPLANS) {
           batch.forEach((r) => r.reject(e));
           return;
         }
       }
+    }
+  }
+
+  /**
+   * After PostgreSQL refused a value in `batch`: a lone request is refused with what the database
+   * said (422, never the values); a larger batch is split in two halves committed one after the
+   * other, so the refusal narrows down to the request that carries the value in about 2·log2(n)
+   * statements while every other request commits, in its order. A batch request is one request
+   * and stays all or nothing. The refused statement wrote nothing (one autocommit statement, or a
+   * rolled-back transaction), so the cached heads still hold, and no idempotency claim of the
+   * refused request persists: claims are written in the statement with their entries. The logs of
+   * the whole batch stay busy until the halves are done, so nothing queued later overtakes them.
+   */
+  private async isolate(batch: Request[], lock: boolean, refusal: unknown): Promise<void> {
+    if (batch.length === 1) {
+      batch[0].reject(new UnprocessableEntryError(describeRefusal(refusal)));
+      return;
+    }
+    const middle = Math.ceil(batch.length / 2);
+    for (const half of [batch.slice(0, middle), batch.slice(middle)]) {
+      const logs = [...new Set(half.flatMap((request) => request.events.map((event) => event.log)))].sort();
+      await this.commitBatch(logs, half, lock);
     }
   }
 

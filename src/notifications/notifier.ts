@@ -2,7 +2,9 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { Dependencies } from '../platform/dependencies/dependencies';
 import { MetricsService } from '../platform/metrics/metrics.service';
+import { redisReady } from '../platform/queue/redis-connection';
 import { Notification, notificationPayload } from './notification';
 import { DELIVER_JOB, NOTIFICATIONS_QUEUE, deliveryJobOptions } from './notifications.queue';
 
@@ -21,6 +23,7 @@ export class Notifier {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(NOTIFICATIONS_QUEUE) private readonly queue: Queue,
     private readonly metrics: MetricsService,
+    private readonly dependencies: Dependencies,
   ) {}
 
   /**
@@ -35,6 +38,13 @@ export class Notifier {
     const payload = notificationPayload(notification);
     const webhook = this.config.webhook;
     if (webhook === null) return;
+    if (!(await redisReady(this.queue))) {
+      // Redis away: not queued, counted, and told once per outage by the redis tracker rather
+      // than a line per notification; the request that caused it does not wait.
+      this.metrics.notifications.inc({ outcome: 'not_queued' });
+      this.dependencies.redis.refused();
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

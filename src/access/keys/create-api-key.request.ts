@@ -1,4 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { parseRfc3339 } from '../../platform/http/input-rule';
 import { RFC3339_PATTERN, validator } from '../../platform/http/json-schema';
 import { RequestValidationError } from '../../platform/http/request.errors';
 import { ROLES, Role } from '../roles';
@@ -32,8 +33,8 @@ export function parseCreateKey(body: unknown, now = Date.now()): { name: string;
   }
   let expiresAt: string | null = null;
   if (request.expiresAt !== undefined) {
-    const ms = Date.parse(request.expiresAt);
-    if (Number.isNaN(ms) || ms <= now) throw new RequestValidationError([{ path: '/expiresAt', message: 'must be a valid time in the future' }]);
+    const ms = parseRfc3339(request.expiresAt);
+    if (ms === null || ms <= now) throw new RequestValidationError([{ path: '/expiresAt', message: 'must be a valid time in the future' }]);
     expiresAt = new Date(ms).toISOString();
   }
   return { name: request.name, roles: request.roles, tenants: request.tenants, expiresAt };

@@ -13,6 +13,7 @@ export const READ_ROUTES = [
   'logs.entries',
   'logs.verify',
   'logs.sign',
+  'logs.quarantine',
   'events.search',
   'events.read',
   'exports',

@@ -1,10 +1,12 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
 import { RequirePermission } from '../../access/permission.decorator';
 import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
+import { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './projections-health';
+import { UnhealthyFilter } from './unhealthy.filter';
 
 @ApiTags('operations')
 @Controller('health')
@@ -14,14 +16,17 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
+    @Inject(PROJECTIONS_HEALTH) private readonly projections: ProjectionsHealth,
   ) {}
 
   @Get()
   @HealthCheck()
+  @UseFilters(UnhealthyFilter)
   @RequirePermission('public')
   check(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
+      () => projectionsIndicator(this.indicators, this.projections),
       async () => {
         const indicator = this.indicators.check('redis');
         try {

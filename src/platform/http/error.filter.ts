@@ -1,9 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, Optional } from '@nestjs/common';
 import { LedgerError } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
 import { HoldNarrowingError } from '../../holds/holds.errors';
 import { RetentionFieldError } from '../../retention/retention.errors';
 import { CodedError } from '../errors/coded-error';
+import { isConnectionFailure } from '../database/dependency-failure';
+import { Dependencies } from '../dependencies/dependencies';
 import { PayloadTooLargeError, RateLimitedError, RequestValidationError } from './request.errors';
 
 type Coded = { code: string };
@@ -13,6 +15,9 @@ const STATUS_BY_CODE = {
   // HTTP edge
   invalid_request: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
+  request_timeout: 408,
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
@@ -43,6 +48,7 @@ const STATUS_BY_CODE = {
   event_not_found: 404,
   // ledger service
   idempotency_conflict: 409,
+  unprocessable_entry: 422,
   unknown_log: 404,
   beyond_log: 400,
   no_checkpoint: 404,
@@ -70,11 +76,13 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -114,6 +122,8 @@ export function toErrorBody(e: unknown): ErrorBody {
     const status = STATUS_BY_CODE[code];
     if (status !== undefined) return body(status, code, e.message);
   }
+  // PostgreSQL unreachable: nothing of the request was acknowledged, so the caller comes back.
+  if (isConnectionFailure(e)) return body(503, 'unavailable', 'the database is unreachable; retry later');
   const fst = fastifyError(e);
   if (fst) return fst;
   if (e instanceof HttpException) {
@@ -129,10 +139,15 @@ export function toErrorBody(e: unknown): ErrorBody {
 export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(@Optional() private readonly dependencies?: Dependencies) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const payload = toErrorBody(exception);
-    if (payload.statusCode >= 500) {
+    if (payload.code === 'unavailable' && isConnectionFailure(exception)) {
+      // Counted, not logged: the tracker says once that PostgreSQL is down and once that it is back.
+      this.dependencies?.postgres.refused();
+    } else if (payload.statusCode >= 500) {
       // The message of an unexpected error may hold anything; only its class and code are logged.
       const name = exception instanceof Error ? exception.name : typeof exception;
       this.logger.error(`unhandled ${name}${(exception as Coded)?.code ? ` (${(exception as Coded).code})` : ''}`);

@@ -31,6 +31,29 @@ export class PayloadTooLargeError extends RequestError {
   }
 }
 
+/** A body in a media type or charset the service does not read (JSON bodies are UTF-8). */
+export class UnsupportedMediaTypeError extends RequestError {
+  readonly code = 'unsupported_media_type';
+}
+
+/** Node's HTTP parser refused the request head as larger than its limit. */
+export class HeadersTooLargeError extends RequestError {
+  readonly code = 'headers_too_large';
+
+  constructor() {
+    super('the request line and headers are larger than the server accepts');
+  }
+}
+
+/** The client did not send a whole request in time. */
+export class RequestTimeoutError extends RequestError {
+  readonly code = 'request_timeout';
+
+  constructor() {
+    super('the request was not received in time');
+  }
+}
+
 export class AuthenticationError extends RequestError {
   readonly code = 'unauthenticated';
 

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import type { FastifyReply } from 'fastify';
 import { RequirePermission } from '../../access/permission.decorator';
 import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
+import { redisReady } from '../queue/redis-connection';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('operations')
@@ -19,6 +20,8 @@ export class MetricsController {
   @RequirePermission('public')
   async scrape(@Res() reply: FastifyReply): Promise<void> {
     try {
+      // Redis down: BullMQ would hold the command until it is back, and the scrape with it.
+      if (!(await redisReady(this.queue))) throw new Error('redis unreachable');
       const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
       for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ queue: MAINTENANCE_QUEUE, state }, n);
     } catch {

@@ -22,6 +22,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly appendQueuedRequests = new Gauge({
+    name: 'audit_append_queued_requests',
+    help: 'Append requests waiting in the sequencer for a group-commit statement',
+    registers: [this.registry],
+  });
+
   readonly commitSeconds = new Histogram({
     name: 'audit_append_commit_seconds',
     help: 'Duration of a group-commit transaction',
@@ -44,6 +50,30 @@ export class MetricsService {
   readonly searchLagEntries = new Gauge({
     name: 'audit_search_lag_entries',
     help: 'Entries appended but not yet in the search read model (searches catch up before they read)',
+    registers: [this.registry],
+  });
+
+  /**
+   * Read from the database at each scrape through `quarantinedEntriesReader` (the search
+   * projection sets it), so every process reports the same figure, projector or not.
+   */
+  readonly searchQuarantinedEntries: Gauge = new Gauge({
+    name: 'audit_search_quarantined_entries',
+    help: 'Entries the search projection could not write and set aside (GET /v1/logs/{log}/quarantine); searches and exports covering them say incomplete',
+    registers: [this.registry],
+    collect: async () => {
+      const count = await this.quarantinedEntriesReader?.().catch(() => undefined);
+      // Unreadable (database down): the last figure stays rather than a false 0.
+      if (count !== undefined) this.searchQuarantinedEntries.set(count);
+    },
+  });
+
+  /** How `audit_search_quarantined_entries` is read; unset, the gauge stays at 0. */
+  quarantinedEntriesReader?: () => Promise<number>;
+
+  readonly searchProjectionFailures = new Counter({
+    name: 'audit_search_projection_failures_total',
+    help: 'Background projection passes that failed for a reason other than one entry (those are quarantined); the lag gauge keeps being set',
     registers: [this.registry],
   });
 

@@ -27,6 +27,14 @@ export interface ExportHeader {
   readonly filter: { readonly [name: string]: string };
   /** When the export was made, RFC 3339 UTC. */
   readonly exportedAt: string;
+  /**
+   * Present, and true, exactly when `quarantined` is: entries in the export's range that the
+   * service's read model could not project, so its filter could not select them. Informational
+   * like `filter`: an entry line of one is checked like any other.
+   */
+  readonly incomplete?: true;
+  /** Their indices, strictly ascending, each below the checkpoint's size; never empty. */
+  readonly quarantined?: readonly number[];
 }
 
 /**
@@ -50,8 +58,9 @@ export interface ExportEntryLine {
 }
 
 /**
- * The header line of an export: its JSON with members in the order of ExportHeader, then "\n".
- * `v` is always EXPORT_FORMAT_VERSION. Nothing is checked, for speed: requires members of the
+ * The header line of an export: its JSON with members in the order of ExportHeader, then "\n";
+ * `incomplete` and `quarantined` only when `quarantined` is given and not empty, so a complete
+ * export reads as it always did. `v` is always EXPORT_FORMAT_VERSION. Nothing is checked, for speed: requires members of the
  * types ExportHeader states, a JSON-safe `filter` (string values only) and a checkpoint note and
  * key text as the note library produces them; ExportVerifier is what finds a bad one.
  */
@@ -64,6 +73,7 @@ export function formatExportHeader(header: Omit<ExportHeader, 'v'> & { readonly 
     count: header.count,
     filter: header.filter,
     exportedAt: header.exportedAt,
+    ...(header.quarantined !== undefined && header.quarantined.length > 0 ? { incomplete: true, quarantined: header.quarantined } : {}),
   })}\n`;
 }
 

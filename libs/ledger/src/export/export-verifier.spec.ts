@@ -315,6 +315,39 @@ describe('ExportVerifier names the bad line', () => {
   });
 });
 
+describe('an incomplete export (entries the service could not project)', () => {
+  const lines = sampleExport(sample, { indices: [0, 1, 2, 4], size: 50 });
+
+  it('is written with incomplete and quarantined last, only when some are listed', () => {
+    const base = { log: 'acme', checkpoint: 'c\n', key: 'k', count: 0, filter: {}, exportedAt: '2026-01-01T00:00:00Z' };
+    expect(Object.keys(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] })))).toEqual(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt', 'incomplete', 'quarantined']);
+    expect(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] }))).toMatchObject({ incomplete: true, quarantined: [3, 9] });
+    expect(Object.keys(JSON.parse(formatExportHeader({ ...base, quarantined: [] })))).not.toContain('incomplete');
+  });
+
+  it('verifies, and the report lists what the header says is quarantined', () => {
+    const report = check(editLine(lines, 1, (v) => Object.assign(v, { incomplete: true, quarantined: [3, 7] })));
+    expect(report).toMatchObject({ ok: true, verified: 4, quarantined: [3, 7] });
+    expect(check(lines)).not.toHaveProperty('quarantined');
+  });
+
+  it('refuses a header whose two members disagree or whose list is not ascending indices below the checkpoint', () => {
+    for (const edit of [
+      { incomplete: true },
+      { quarantined: [3] },
+      { incomplete: false, quarantined: [3] },
+      { incomplete: true, quarantined: [] },
+      { incomplete: true, quarantined: [7, 3] },
+      { incomplete: true, quarantined: [3, 3] },
+      { incomplete: true, quarantined: [-1] },
+      { incomplete: true, quarantined: ['3'] },
+      { incomplete: true, quarantined: [50] },
+    ]) {
+      expect(problems(check(editLine(lines, 1, (v) => Object.assign(v, edit))))).toEqual([[1, 'malformed_header']]);
+    }
+  });
+});
+
 describe('ExportVerifier usage', () => {
   it('refuses an unreadable trusted key and use after finish, with typed errors', () => {
     expect(thrown(() => new ExportVerifier({ trustedKey: 'nope' }))).toBeInstanceOf(NoteKeyError);

@@ -73,6 +73,11 @@ export interface ExportVerificationReport {
   readonly problemsOmitted?: number;
   /** The smallest line number with a problem, listed or not. */
   readonly firstBadLine?: number;
+  /**
+   * The indices the header lists as quarantined (the export says it is incomplete: its filter
+   * could not select them); absent when it lists none. The file alone cannot prove the list.
+   */
+  readonly quarantined?: number[];
 }
 
 /** What an export is checked against. */
@@ -92,7 +97,7 @@ export class ExportVerifierFinishedError extends LedgerError {
   readonly code = 'export_verifier_finished';
 }
 
-const HEADER_MEMBERS = new Set(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt']);
+const HEADER_MEMBERS = new Set(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt', 'incomplete', 'quarantined']);
 const ENTRY_MEMBERS = new Set(['index', 'leaf', 'proof', 'personal']);
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
 const BLANK = /^\s*$/;
@@ -144,6 +149,7 @@ export class ExportVerifier {
   private count: number | null = null;
   private checkpoint: Checkpoint | null = null;
   private keyTrusted = false;
+  private quarantined: number[] | null = null;
 
   private lineNumber = 0;
   private lastLine = 0;
@@ -218,6 +224,7 @@ export class ExportVerifier {
       problems: this.problems,
       ...(omitted > 0 ? { problemsOmitted: omitted } : {}),
       ...(this.firstBadLine > 0 ? { firstBadLine: this.firstBadLine } : {}),
+      ...(this.quarantined !== null ? { quarantined: this.quarantined } : {}),
     };
   }
 
@@ -249,8 +256,14 @@ export class ExportVerifier {
     if (typeof header.exportedAt !== 'string' || !RFC3339_UTC.test(header.exportedAt) || Number.isNaN(Date.parse(header.exportedAt))) {
       bad('exportedAt must be an RFC 3339 UTC time');
     }
+    if ('incomplete' in header || 'quarantined' in header) {
+      const list = header.quarantined;
+      if (header.incomplete !== true || !Array.isArray(list) || list.length === 0 || !list.every((n, i) => isCount(n) && (i === 0 || n > (list[i - 1] as number)))) {
+        bad('incomplete must be true and quarantined a non-empty list of ascending indices, both or neither');
+      } else this.quarantined = list as number[];
+    }
     if (Object.keys(header).some((member) => !HEADER_MEMBERS.has(member))) {
-      bad('the header has members other than v, log, checkpoint, key, count, filter and exportedAt');
+      bad('the header has members other than v, log, checkpoint, key, count, filter, exportedAt, incomplete and quarantined');
     }
 
     let own: NoteVerifier | null = null;
@@ -283,6 +296,9 @@ export class ExportVerifier {
     }
     if (this.checkpoint !== null && this.log !== null && !this.checkpoint.origin.endsWith(`/${this.log}`)) {
       bad(`the checkpoint's origin is not that of log ${this.log}`, 'wrong_log');
+    }
+    if (this.checkpoint !== null && this.quarantined !== null && this.quarantined[this.quarantined.length - 1] >= this.checkpoint.size) {
+      bad("a quarantined index is beyond the checkpoint's size");
     }
   }
 

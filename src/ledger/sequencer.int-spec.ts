@@ -1,0 +1,109 @@
+import { personalDigest } from '@audit/ledger';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { TestApp, startTestApp } from '../../test/support/test-app';
+import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { EventToAppend } from './append-plan';
+import { UnprocessableEntryError } from './ledger.errors';
+import { Sequencer } from './sequencer';
+
+/**
+ * The sequencer against the real PostgreSQL, below the HTTP edge: values the edge may let through
+ * today or refuse tomorrow still reach the database here, which is the last line.
+ */
+describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
+  let db: string;
+  let t: TestApp;
+  let owner: Client;
+  let sequencer: Sequencer;
+
+  const event = (log: string, note: string, personal?: Record<string, string>): EventToAppend => {
+    const salt = randomBytes(32);
+    return {
+      log,
+      source: 'billing',
+      type: 'billing.invoice.paid',
+      category: 'billing',
+      actor: { type: 'user', id: 'usr_1' },
+      outcome: 'success',
+      context: { note },
+      ...(personal ? { personal: { subject: 'subject-1', data: personal, salt, digest: personalDigest(salt, personal) } } : {}),
+    };
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    owner = await superuserClient(db);
+    // A stand-in for a database going away mid-statement: the same SQLSTATE as a server shut down
+    // by its administrator, raised for entries that carry the marker, counted outside the
+    // transaction (a sequence is not rolled back) so the test sees how often it was tried; as its
+    // owner, since the service's role may not use the sequence.
+    await owner.query('CREATE SEQUENCE test_outage_attempts');
+    await owner.query(`
+      CREATE FUNCTION test_outage() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+      BEGIN
+        IF position(convert_to('outage', 'UTF8') IN NEW.leaf) > 0 THEN
+          PERFORM nextval('test_outage_attempts');
+          RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await owner.query('CREATE TRIGGER entries_test_outage BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_outage()');
+    t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' });
+    sequencer = t.app.get(Sequencer);
+  });
+
+  afterAll(async () => {
+    await owner.end();
+    await t?.close();
+    await dropTestDatabase(db);
+  });
+
+  async function indices(log: string): Promise<number[]> {
+    const { rows } = await owner.query('SELECT idx::int FROM entries WHERE log = $1 ORDER BY idx', [log]);
+    return rows.map((r: { idx: number }) => r.idx);
+  }
+
+  it('refuses U+0000 in personal data (jsonb, 22P05) for that request alone, without the value, and commits the rest', async () => {
+    // Called in one tick: the first request takes the log's statement, the other nine queue and
+    // share the next one.
+    const settled = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => sequencer.append([event('acme', `n${i}`, i === 6 ? { email: 'alice@example.com\u0000' } : { email: 'bob@example.com' })])),
+    );
+    const refused = settled[6];
+    expect(refused.status).toBe('rejected');
+    const error = (refused as PromiseRejectedResult).reason as Error;
+    expect(error).toBeInstanceOf(UnprocessableEntryError);
+    expect(error.message).toContain('22P05');
+    expect(error.message).not.toContain('alice');
+    const acknowledged = settled.filter((s) => s.status === 'fulfilled');
+    expect(acknowledged).toHaveLength(9);
+    expect(await indices('acme')).toEqual(Array.from({ length: 9 }, (_, i) => i));
+
+    // The cached head was left as the last commit made it: the next append continues the log.
+    const [next] = await sequencer.append([event('acme', 'after')]);
+    expect(next.index).toBe(9);
+  });
+
+  it('refuses a poisoned request on the locked path (an effect) alone as well', async () => {
+    const before = await indices('acme');
+    await expect(sequencer.append([event('acme', 'locked', { email: 'carol@example.com\u0000' })], async () => undefined)).rejects.toBeInstanceOf(UnprocessableEntryError);
+    expect(await indices('acme')).toEqual(before);
+    const [next] = await sequencer.append([event('acme', 'locked-clean')], async () => undefined);
+    expect(next.index).toBe(before.length);
+  });
+
+  it('does not split a statement refused for the database\'s state: every request gets the original error, once', async () => {
+    const before = await indices('globex');
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => sequencer.append([event('globex', i === 0 ? 'first' : i === 5 ? 'outage' : `n${i}`)])));
+    // The first request had the statement to itself; the other seven shared the refused one.
+    expect(settled[0].status).toBe('fulfilled');
+    for (const s of settled.slice(1)) {
+      expect(s.status).toBe('rejected');
+      expect((s as PromiseRejectedResult).reason).toMatchObject({ code: '57P01' });
+    }
+    const { rows } = await owner.query('SELECT last_value::int AS n, is_called FROM test_outage_attempts');
+    expect(rows[0]).toMatchObject({ n: 1, is_called: true });
+    expect(await indices('globex')).toEqual([...before, before.length]);
+  });
+});
