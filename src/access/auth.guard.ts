@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { enforceInputRule } from '../platform/http/input-rule.edge';
 import { AuthenticationError, PermissionError } from '../platform/http/request.errors';
 import { ApiKeyStore } from './api-key.store';
 import { bearerToken } from './api-key-secret';
@@ -12,7 +13,8 @@ export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 /**
  * Deny by default: a route must name its permission, and the caller's key must grant it and be
- * within its request budget (public routes have no key and no budget).
+ * within its request budget (public routes have no key and no budget). Then the input rule
+ * (docs/api.md "Input rule"): after authentication, so a caller without a key learns 401 first.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -25,8 +27,11 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, [context.getHandler(), context.getClass()]);
     if (permission === undefined) throw new PermissionError('this route has no permission and is closed');
-    if (permission === 'public') return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (permission === 'public') {
+      enforceInputRule(request);
+      return true;
+    }
     const bearer = bearerToken(request.headers.authorization);
     if ('problem' in bearer) throw new AuthenticationError(bearer.problem);
     const principal = await this.keys.authenticate(bearer.token);
@@ -34,6 +39,7 @@ export class AuthGuard implements CanActivate {
     this.rateLimiter.admit(principal);
     if (!rolesGrant(principal.roles, permission)) throw new PermissionError(`this key's roles do not allow ${permission}`);
     request.principal = principal;
+    enforceInputRule(request);
     return true;
   }
 }

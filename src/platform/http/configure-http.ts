@@ -2,7 +2,7 @@ import { NestFastifyApplication, FastifyAdapter } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Socket } from 'node:net';
 import { toErrorBody } from './error.filter';
-import { InputRuleInterceptor, parseJsonBody, refuseNonJsonBody } from './input-rule.interceptor';
+import { parseJsonBody, refuseNonJsonBody } from './input-rule.edge';
 import { HeadersTooLargeError, RequestTimeoutError, RequestValidationError } from './request.errors';
 
 /** Largest request body: a full batch of 1,000 events of a few KiB each. */
@@ -10,14 +10,13 @@ export const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * The HTTP adapter and what every app instance (service or test) shares: body limits, the input
- * rule (strict JSON bodies, checked queries and path parameters), the OpenAPI document at /docs.
+ * rule's body parsers (the global guard checks queries, path parameters and refused bodies), the OpenAPI document at /docs.
  */
 export function configureHttp(app: NestFastifyApplication): void {
   // Replaces JSON.parse, which keeps the last of duplicate members and turns invalid UTF-8 and
   // lone surrogates into U+FFFD: stored evidence must be what was sent.
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJsonBody);
   app.useBodyParser(['application/x-www-form-urlencoded', 'text/plain'], { bodyLimit: BODY_LIMIT_BYTES }, refuseNonJsonBody);
-  app.useGlobalInterceptors(new InputRuleInterceptor());
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -7,7 +7,7 @@ import type { FieldProblem } from './request.errors';
  * duplicate or reserved member names; every time is a real RFC 3339 calendar time in years
  * 0001–9999. Anything else is refused with the JSON pointer of the field, never silently changed.
  *
- * Checks return results instead of throwing: the HTTP glue (input-rule.interceptor.ts,
+ * Checks return results instead of throwing: the HTTP glue (input-rule.edge.ts,
  * configure-http.ts) decides when to raise them, so that authentication still comes first.
  */
 
@@ -63,6 +63,10 @@ export function valueProblem(value: unknown, path: string): FieldProblem | null 
   return null;
 }
 
+// One decoder for every body: a non-streaming decode starts afresh each call, and building a
+// decoder per request costs more than decoding a small event.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /**
@@ -77,7 +81,7 @@ export function decodeJsonBody(bytes: Uint8Array, contentType: string | undefine
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = STRICT_UTF8.decode(bytes);
   } catch {
     return invalid('', 'the body is not valid UTF-8');
   }

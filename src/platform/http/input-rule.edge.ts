@@ -1,6 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { Observable } from 'rxjs';
 import { InputRefusal, decodeJsonBody, paramsProblem, rawQueryProblem } from './input-rule';
 import { RequestError, RequestValidationError, UnsupportedMediaTypeError } from './request.errors';
 
@@ -30,23 +28,19 @@ export function refuseNonJsonBody(request: FastifyRequest, _body: Buffer, done: 
 }
 
 /**
- * Applies the input rule to every route, after the guards (authentication, permission) and before
- * anything else reads the request, the records of reads included: a refused body, then the raw
- * query string, then the path parameters.
+ * Applies the input rule to a request: a refused body, then the raw query string, then the path
+ * parameters. The global guard (src/access/auth.guard.ts) calls it on every route once the caller
+ * is authenticated and permitted, before anything reads the request, the records of reads
+ * included. A guard rather than a global interceptor: an interceptor wraps every handler in an
+ * rxjs pipeline, and that halved single-event appends (bench, 9,000 against 4,600 requests/s).
  */
-@Injectable()
-export class InputRuleInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const refused = refusedBodies.get(request);
-    if (refused) throw refused;
-    const url = request.url;
-    const q = url.indexOf('?');
-    const queryProblem = q === -1 ? null : rawQueryProblem(url.slice(q + 1).split('#')[0]);
-    if (queryProblem) throw new RequestValidationError([queryProblem]);
-    const paramProblem = paramsProblem((request.params ?? {}) as Record<string, unknown>);
-    if (paramProblem) throw new RequestValidationError([paramProblem]);
-    return next.handle();
-  }
+export function enforceInputRule(request: FastifyRequest): void {
+  const refused = refusedBodies.get(request);
+  if (refused) throw refused;
+  const url = request.url;
+  const q = url.indexOf('?');
+  const queryProblem = q === -1 ? null : rawQueryProblem(url.slice(q + 1).split('#')[0]);
+  if (queryProblem) throw new RequestValidationError([queryProblem]);
+  const paramProblem = paramsProblem((request.params ?? {}) as Record<string, unknown>);
+  if (paramProblem) throw new RequestValidationError([paramProblem]);
 }
