@@ -9,6 +9,7 @@ import { Dependencies } from '../platform/dependencies/dependencies';
 import { redisReady } from '../platform/queue/redis-connection';
 import { DELETION_QUEUE, RUN_DELETION_JOB, runJobOptions } from './deletion.queue';
 import { DeletionStore } from './deletion.store';
+import { within } from '../platform/clock/within';
 
 // Redis answers in milliseconds when it is up; longer, and the reconciler queues the request later.
 const ENQUEUE_NOW_MS = 2_000;
@@ -44,9 +45,7 @@ export class DeletionQueueing {
       this.dependencies.redis.refused();
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ENQUEUE_NOW_MS)));
-    await Promise.race([this.enqueue(ids).catch(() => undefined), late]).finally(() => clearTimeout(timer));
+    await within(this.enqueue(ids), ENQUEUE_NOW_MS).catch(() => undefined);
   }
 
   /**

@@ -84,6 +84,14 @@ async function walkIndexes(sql: Sql): Promise<void> {
   await sql(`SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)`);
 }
 
+/** Conditions on `projection_quarantine q JOIN entries e`: this projection's entries recorded within [from, to). */
+function quarantinedWhere(range: { from?: string; to?: string }, params: unknown[]): string[] {
+  const where = [`q.projection = '${PROJECTION}'`];
+  if (range.from !== undefined) where.push(`e.recorded_at >= $${params.push(range.from)}::timestamptz`);
+  if (range.to !== undefined) where.push(`e.recorded_at < $${params.push(range.to)}::timestamptz`);
+  return where;
+}
+
 /** What `project` projects: see there. */
 interface ProjectOptions {
   readonly logs: readonly string[] | null;
@@ -215,10 +223,8 @@ export class EventSearchStore {
    */
   async quarantinedIn(sql: Sql, logs: readonly string[] | null, range: { from?: string; to?: string }, limit: number): Promise<{ log: string; index: number }[]> {
     const params: unknown[] = [];
-    const where = [`q.projection = '${PROJECTION}'`];
+    const where = quarantinedWhere(range, params);
     if (logs !== null) where.push(`q.log = ANY($${params.push(logs)}::text[])`);
-    if (range.from !== undefined) where.push(`e.recorded_at >= $${params.push(range.from)}::timestamptz`);
-    if (range.to !== undefined) where.push(`e.recorded_at < $${params.push(range.to)}::timestamptz`);
     const rows = await sql(
       `SELECT q.log, q.idx FROM projection_quarantine q JOIN entries e ON e.log = q.log AND e.idx = q.idx
        WHERE ${where.join(' AND ')} ORDER BY q.log, q.idx LIMIT $${params.push(limit)}`,
@@ -232,10 +238,8 @@ export class EventSearchStore {
    * leaves, in index order, up to `limit`: what an export must account for itself.
    */
   async quarantinedLeaves(sql: Sql, log: string, size: number, range: { from?: string; to?: string }, limit: number): Promise<{ index: number; leaf: Buffer }[]> {
-    const params: unknown[] = [log, size];
-    const where = [`q.projection = '${PROJECTION}'`, 'q.log = $1', 'q.idx < $2'];
-    if (range.from !== undefined) where.push(`e.recorded_at >= $${params.push(range.from)}::timestamptz`);
-    if (range.to !== undefined) where.push(`e.recorded_at < $${params.push(range.to)}::timestamptz`);
+    const params: unknown[] = [];
+    const where = [...quarantinedWhere(range, params), `q.log = $${params.push(log)}`, `q.idx < $${params.push(size)}`];
     const rows = await sql(
       `SELECT q.idx, e.leaf FROM projection_quarantine q JOIN entries e ON e.log = q.log AND e.idx = q.idx
        WHERE ${where.join(' AND ')} ORDER BY q.idx LIMIT $${params.push(limit)}`,

@@ -1,3 +1,4 @@
+import { refusesValue, sqlState } from '../platform/database/sql-state';
 import { EventFilter } from './event-query';
 
 /**
@@ -6,9 +7,9 @@ import { EventFilter } from './event-query';
  * entry's leaf matches a filter the read model could not apply to it.
  */
 
-// SQLSTATE classes an entry's own data can cause while its row is written: the value does not
-// fit (22), a constraint or trigger refuses it (23, P0), it is too large for an index (54). Any
-// other class (a lost connection, a missing grant, a deadlock) is the service's or the database's
+// The class names of the SQLSTATEs an entry's own data can cause (refusesValue): the value does
+// not fit (22), a constraint or trigger refuses it (23, P0), it is too large (54). Any other
+// failure (a lost connection, a missing grant, a deadlock) is the service's or the database's
 // fault: quarantining would set aside every entry it met, so the pass fails instead, and is seen.
 const ENTRY_CLASSES: Readonly<Record<string, string>> = {
   '22': 'data_exception',
@@ -37,14 +38,13 @@ const CONDITIONS: Readonly<Record<string, string>> = {
  * Why an entry could not be projected, when `error` is the entry's own fault: its SQLSTATE and
  * condition name ("22P05 untranslatable_character"). Never the database's message, which may quote
  * the entry's values (personal data). Null when the failure is not the entry's (see ENTRY_CLASSES):
- * the caller must then let the error through.
+ * the caller must then let the error through. A unique violation is the entry's
+ * too: the projector holds its log's progress, so no other writer can have put the row there.
  */
 export function entryFailure(error: unknown): string | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return null;
-  const kind = ENTRY_CLASSES[code.slice(0, 2)];
-  if (kind === undefined) return null;
-  return `${code} ${CONDITIONS[code] ?? kind}`;
+  const code = sqlState(error);
+  if (code === undefined || !refusesValue(code)) return null;
+  return `${code} ${CONDITIONS[code] ?? ENTRY_CLASSES[code.slice(0, 2)]}`;
 }
 
 /**

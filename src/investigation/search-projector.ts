@@ -5,6 +5,7 @@ import { Dependencies } from '../platform/dependencies/dependencies';
 import { ProjectionsHealth } from '../platform/health/projections-health';
 import { MetricsService } from '../platform/metrics/metrics.service';
 import { EventSearchStore } from './event-search.store';
+import { within } from '../platform/clock/within';
 
 // How often the projector looks for new entries, and how much one statement projects: up to
 // CHUNK entries of each of up to LOGS logs, enough to amortise the statement, few enough that a
@@ -38,11 +39,7 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
   ) {
     // At each scrape; a database that does not answer must not hold /metrics up (the gauge then
     // keeps its last figure).
-    metrics.quarantinedEntriesReader = () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 1000)));
-      return Promise.race([this.store.quarantinedCount(), timeout]).finally(() => clearTimeout(timer));
-    };
+    metrics.quarantinedEntriesReader = () => within(this.store.quarantinedCount(), 1000);
   }
 
   onApplicationBootstrap(): void {

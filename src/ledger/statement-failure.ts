@@ -1,3 +1,5 @@
+import { refusesValue, sqlState } from '../platform/database/sql-state';
+
 /**
  * What a refused group-commit statement means for the requests in it, decided from the error
  * alone (pure: no I/O). The sequencer acts on the answer:
@@ -23,33 +25,15 @@ export interface PgErrorFields {
   readonly dataType?: unknown;
 }
 
+/** A unique violation (another process appended, or claimed the key), a serialization failure, a deadlock. */
 const STALE = new Set(['23505', '40001', '40P01']);
-
-/**
- * SQLSTATEs caused by the values a request carries, not by the database's state:
- * class 22 (data exception: U+0000 in jsonb 22P05, invalid text 22021, out of range, ...),
- * class 23 (integrity: check, not null, foreign key, exclusion) except 23505, which is `stale`,
- * class P0 (PL/pgSQL: a trigger's RAISE, 'P0001'; an ASSERT, 'P0004'), and the two limits a
- * value can exceed: 54000 (program_limit_exceeded: an index row or a jsonb too large) and 54001
- * (statement_too_complex: nesting too deep to process).
- */
-function isRequestData(code: string): boolean {
-  if (STALE.has(code)) return false;
-  return code.startsWith('22') || code.startsWith('23') || code.startsWith('P0') || code === '54000' || code === '54001';
-}
 
 /** How the sequencer handles a statement refused with `error` (see StatementFailure). */
 export function classifyStatementFailure(error: unknown): StatementFailure {
   const code = sqlState(error);
   if (code === undefined) return 'other';
   if (STALE.has(code)) return 'stale';
-  return isRequestData(code) ? 'request_data' : 'other';
-}
-
-/** The SQLSTATE of a PostgreSQL error, or undefined (Node's `ECONNRESET` and the like are not one). */
-function sqlState(error: unknown): string | undefined {
-  const code = (error as PgErrorFields | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return refusesValue(code) ? 'request_data' : 'other';
 }
 
 /**

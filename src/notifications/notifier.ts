@@ -7,6 +7,7 @@ import { MetricsService } from '../platform/metrics/metrics.service';
 import { redisReady } from '../platform/queue/redis-connection';
 import { Notification, notificationPayload } from './notification';
 import { DELIVER_JOB, NOTIFICATIONS_QUEUE, deliveryJobOptions } from './notifications.queue';
+import { DeadlineExceededError, within } from '../platform/clock/within';
 
 /** How long notify() waits for Redis to take the job before it gives up on it. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
@@ -45,19 +46,12 @@ export class Notifier {
       this.dependencies.redis.refused();
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.queue.add(DELIVER_JOB, payload, deliveryJobOptions(payload.id, webhook.backoffMs)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
+      await within(this.queue.add(DELIVER_JOB, payload, deliveryJobOptions(payload.id, webhook.backoffMs)), ENQUEUE_TIMEOUT_MS);
     } catch (e) {
       this.metrics.notifications.inc({ outcome: 'not_queued' });
-      this.logger.warn(`notification ${payload.type} ${payload.id} was not queued: ${(e as Error).message}`);
-    } finally {
-      clearTimeout(timer);
+      const why = e instanceof DeadlineExceededError ? `Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms` : (e as Error).message;
+      this.logger.warn(`notification ${payload.type} ${payload.id} was not queued: ${why}`);
     }
   }
 }

@@ -7,6 +7,7 @@ import { RequirePermission } from '../../access/permission.decorator';
 import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
 import { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './projections-health';
 import { UnhealthyFilter } from './unhealthy.filter';
+import { within } from '../clock/within';
 
 @ApiTags('operations')
 @Controller('health')
@@ -31,9 +32,7 @@ export class HealthController {
         const indicator = this.indicators.check('redis');
         try {
           // Any command answered proves Redis is there; this one is cheap and needs no extra client.
-          let timer: NodeJS.Timeout | undefined;
-          const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
-          await Promise.race([this.queue.getJobCounts('waiting'), timeout]).finally(() => clearTimeout(timer));
+          await within(this.queue.getJobCounts('waiting'), 2000);
           return indicator.up();
         } catch {
           return indicator.down({ message: 'unreachable' });

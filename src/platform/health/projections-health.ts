@@ -1,4 +1,5 @@
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { within } from '../clock/within';
 
 /** Token of the ProjectionsHealth that `/health` reports as `projections`. */
 export const PROJECTIONS_HEALTH = Symbol('PROJECTIONS_HEALTH');
@@ -20,14 +21,10 @@ export interface ProjectionsHealth {
  */
 export async function projectionsIndicator(indicators: HealthIndicatorService, source: ProjectionsHealth): Promise<HealthIndicatorResult> {
   const indicator = indicators.check('projections');
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000)));
-    const { degraded, details } = await Promise.race([source.projectionsHealth(), timeout]);
+    const { degraded, details } = await within(source.projectionsHealth(), 2000);
     return degraded ? indicator.degraded(details) : indicator.up(details);
   } catch {
     return indicator.degraded({ message: 'unknown' });
-  } finally {
-    clearTimeout(timer);
   }
 }
