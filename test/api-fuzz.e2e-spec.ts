@@ -139,6 +139,8 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     if (res.status >= 400) {
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.body).toEqual(expect.objectContaining({ statusCode: res.status, error: expect.any(String), code: expect.any(String), message: expect.any(String) }));
+      // One of the service's own codes (docs/api.md "Errors"), not a framework's answer leaking through.
+      expect((res.body as { code: string }).code).toMatch(/^[a-z][a-z_]*$/);
     }
   }
 
@@ -177,11 +179,26 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     );
   });
 
+  // Reads and deletes by path parameter, each with a key allowed to call it.
+  const reads: [string, (param: string) => string, () => string][] = [
+    ['get', (p) => `/v1/events/${p}`, () => investigator],
+    ['get', (p) => `/v1/logs/${p}/quarantine`, () => investigator],
+    ['get', (p) => `/v1/logs/${p}/checkpoint`, () => investigator],
+    ['get', (p) => `/v1/holds/${p}`, () => legal],
+    ['get', (p) => `/v1/deletion-requests/${p}`, () => legal],
+    ['delete', (p) => `/v1/logs/${p}`, () => investigator],
+  ];
+
   it('answers arbitrary path parameters with 2xx or a JSON 4xx', async () => {
     await fc.assert(
-      fc.asyncProperty(nastyString.map((s) => percentEncode(s.slice(0, 300))), fc.constantFrom('holds', 'retention'), async (param, route) => {
-        if (route === 'holds') await send('post', `/v1/holds/${param}/release`, legal, '{"reason":"r"}');
-        else await send('put', `/v1/retention-policies/${param}`, t.adminKey, '{"minDays":400,"maxDays":null,"mode":"governance","reason":"r"}');
+      fc.asyncProperty(nastyString.map((s) => percentEncode(s.slice(0, 300))), fc.integer({ min: 0, max: reads.length + 1 }), async (param, route) => {
+        if (route === reads.length) await send('post', `/v1/holds/${param}/release`, legal, '{"reason":"r"}');
+        else if (route === reads.length + 1) await send('put', `/v1/retention-policies/${param}`, t.adminKey, '{"minDays":400,"maxDays":null,"mode":"governance","reason":"r"}');
+        else {
+          const [method, path, key] = reads[route];
+          const res = await (method === 'get' ? t.http().get(path(param)) : t.http().delete(path(param))).set(auth(key()));
+          expectSound(res, `${method.toUpperCase()} ${path('{param}')}`);
+        }
       }),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
     );

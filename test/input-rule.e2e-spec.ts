@@ -145,6 +145,25 @@ describe('the input rule', () => {
     }
   });
 
+  it('answers DELETE on another tenant\'s log exactly as on its own or a missing one: nothing to learn', async () => {
+    const globexEmitter = await createKey(t, 'globex-service', ['emitter'], ['globex']);
+    await t.http().post('/v1/events').set(auth(globexEmitter)).send(good('globex')).expect(201);
+    const answers = await Promise.all(['/v1/logs/acme', '/v1/logs/globex', '/v1/logs/nosuchlog'].map(async (path) => (await t.http().delete(path).set(auth(investigator)).expect(409)).body));
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]).toEqual(answers[0]);
+  });
+
+  it('never counts a refused release request as an approval: one insider cannot pre-approve with a bad body', async () => {
+    const otherLegal = await createKey(t, 'counsel-2', ['legal'], ['acme']);
+    const hold = (await post('/v1/holds', legal, { tenant: 'acme', matter: 'MAT-2', scope: {} }).expect(201)).body.id as string;
+    await post(`/v1/holds/${hold}/release`, legal, { reason: `r${NUL}` }).expect(400);
+    await raw('post', `/v1/holds/${hold}/release`, legal, '{"reason":"a","reason":"b"}').expect(400);
+    await raw('post', `/v1/holds/${hold}/release`, legal, Buffer.from([0x7b, 0x22, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])).expect(400);
+    const pending = await post(`/v1/holds/${hold}/release`, otherLegal, { reason: 'matter closed' }).expect(202);
+    expect(pending.body).toMatchObject({ status: 'release_pending', approvals: 1, required: 2 });
+    expect((await get(`/v1/holds/${hold}`, legal).expect(200)).body.status).toBe('active');
+  });
+
   it('names deletion, not holds, when a deletion request is outside the key scope', async () => {
     const res = await post('/v1/deletion-requests', legal, { kind: 'subject_erasure', tenant: 'globex', subject: 's', reason: 'r' }).expect(403);
     expect(res.body.code).toBe('tenant_out_of_scope');

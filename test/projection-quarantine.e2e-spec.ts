@@ -191,8 +191,16 @@ describe('projections that cannot stall', () => {
       expect(Number.isNaN(Date.parse(res.body.items[0].since))).toBe(false);
       expect((await t.http().get('/v1/logs/initech/quarantine').set(auth(investigator)).expect(200)).body).toEqual({ items: [] });
       // Another tenant's log looks like a missing one; other roles may not ask.
-      await t.http().get('/v1/logs/globex/quarantine').set(auth(acmeOnly)).expect(404);
+      const foreign = await t.http().get('/v1/logs/globex/quarantine').set(auth(acmeOnly)).expect(404);
+      const missing = await t.http().get('/v1/logs/nosuchlog/quarantine').set(auth(acmeOnly)).expect(404);
+      expect(foreign.body).toEqual(missing.body);
       await t.http().get('/v1/logs/globex/quarantine').set(auth(emitter)).expect(403);
+      // A log name that PostgreSQL could not store, or that is not UTF-8: the input rule, never a 500.
+      for (const [bad, path] of [['glo%00bex', '/params/log'], ['glo%ffbex', '/params'], ['x'.repeat(101), '/params']]) {
+        const refused = await t.http().get(`/v1/logs/${bad}/quarantine`).set(auth(investigator)).expect(400);
+        expect(refused.body).toMatchObject({ code: 'invalid_request', details: [{ path }] });
+        expect(JSON.stringify(refused.body)).not.toContain('glo');
+      }
       const records = (await platformEntries(db)).filter((e) => e.type === 'access.logs.quarantine');
       expect(records.map((r) => [r.target?.id, r.outcome])).toEqual(expect.arrayContaining([['globex', 'success'], ['initech', 'success'], ['globex', 'failure']]));
     });

@@ -1,5 +1,6 @@
 import { NestFastifyApplication, FastifyAdapter } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import { toErrorBody } from './error.filter';
 import { parseJsonBody, refuseNonJsonBody } from './input-rule.edge';
@@ -51,4 +52,25 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   socket.destroy(err);
 }
 
-configureHttp.adapter = (): FastifyAdapter => new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false, clientErrorHandler: answerClientError });
+/**
+ * Requests Fastify's router refuses before any route sees them: a path that is not
+ * percent-encoded UTF-8 (`%ff`), a path parameter over its length limit. Fastify's own answer
+ * quotes the path (it may hold personal data) and has the wrong shape: the input rule's 400 here,
+ * naming no value. Like an unknown route, this comes before authentication: nothing was routed.
+ */
+function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const refusal =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new RequestValidationError([{ path: '/params', message: 'the path is not percent-encoded UTF-8' }])
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? new RequestValidationError([{ path: '/params', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }])
+        : error;
+  const payload = toErrorBody(refusal);
+  void reply.status(payload.statusCode).header('content-type', 'application/json; charset=utf-8').send(payload);
+}
+
+/** Longest path parameter (a log name is at most 63 characters, an id 36): Fastify's default. */
+const MAX_PARAM_LENGTH = 100;
+
+configureHttp.adapter = (): FastifyAdapter =>
+  new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, maxParamLength: MAX_PARAM_LENGTH, logger: false, clientErrorHandler: answerClientError, frameworkErrors: answerFrameworkError });
