@@ -24,18 +24,26 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 /**
  * Search latency and export throughput on a loaded service (`url`, a key with emitter and
  * investigator roles for every tenant in `headers`, the service's process id for its memory).
  */
-export async function investigationBench(url: string, headers: Record<string, string>, pid: number, quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
+export async function investigationBench(
+  url: string,
+  headers: Record<string, string>,
+  pid: number,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
   const tenants = Array.from({ length: sizes.tenants }, (_, k) => `inv${String(k).padStart(2, '0')}`);
   const batches: [string, number][] = [];
   for (let from = 0; from < sizes.bigTenant; from += BATCH) batches.push([tenants[0], from]);
-  for (const tenant of tenants.slice(1)) for (let from = 0; from < sizes.perTenant; from += BATCH) batches.push([tenant, from]);
+  for (const tenant of tenants.slice(1))
+    for (let from = 0; from < sizes.perTenant; from += BATCH) batches.push([tenant, from]);
   // Interleaved, as tenants' traffic arrives.
   batches.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
   const total = batches.length * BATCH;
@@ -53,7 +61,10 @@ export async function investigationBench(url: string, headers: Record<string, st
           {
             setupRequest: (req) => {
               const [tenant, from] = batches[next++ % batches.length];
-              return { ...req, body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(tenant, from + i)) }) };
+              return {
+                ...req,
+                body: JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(tenant, from + i)) }),
+              };
             },
           },
         ],
@@ -61,12 +72,14 @@ export async function investigationBench(url: string, headers: Record<string, st
       (err, result) => (err ? reject(err) : resolve(result)),
     ),
   );
-  if (load.non2xx > 0 || load.errors > 0) throw new Error(`loading failed: ${load.non2xx} non-2xx, ${load.errors} errors`);
+  if (load.non2xx > 0 || load.errors > 0)
+    throw new Error(`loading failed: ${load.non2xx} non-2xx, ${load.errors} errors`);
 
   // The search read model follows the ledger (a projector); searches catch up what it has not
   // reached, so timing them before it is done would time the tail of the load. How far behind it
   // was and how long it took are figures of their own.
-  const lagNow = async () => Number(/^audit_search_lag_entries (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
+  const lagNow = async () =>
+    Number(/^audit_search_lag_entries (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? NaN);
   await new Promise((resolve) => setTimeout(resolve, 1_200)); // one projector pass, so the gauge is fresh
   const lagAtLoadEnd = await lagNow();
   const c0 = Date.now();
@@ -75,7 +88,9 @@ export async function investigationBench(url: string, headers: Record<string, st
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const catchUpSeconds = (Date.now() - c0) / 1000;
-  log(`service: search read model ${lagAtLoadEnd.toLocaleString('en-US')} entries behind at the end of the load, caught up in ${catchUpSeconds.toFixed(1)} s`);
+  log(
+    `service: search read model ${lagAtLoadEnd.toLocaleString('en-US')} entries behind at the end of the load, caught up in ${catchUpSeconds.toFixed(1)} s`,
+  );
 
   const timed = async (path: string): Promise<number> => {
     const s = process.hrtime.bigint();
@@ -85,7 +100,9 @@ export async function investigationBench(url: string, headers: Record<string, st
     return Number(process.hrtime.bigint() - s) / 1e6;
   };
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
-  log(`service: ${sizes.searches} searches by tenant and actor, ${sizes.searches} by tenant and day (one at a time, each recorded)`);
+  log(
+    `service: ${sizes.searches} searches by tenant and actor, ${sizes.searches} by tenant and day (one at a time, each recorded)`,
+  );
   const byActor: number[] = [];
   const byDay: number[] = [];
   const day = new Date().toISOString().slice(0, 10);
@@ -100,7 +117,9 @@ export async function investigationBench(url: string, headers: Record<string, st
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 20);
   const e0 = process.hrtime.bigint();
-  const res = await fetch(`${url}/v1/exports?tenant=${tenants[0]}`, { headers: { authorization: headers.authorization } });
+  const res = await fetch(`${url}/v1/exports?tenant=${tenants[0]}`, {
+    headers: { authorization: headers.authorization },
+  });
   if (!res.ok || !res.body) throw new Error(`export: HTTP ${res.status}`);
   let lines = 0;
   // Counted with indexOf (native), so the client, on the same two cores, takes little from the service.
@@ -114,11 +133,30 @@ export async function investigationBench(url: string, headers: Record<string, st
   if (exported !== sizes.bigTenant) throw new Error(`the export held ${exported} entries, not ${sizes.bigTenant}`);
 
   return [
-    { name: 'search read model lag about 1 s after the load (entries not yet projected)', value: lagAtLoadEnd, unit: 'entries' },
+    {
+      name: 'search read model lag about 1 s after the load (entries not yet projected)',
+      value: lagAtLoadEnd,
+      unit: 'entries',
+    },
     { name: 'time for the projector to catch up from there', value: catchUpSeconds, unit: 's' },
-    { name: `search p99, one tenant and one actor (${total.toLocaleString('en-US')} events, ${sizes.tenants} tenants)`, value: percentile(byActor, 0.99), unit: 'ms', target: { kind: 'max', value: 50 } },
-    { name: 'search p99, one tenant and a day', value: percentile(byDay, 0.99), unit: 'ms', target: { kind: 'max', value: 50 } },
-    { name: `export of ${exported.toLocaleString('en-US')} entries with proofs (NDJSON, streamed)`, value: exported / exportSeconds, unit: 'events/s', target: { kind: 'min', value: 20_000 } },
+    {
+      name: `search p99, one tenant and one actor (${total.toLocaleString('en-US')} events, ${sizes.tenants} tenants)`,
+      value: percentile(byActor, 0.99),
+      unit: 'ms',
+      target: { kind: 'max', value: 50 },
+    },
+    {
+      name: 'search p99, one tenant and a day',
+      value: percentile(byDay, 0.99),
+      unit: 'ms',
+      target: { kind: 'max', value: 50 },
+    },
+    {
+      name: `export of ${exported.toLocaleString('en-US')} entries with proofs (NDJSON, streamed)`,
+      value: exported / exportSeconds,
+      unit: 'events/s',
+      target: { kind: 'min', value: 20_000 },
+    },
     { name: 'service RSS growth during that export (peak minus before)', value: rssPeak - rssBefore, unit: 'MB' },
   ];
 }

@@ -27,7 +27,12 @@ export async function pacedLoad(
 ): Promise<PacedResult> {
   const target = new URL(url);
   const requests = bodies.map((body) => {
-    const head = [`POST ${target.pathname} HTTP/1.1`, `host: ${target.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${Buffer.byteLength(body)}`];
+    const head = [
+      `POST ${target.pathname} HTTP/1.1`,
+      `host: ${target.host}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      `content-length: ${Buffer.byteLength(body)}`,
+    ];
     return Buffer.from(`${head.join('\r\n')}\r\n\r\n${body}`);
   });
   const total = Math.round(options.rate * options.seconds);
@@ -82,7 +87,7 @@ export async function pacedLoad(
 
   const connections = Array.from({ length: options.connections }, () => new Connection());
   idle.push(...connections);
-  for (let issued = 0; issued < total; ) {
+  for (let issued = 0; issued < total;) {
     const now = performance.now();
     // Every request due by now is issued now, each timed from its own due moment.
     const due = Math.min(total, Math.floor(((now - started) / 1000) * options.rate) + 1);

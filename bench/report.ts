@@ -38,10 +38,21 @@ export function formatTable(figures: readonly BenchFigure[]): string {
       `${fmt(f.value)} ${f.unit}`,
       f.baseline ? `${fmt(f.baseline.value)} ${f.unit} (${f.baseline.name})` : '',
       r === undefined ? '' : r.toFixed(2),
-      !f.target ? '' : f.target.kind === 'min-ratio' ? `>= ${f.target.value}x` : `${f.target.kind === 'max' ? '<=' : '>='} ${f.target.value}`,
+      !f.target
+        ? ''
+        : f.target.kind === 'min-ratio'
+          ? `>= ${f.target.value}x`
+          : `${f.target.kind === 'max' ? '<=' : '>='} ${f.target.value}`,
       met === undefined ? '' : met ? 'yes' : 'NO',
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c])).join(' | ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join(' | ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

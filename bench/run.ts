@@ -8,14 +8,18 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const started = Date.now();
   // Each line with the seconds since the start, to line a phase up with the database's own log.
-  const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const log = (line: string) =>
+    process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   log(`bench: ${quick ? 'quick smoke run' : 'full run'}; node ${process.version}`);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const figures: BenchFigure[] = [];
   if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
   if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
   process.stdout.write(`${formatTable(figures)}\n`);
-  if (quick) log('bench: quick mode proves the benchmarks run; its sizes are too small and short (cold JIT) for the targets, so its verdicts are indicative only');
+  if (quick)
+    log(
+      'bench: quick mode proves the benchmarks run; its sizes are too small and short (cold JIT) for the targets, so its verdicts are indicative only',
+    );
   log(`bench: finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const missed = figures.filter((f) => meetsTarget(f) === false);
   if (missed.length > 0 && !quick) {

@@ -24,8 +24,22 @@ interface Sizes {
   readonly rawRows: number;
 }
 
-const FULL: Sizes = { bulkEvents: 1_000_000, singleSeconds: 15, verifyEntries: 1_000_000, rawRows: 300_000, erasureEntries: 10_000, purgeEntries: 200_000 };
-const QUICK: Sizes = { bulkEvents: 10_000, singleSeconds: 2, verifyEntries: 10_000, rawRows: 10_000, erasureEntries: 1_000, purgeEntries: 4_000 };
+const FULL: Sizes = {
+  bulkEvents: 1_000_000,
+  singleSeconds: 15,
+  verifyEntries: 1_000_000,
+  rawRows: 300_000,
+  erasureEntries: 10_000,
+  purgeEntries: 200_000,
+};
+const QUICK: Sizes = {
+  bulkEvents: 10_000,
+  singleSeconds: 2,
+  verifyEntries: 10_000,
+  rawRows: 10_000,
+  erasureEntries: 1_000,
+  purgeEntries: 4_000,
+};
 
 function event(tenant: string, i: number) {
   return {
@@ -99,7 +113,12 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
   const leaf = Buffer.from(JSON.stringify({ ...event('raw', 0), pad: 'x'.repeat(250) }));
   const rowAt = (i: number) => {
     const h = createHash('sha256').update(`r${i}`).digest();
-    return { idx: i, id: `00000000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`, prev: createHash('sha256').update(`p${i}`).digest(), h };
+    return {
+      idx: i,
+      id: `00000000-0000-7000-8000-${i.toString(16).padStart(12, '0')}`,
+      prev: createHash('sha256').update(`p${i}`).digest(),
+      h,
+    };
   };
   log(`raw baseline: ${rows.toLocaleString('en-US')} rows in multi-row INSERTs of 500`);
   let start = process.hrtime.bigint();
@@ -107,7 +126,15 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
     const batch = Array.from({ length: Math.min(500, rows - from) }, (_, k) => rowAt(from + k));
     await client.query(
       `INSERT INTO bare_entries SELECT 'raw', * FROM unnest($1::bigint[], $2::uuid[], $3::timestamptz[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bytea[])`,
-      [batch.map((r) => r.idx), batch.map((r) => r.id), batch.map(() => new Date().toISOString()), batch.map((r) => r.prev), batch.map((r) => r.h), batch.map(() => Buffer.alloc(32)), batch.map(() => leaf)],
+      [
+        batch.map((r) => r.idx),
+        batch.map((r) => r.id),
+        batch.map(() => new Date().toISOString()),
+        batch.map((r) => r.prev),
+        batch.map((r) => r.h),
+        batch.map(() => Buffer.alloc(32)),
+        batch.map(() => leaf),
+      ],
     );
   }
   const multiRow = rows / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -127,7 +154,15 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
           const r = rowAt(next++);
           const t0 = process.hrtime.bigint();
           await conn.query('BEGIN');
-          await conn.query(`INSERT INTO bare_entries VALUES ($1, $2, $3, now(), $4, $5, $6, $7)`, [`raw${c}`, r.idx, r.id, r.prev, r.h, Buffer.alloc(0), leaf]);
+          await conn.query(`INSERT INTO bare_entries VALUES ($1, $2, $3, now(), $4, $5, $6, $7)`, [
+            `raw${c}`,
+            r.idx,
+            r.id,
+            r.prev,
+            r.h,
+            Buffer.alloc(0),
+            leaf,
+          ]);
           await conn.query('COMMIT');
           latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
           done++;
@@ -146,17 +181,27 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
     for (let i = 0; i < 200; i++) {
       const indices = Array.from({ length: nodes }, () => Math.floor(Math.random() * size));
       const t0 = process.hrtime.bigint();
-      await client.query('SELECT idx, tree_nodes FROM entries WHERE log = $1 AND idx = ANY($2::bigint[])', [logName, indices]);
+      await client.query('SELECT idx, tree_nodes FROM entries WHERE log = $1 AND idx = ANY($2::bigint[])', [
+        logName,
+        indices,
+      ]);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     return percentile(times, 0.99);
   };
 
   const bareErasure = async (n: number) => {
-    await client.query('CREATE TABLE bare_personal (log text NOT NULL, idx bigint NOT NULL, subject text NOT NULL, salt bytea, data jsonb, PRIMARY KEY (log, idx))');
-    await client.query(`INSERT INTO bare_personal SELECT 'raw', i, 'bench-person', decode(md5(i::text), 'hex'), jsonb_build_object('email', 'x@example.com', 'note', repeat('p', 40)) FROM generate_series(0, $1 - 1) i`, [n]);
+    await client.query(
+      'CREATE TABLE bare_personal (log text NOT NULL, idx bigint NOT NULL, subject text NOT NULL, salt bytea, data jsonb, PRIMARY KEY (log, idx))',
+    );
+    await client.query(
+      `INSERT INTO bare_personal SELECT 'raw', i, 'bench-person', decode(md5(i::text), 'hex'), jsonb_build_object('email', 'x@example.com', 'note', repeat('p', 40)) FROM generate_series(0, $1 - 1) i`,
+      [n],
+    );
     const t0 = process.hrtime.bigint();
-    await client.query(`UPDATE bare_personal SET data = NULL, salt = NULL WHERE log = 'raw' AND subject = 'bench-person'`);
+    await client.query(
+      `UPDATE bare_personal SET data = NULL, salt = NULL WHERE log = 'raw' AND subject = 'bench-person'`,
+    );
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
 
@@ -168,11 +213,17 @@ async function rawInsertBaselines(db: string, rows: number, log: (s: string) => 
     let prevHash: Buffer | null = null;
     let read = 0;
     for (;;) {
-      const res = await client.query('SELECT idx, leaf, prev FROM entries WHERE log = $1 AND idx > $2 AND idx <= $2 + 2000 ORDER BY idx', ['bulk', last]);
+      const res = await client.query(
+        'SELECT idx, leaf, prev FROM entries WHERE log = $1 AND idx > $2 AND idx <= $2 + 2000 ORDER BY idx',
+        ['bulk', last],
+      );
       if (res.rows.length === 0) break;
       for (const row of res.rows) {
         if (prevHash !== null && !prevHash.equals(row.prev)) throw new Error('chain broken in the baseline read');
-        prevHash = createHash('sha256').update(Buffer.from([0])).update(row.leaf).digest();
+        prevHash = createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(row.leaf)
+          .digest();
         read++;
       }
       last = Number(res.rows[res.rows.length - 1].idx);
@@ -189,7 +240,12 @@ function sixteenTenants(prefix: string): string[] {
 }
 
 /** Single-event POSTs from 64 connections over 16 tenants named `prefix`0…15, for `seconds`. */
-async function singleEvents(url: string, headers: Record<string, string>, prefix: string, seconds: number): Promise<autocannon.Result> {
+async function singleEvents(
+  url: string,
+  headers: Record<string, string>,
+  prefix: string,
+  seconds: number,
+): Promise<autocannon.Result> {
   const bodies = sixteenTenants(prefix);
   let n = 0;
   const result = await run({
@@ -212,13 +268,28 @@ async function bareHttpRate(seconds: number, body: string): Promise<number> {
     req.on('end', () => {
       const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       res.writeHead(201, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: randomBytes(16).toString('hex'), log: parsed.tenant, index: 0, leafHash: '', recordedAt: new Date().toISOString() }));
+      res.end(
+        JSON.stringify({
+          id: randomBytes(16).toString('hex'),
+          log: parsed.tenant,
+          index: 0,
+          leafHash: '',
+          recordedAt: new Date().toISOString(),
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   // The bare server shares this process with autocannon, which favours neither.
-  const result = await run({ url: `http://127.0.0.1:${port}/v1/events`, method: 'POST', connections: 64, duration: seconds, body, headers: { 'content-type': 'application/json' } });
+  const result = await run({
+    url: `http://127.0.0.1:${port}/v1/events`,
+    method: 'POST',
+    connections: 64,
+    duration: seconds,
+    body,
+    headers: { 'content-type': 'application/json' },
+  });
   server.close();
   return result.requests.total / seconds;
 }
@@ -231,7 +302,9 @@ async function json<T>(res: Response): Promise<T> {
 /** Polls a deletion request until it is finished; its status. */
 async function finished(url: string, admin: string, id: string): Promise<string> {
   for (;;) {
-    const request = await json<{ status: string }>(await fetch(`${url}/v1/deletion-requests/${id}`, { headers: { authorization: `Bearer ${admin}` } }));
+    const request = await json<{ status: string }>(
+      await fetch(`${url}/v1/deletion-requests/${id}`, { headers: { authorization: `Bearer ${admin}` } }),
+    );
     if (!['queued', 'running'].includes(request.status)) return request.status;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -247,9 +320,19 @@ async function deletionBench(
   headers: Record<string, string>,
   sizes: Sizes,
   log: (line: string) => void,
-): Promise<{ erasureSeconds: number; withoutPurge: { p99: number; max: number }; duringPurge: { p99: number; max: number } }> {
+): Promise<{
+  erasureSeconds: number;
+  withoutPurge: { p99: number; max: number };
+  duringPurge: { p99: number; max: number };
+}> {
   const asAdmin = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-  await json(await fetch(`${url}/v1/retention-policies/support`, { method: 'PUT', headers: asAdmin, body: JSON.stringify({ minDays: 0, maxDays: 0, mode: 'governance', reason: 'benchmark: erasable at once' }) }));
+  await json(
+    await fetch(`${url}/v1/retention-policies/support`, {
+      method: 'PUT',
+      headers: asAdmin,
+      body: JSON.stringify({ minDays: 0, maxDays: 0, mode: 'governance', reason: 'benchmark: erasable at once' }),
+    }),
+  );
   const personal = (tenant: string, i: number, subject: string) => ({
     tenant,
     type: 'support.ticket.opened',
@@ -264,14 +347,29 @@ async function deletionBench(
       headers,
       connections: Math.min(4, count / 500),
       amount: count / 500,
-      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ events: Array.from({ length: 500 }, () => personal(tenant, next, subject(next++))) }) }) }],
+      requests: [
+        {
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({
+              events: Array.from({ length: 500 }, () => personal(tenant, next, subject(next++))),
+            }),
+          }),
+        },
+      ],
     });
   };
 
   log(`service: erasure of one subject with ${sizes.erasureEntries.toLocaleString('en-US')} entries`);
   await load('erase', sizes.erasureEntries, () => 'bench-person');
   const e0 = process.hrtime.bigint();
-  const erasure = await json<{ id: string }>(await fetch(`${url}/v1/deletion-requests`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ kind: 'subject_erasure', tenant: 'erase', subject: 'bench-person', reason: 'benchmark' }) }));
+  const erasure = await json<{ id: string }>(
+    await fetch(`${url}/v1/deletion-requests`, {
+      method: 'POST',
+      headers: asAdmin,
+      body: JSON.stringify({ kind: 'subject_erasure', tenant: 'erase', subject: 'bench-person', reason: 'benchmark' }),
+    }),
+  );
   const erasureStatus = await finished(url, admin, erasure.id);
   const erasureSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
   if (erasureStatus !== 'completed') throw new Error(`the benchmark erasure ended ${erasureStatus}`);
@@ -284,7 +382,14 @@ async function deletionBench(
     let instance: autocannon.Instance | undefined;
     const done = new Promise<autocannon.Result>((resolve, reject) => {
       instance = autocannon(
-        { url: `${url}/v1/events`, method: 'POST', headers, connections: 8, duration: seconds, requests: [{ setupRequest: (req) => ({ ...req, body: singles[n++ % 8] }) }] },
+        {
+          url: `${url}/v1/events`,
+          method: 'POST',
+          headers,
+          connections: 8,
+          duration: seconds,
+          requests: [{ setupRequest: (req) => ({ ...req, body: singles[n++ % 8] }) }],
+        },
         (err, result) => (err ? reject(err) : resolve(result)),
       );
     });
@@ -292,7 +397,13 @@ async function deletionBench(
   };
   const quiet = await appendsFor(3).done;
   const busy = appendsFor(600);
-  const purge = await json<{ id: string }>(await fetch(`${url}/v1/deletion-requests`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ kind: 'retention_purge', reason: 'benchmark' }) }));
+  const purge = await json<{ id: string }>(
+    await fetch(`${url}/v1/deletion-requests`, {
+      method: 'POST',
+      headers: asAdmin,
+      body: JSON.stringify({ kind: 'retention_purge', reason: 'benchmark' }),
+    }),
+  );
   const purgeStatus = await finished(url, admin, purge.id);
   busy.stop();
   const duringPurge = await busy.done;
@@ -314,7 +425,9 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
   const url = `http://127.0.0.1:${port}`;
   log(`service: starting on ${url} against a fresh database ${name}`);
   // The service runs exactly as `npm run start:prod` runs it, with its memory flags.
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
     env: {
@@ -332,7 +445,11 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
   });
   try {
     await waitForHealth(url);
-    const keyRes = await fetch(`${url}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', roles: ['emitter', 'investigator'], tenants: ['*'] }) });
+    const keyRes = await fetch(`${url}/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', roles: ['emitter', 'investigator'], tenants: ['*'] }),
+    });
     const key = ((await keyRes.json()) as { key: string }).key;
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
@@ -346,12 +463,20 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     const single = await singleEvents(url, headers, 's', sizes.singleSeconds);
     const singleRate = single.requests.total / sizes.singleSeconds;
     const floor = await bareHttpRate(sizes.singleSeconds, JSON.stringify(event('s0', 0)));
-    log(`service: single-event POSTs offered evenly at the raw one-row rate (${Math.round(raw.oneRowTx16).toLocaleString('en-US')}/s), ${sizes.singleSeconds} s`);
-    const paced = await pacedLoad(`${url}/v1/events`, headers, sixteenTenants('o'), { rate: raw.oneRowTx16, connections: 64, seconds: sizes.singleSeconds });
+    log(
+      `service: single-event POSTs offered evenly at the raw one-row rate (${Math.round(raw.oneRowTx16).toLocaleString('en-US')}/s), ${sizes.singleSeconds} s`,
+    );
+    const paced = await pacedLoad(`${url}/v1/events`, headers, sixteenTenants('o'), {
+      rate: raw.oneRowTx16,
+      connections: 64,
+      seconds: sizes.singleSeconds,
+    });
     if (paced.failed > 0) throw new Error(`paced single appends failed: ${paced.failed}`);
 
     // Sustained batches of 500 into one log, until the bulk log holds its size.
-    log(`service: ${sizes.bulkEvents.toLocaleString('en-US')} events through POST /v1/events/batch (batches of 500, 4 connections)`);
+    log(
+      `service: ${sizes.bulkEvents.toLocaleString('en-US')} events through POST /v1/events/batch (batches of 500, 4 connections)`,
+    );
     let sent = 0;
     const bodies = Array.from({ length: 8 }, (_, k) => batchBody('bulk', k * 500));
     const bulkRequests = sizes.bulkEvents / 500;
@@ -365,7 +490,8 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[sent++ % bodies.length] }) }],
     });
     const bulkRate = (bulk.requests.total * 500) / ((Date.now() - t0) / 1000);
-    if (bulk.non2xx > 0 || bulk.errors > 0) throw new Error(`bulk appends failed: ${bulk.non2xx} non-2xx, ${bulk.errors} errors`);
+    if (bulk.non2xx > 0 || bulk.errors > 0)
+      throw new Error(`bulk appends failed: ${bulk.non2xx} non-2xx, ${bulk.errors} errors`);
 
     log('service: 4 tenants in parallel, batches of 500');
     const parallelEvents = quick ? 20_000 : 200_000;
@@ -381,18 +507,25 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       requests: [{ setupRequest: (req) => ({ ...req, body: tenants4[turn++ % 4] }) }],
     });
     const parallelRate = (parallel.requests.total * 500) / ((Date.now() - p0) / 1000);
-    if (parallel.non2xx > 0 || parallel.errors > 0) throw new Error(`parallel appends failed: ${parallel.non2xx} non-2xx`);
+    if (parallel.non2xx > 0 || parallel.errors > 0)
+      throw new Error(`parallel appends failed: ${parallel.non2xx} non-2xx`);
 
-    log(`service: single-event POSTs again, now that the database holds ${(sizes.bulkEvents + parallelEvents).toLocaleString('en-US')} entries`);
+    log(
+      `service: single-event POSTs again, now that the database holds ${(sizes.bulkEvents + parallelEvents).toLocaleString('en-US')} entries`,
+    );
     const singleLoaded = await singleEvents(url, headers, 'l', sizes.singleSeconds);
 
     // Full verification of the bulk log through the API vs the raw keyset read.
     log(`service: full verification of the ${sizes.verifyEntries.toLocaleString('en-US')}-entry log`);
     const v0 = process.hrtime.bigint();
-    const verifyRes = await fetch(`${url}/v1/logs/bulk/verify`, { method: 'POST', headers: { authorization: headers.authorization } });
+    const verifyRes = await fetch(`${url}/v1/logs/bulk/verify`, {
+      method: 'POST',
+      headers: { authorization: headers.authorization },
+    });
     const report = (await verifyRes.json()) as { ok: boolean; checked: number };
     const verifyRate = report.checked / (Number(process.hrtime.bigint() - v0) / 1e9);
-    if (!report.ok || report.checked !== sizes.verifyEntries) throw new Error(`verification failed: ${JSON.stringify(report).slice(0, 300)}`);
+    if (!report.ok || report.checked !== sizes.verifyEntries)
+      throw new Error(`verification failed: ${JSON.stringify(report).slice(0, 300)}`);
     const keysetRate = await raw.keysetChain(sizes.verifyEntries);
 
     // Proof latency at the full size.
@@ -423,23 +556,83 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     const peak = peakRssMb(child.pid as number);
 
     return [
-      { name: 'acknowledged appends, POST /v1/events/batch (500/batch, one log)', value: bulkRate, unit: 'events/s', baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow }, target: { kind: 'min-ratio', value: 0.6 } },
-      { name: 'acknowledged appends, batches of 500, 4 tenants in parallel', value: parallelRate, unit: 'events/s', baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow }, target: { kind: 'min-ratio', value: 0.6 } },
-      { name: 'single-event POSTs, 64 connections over 16 tenants', value: singleRate, unit: 'events/s', baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 }, target: { kind: 'min-ratio', value: 1.0 } },
-      { name: 'single-event POSTs vs the HTTP floor', value: singleRate, unit: 'req/s', baseline: { name: 'bare node:http answering the same POST', value: floor } },
-      { name: 'append latency p50 under that load', value: single.latency.p50, unit: 'ms', baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 } },
-      { name: 'append latency p99 under that load', value: single.latency.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 }, target: { kind: 'max', value: 20 } },
-      { name: 'single events offered evenly at the raw one-row rate: answered', value: paced.rate, unit: 'events/s', baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 } },
-      { name: 'append latency p50 at that offered rate', value: paced.p50, unit: 'ms', baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 } },
-      { name: 'append latency p99 at that offered rate', value: paced.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 } },
+      {
+        name: 'acknowledged appends, POST /v1/events/batch (500/batch, one log)',
+        value: bulkRate,
+        unit: 'events/s',
+        baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow },
+        target: { kind: 'min-ratio', value: 0.6 },
+      },
+      {
+        name: 'acknowledged appends, batches of 500, 4 tenants in parallel',
+        value: parallelRate,
+        unit: 'events/s',
+        baseline: { name: 'raw multi-row INSERTs, same indexes', value: raw.multiRow },
+        target: { kind: 'min-ratio', value: 0.6 },
+      },
+      {
+        name: 'single-event POSTs, 64 connections over 16 tenants',
+        value: singleRate,
+        unit: 'events/s',
+        baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 },
+        target: { kind: 'min-ratio', value: 1.0 },
+      },
+      {
+        name: 'single-event POSTs vs the HTTP floor',
+        value: singleRate,
+        unit: 'req/s',
+        baseline: { name: 'bare node:http answering the same POST', value: floor },
+      },
+      {
+        name: 'append latency p50 under that load',
+        value: single.latency.p50,
+        unit: 'ms',
+        baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 },
+      },
+      {
+        name: 'append latency p99 under that load',
+        value: single.latency.p99,
+        unit: 'ms',
+        baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 },
+        target: { kind: 'max', value: 20 },
+      },
+      {
+        name: 'single events offered evenly at the raw one-row rate: answered',
+        value: paced.rate,
+        unit: 'events/s',
+        baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 },
+      },
+      {
+        name: 'append latency p50 at that offered rate',
+        value: paced.p50,
+        unit: 'ms',
+        baseline: { name: 'p50 of the raw 1-row transactions', value: raw.oneRowLatency.p50 },
+      },
+      {
+        name: 'append latency p99 at that offered rate',
+        value: paced.p99,
+        unit: 'ms',
+        baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 },
+      },
       {
         name: `single-event POSTs (64 connections) after the bulk loads, ${(sizes.bulkEvents + parallelEvents).toLocaleString('en-US')} entries stored`,
         value: singleLoaded.requests.total / sizes.singleSeconds,
         unit: 'events/s',
         baseline: { name: 'raw 1-row transactions, 16 clients', value: raw.oneRowTx16 },
       },
-      { name: 'append latency p99 under that load', value: singleLoaded.latency.p99, unit: 'ms', baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 } },
-      { name: `full verification from PostgreSQL, ${size.toLocaleString('en-US')} entries`, value: verifyRate, unit: 'entries/s', baseline: { name: 'raw keyset read + chain-link check', value: keysetRate }, target: { kind: 'min-ratio', value: 0.5 } },
+      {
+        name: 'append latency p99 under that load',
+        value: singleLoaded.latency.p99,
+        unit: 'ms',
+        baseline: { name: 'p99 of the raw 1-row transactions', value: raw.oneRowLatency.p99 },
+      },
+      {
+        name: `full verification from PostgreSQL, ${size.toLocaleString('en-US')} entries`,
+        value: verifyRate,
+        unit: 'entries/s',
+        baseline: { name: 'raw keyset read + chain-link check', value: keysetRate },
+        target: { kind: 'min-ratio', value: 0.5 },
+      },
       {
         name: `inclusion proof p99 at ${size.toLocaleString('en-US')} entries (HTTP, read recorded)`,
         value: p99(latencies.inclusion),
@@ -468,7 +661,11 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       },
       { name: 'append latency max during that purge', value: deletion.duringPurge.max, unit: 'ms' },
       ...investigation,
-      { name: 'checkpoint signatures per 1,000 appended events', value: (signed / appended) * 1000, unit: 'signatures' },
+      {
+        name: 'checkpoint signatures per 1,000 appended events',
+        value: (signed / appended) * 1000,
+        unit: 'signatures',
+      },
       { name: 'peak RSS of the service during the run', value: peak, unit: 'MB', target: { kind: 'max', value: 300 } },
     ];
   } finally {

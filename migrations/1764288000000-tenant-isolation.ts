@@ -48,7 +48,9 @@ export class TenantIsolation1764288000000 implements MigrationInterface {
       await q.query(`GRANT SELECT ON ${table} TO audit_reader`);
       await q.query(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`);
       await q.query(`CREATE POLICY ${table}_runtime ON ${table} TO audit_runtime USING (true) WITH CHECK (true)`);
-      await q.query(`CREATE POLICY ${table}_reader ON ${table} FOR SELECT TO audit_reader USING (audit_tenant_visible(log))`);
+      await q.query(
+        `CREATE POLICY ${table}_reader ON ${table} FOR SELECT TO audit_reader USING (audit_tenant_visible(log))`,
+      );
     }
   }
 

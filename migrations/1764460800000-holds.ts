@@ -28,7 +28,9 @@ export class Holds1764460800000 implements MigrationInterface {
     await q.query('GRANT SELECT ON holds TO audit_reader');
     await q.query('ALTER TABLE holds ENABLE ROW LEVEL SECURITY');
     await q.query('CREATE POLICY holds_runtime ON holds TO audit_runtime USING (true) WITH CHECK (true)');
-    await q.query('CREATE POLICY holds_reader ON holds FOR SELECT TO audit_reader USING (audit_tenant_visible(tenant))');
+    await q.query(
+      'CREATE POLICY holds_reader ON holds FOR SELECT TO audit_reader USING (audit_tenant_visible(tenant))',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -13,7 +13,9 @@ export class Deletion1764633600000 implements MigrationInterface {
     await q.query('ALTER TABLE personal_data ALTER COLUMN salt DROP NOT NULL, ALTER COLUMN data DROP NOT NULL');
     await q.query('ALTER TABLE personal_data ADD COLUMN erased_at timestamptz, ADD COLUMN erased_by uuid');
     // Erased exactly when both the data and its salt are gone.
-    await q.query(`ALTER TABLE personal_data ADD CONSTRAINT personal_data_erased CHECK ((erased_at IS NULL) = (data IS NOT NULL AND salt IS NOT NULL))`);
+    await q.query(
+      `ALTER TABLE personal_data ADD CONSTRAINT personal_data_erased CHECK ((erased_at IS NULL) = (data IS NOT NULL AND salt IS NOT NULL))`,
+    );
     await q.query('CREATE INDEX personal_data_erased_by ON personal_data (erased_by) WHERE erased_by IS NOT NULL');
 
     await q.query(`
@@ -37,7 +39,9 @@ export class Deletion1764633600000 implements MigrationInterface {
         PRIMARY KEY (tenant, id)
       )`);
     await q.query('CREATE INDEX deletion_requests_id ON deletion_requests (id)');
-    await q.query(`CREATE INDEX deletion_requests_unfinished ON deletion_requests (status) WHERE status NOT IN ('completed', 'failed')`);
+    await q.query(
+      `CREATE INDEX deletion_requests_unfinished ON deletion_requests (status) WHERE status NOT IN ('completed', 'failed')`,
+    );
     // One unfinished request per subject (or per tenant closure): a second one is the first.
     await q.query(`
       CREATE UNIQUE INDEX deletion_requests_one_unfinished ON deletion_requests (tenant, kind, coalesce(subject, ''))
@@ -54,8 +58,12 @@ export class Deletion1764633600000 implements MigrationInterface {
     await q.query('GRANT SELECT, INSERT ON closed_tenants TO audit_runtime');
     await q.query('GRANT SELECT ON deletion_requests TO audit_reader');
     await q.query('ALTER TABLE deletion_requests ENABLE ROW LEVEL SECURITY');
-    await q.query('CREATE POLICY deletion_requests_runtime ON deletion_requests TO audit_runtime USING (true) WITH CHECK (true)');
-    await q.query('CREATE POLICY deletion_requests_reader ON deletion_requests FOR SELECT TO audit_reader USING (audit_tenant_visible(tenant))');
+    await q.query(
+      'CREATE POLICY deletion_requests_runtime ON deletion_requests TO audit_runtime USING (true) WITH CHECK (true)',
+    );
+    await q.query(
+      'CREATE POLICY deletion_requests_reader ON deletion_requests FOR SELECT TO audit_reader USING (audit_tenant_visible(tenant))',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

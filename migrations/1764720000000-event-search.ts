@@ -52,8 +52,12 @@ export class EventSearch1764720000000 implements MigrationInterface {
     await q.query('CREATE INDEX event_search_log_time ON event_search (log, recorded_at, idx)');
     await q.query('CREATE INDEX event_search_time ON event_search (recorded_at, log, idx)');
     await q.query('CREATE INDEX event_search_actor ON event_search (actor_id, recorded_at, log, idx)');
-    await q.query('CREATE INDEX event_search_target ON event_search (target_id, recorded_at, log, idx) WHERE target_id IS NOT NULL');
-    await q.query('CREATE INDEX event_search_subject ON event_search (subject, recorded_at, log, idx) WHERE subject IS NOT NULL');
+    await q.query(
+      'CREATE INDEX event_search_target ON event_search (target_id, recorded_at, log, idx) WHERE target_id IS NOT NULL',
+    );
+    await q.query(
+      'CREATE INDEX event_search_subject ON event_search (subject, recorded_at, log, idx) WHERE subject IS NOT NULL',
+    );
 
     // The runtime role appends rows with the entries and may rebuild a log's rows (delete, then
     // insert from the leaves); readers see their tenants' rows only, like the ledger's tables.
@@ -61,7 +65,9 @@ export class EventSearch1764720000000 implements MigrationInterface {
     await q.query('GRANT SELECT ON event_search TO audit_reader');
     await q.query('ALTER TABLE event_search ENABLE ROW LEVEL SECURITY');
     await q.query('CREATE POLICY event_search_runtime ON event_search TO audit_runtime USING (true) WITH CHECK (true)');
-    await q.query('CREATE POLICY event_search_reader ON event_search FOR SELECT TO audit_reader USING (audit_tenant_visible(log))');
+    await q.query(
+      'CREATE POLICY event_search_reader ON event_search FOR SELECT TO audit_reader USING (audit_tenant_visible(log))',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

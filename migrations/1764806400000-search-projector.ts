@@ -32,7 +32,9 @@ export class SearchProjector1764806400000 implements MigrationInterface {
         INSERT INTO event_search_progress (log) VALUES (NEW.log);
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER logs_search_progress AFTER INSERT ON logs FOR EACH ROW EXECUTE FUNCTION event_search_progress_start()`);
+    await q.query(
+      `CREATE TRIGGER logs_search_progress AFTER INSERT ON logs FOR EACH ROW EXECUTE FUNCTION event_search_progress_start()`,
+    );
     // Only the runtime role projects; readers never see progress, and nothing deletes it.
     await q.query('GRANT SELECT, INSERT, UPDATE ON event_search_progress TO audit_runtime');
   }

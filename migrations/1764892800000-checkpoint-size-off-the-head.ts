@@ -15,6 +15,8 @@ export class CheckpointSizeOffTheHead1764892800000 implements MigrationInterface
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE logs ADD COLUMN checkpoint_size bigint NOT NULL DEFAULT -1`);
-    await q.query(`UPDATE logs l SET checkpoint_size = c.size FROM (SELECT log, max(size) AS size FROM checkpoints GROUP BY log) c WHERE c.log = l.log`);
+    await q.query(
+      `UPDATE logs l SET checkpoint_size = c.size FROM (SELECT log, max(size) AS size FROM checkpoints GROUP BY log) c WHERE c.log = l.log`,
+    );
   }
 }

@@ -34,8 +34,12 @@ export class ProjectionQuarantine1765152000000 implements MigrationInterface {
     await q.query('GRANT SELECT, INSERT, DELETE ON projection_quarantine TO audit_runtime');
     await q.query('GRANT SELECT ON projection_quarantine TO audit_reader');
     await q.query('ALTER TABLE projection_quarantine ENABLE ROW LEVEL SECURITY');
-    await q.query('CREATE POLICY projection_quarantine_runtime ON projection_quarantine TO audit_runtime USING (true) WITH CHECK (true)');
-    await q.query('CREATE POLICY projection_quarantine_reader ON projection_quarantine FOR SELECT TO audit_reader USING (audit_tenant_visible(log))');
+    await q.query(
+      'CREATE POLICY projection_quarantine_runtime ON projection_quarantine TO audit_runtime USING (true) WITH CHECK (true)',
+    );
+    await q.query(
+      'CREATE POLICY projection_quarantine_reader ON projection_quarantine FOR SELECT TO audit_reader USING (audit_tenant_visible(log))',
+    );
 
     // The escape is replaced only where it is one: after every escaped backslash ("\\") is set
     // aside (as U+0001, which canonical JSON always escapes, so no leaf holds it as it is), each
@@ -46,7 +50,7 @@ export class ProjectionQuarantine1765152000000 implements MigrationInterface {
         SELECT CASE WHEN strpos(leaf, '\u0000') = 0 THEN leaf::jsonb
                ELSE replace(replace(replace(leaf, '\\', chr(1)), '\u0000', '\ufffd'), chr(1), '\\')::jsonb END
       $$`);
-    await q.query(rowFunction('audit_search_jsonb(convert_from(p_leaf, \'UTF8\'))'));
+    await q.query(rowFunction("audit_search_jsonb(convert_from(p_leaf, 'UTF8'))"));
   }
 
   async down(q: QueryRunner): Promise<void> {

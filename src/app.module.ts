@@ -98,7 +98,12 @@ class PlatformModule {
         TerminusModule.forRoot({ logger: false }),
         DiscoveryModule,
       ],
-      providers: [{ provide: APP_CONFIG, useValue: config }, { provide: CLOCK, useValue: SYSTEM_CLOCK }, MetricsService, Dependencies],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: SYSTEM_CLOCK },
+        MetricsService,
+        Dependencies,
+      ],
       exports: [APP_CONFIG, CLOCK, MetricsService, Dependencies, BullModule, TypeOrmModule, TerminusModule, CqrsModule],
     };
   }
@@ -114,7 +119,19 @@ export class AppModule {
     const api = config.components.has('api');
     const worker = config.components.has('worker');
     const controllers: Type[] = api
-      ? [HealthController, MetricsController, EventsController, KeysController, HoldsController, RetentionPoliciesController, DeletionController, InvestigationController, QuarantineController, LogReadController, LogVerificationController]
+      ? [
+          HealthController,
+          MetricsController,
+          EventsController,
+          KeysController,
+          HoldsController,
+          RetentionPoliciesController,
+          DeletionController,
+          InvestigationController,
+          QuarantineController,
+          LogReadController,
+          LogVerificationController,
+        ]
       : [HealthController, MetricsController];
     const providers: Provider[] = [
       LogStore,

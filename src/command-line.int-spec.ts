@@ -31,9 +31,17 @@ describe('command line', () => {
     const { code, out } = await run('keys', 'create', '--name', 'ops', '--roles', 'admin', '--tenants', '*');
     expect(code).toBe(0);
     const key = JSON.parse(out);
-    expect(key).toMatchObject({ name: 'ops', roles: ['admin'], tenants: ['*'], expiresAt: null, key: expect.stringMatching(/^atk_/) });
+    expect(key).toMatchObject({
+      name: 'ops',
+      roles: ['admin'],
+      tenants: ['*'],
+      expiresAt: null,
+      key: expect.stringMatching(/^atk_/),
+    });
     const created = (await platformEntries(db)).filter((e) => e.type === 'api_key.created');
-    expect(created).toEqual([expect.objectContaining({ actor: { type: 'operator', id: 'cli' }, target: { type: 'api_key', id: key.id } })]);
+    expect(created).toEqual([
+      expect.objectContaining({ actor: { type: 'operator', id: 'cli' }, target: { type: 'api_key', id: key.id } }),
+    ]);
     const app = await startTestApp(db, { AUDIT_BOOTSTRAP_ADMIN_KEY: '' });
     try {
       await app.http().get('/v1/keys').set('authorization', `Bearer ${key.key}`).expect(200);
@@ -55,7 +63,9 @@ describe('command line', () => {
       expect(out).toBe('');
       expect(err).toContain('usage:');
     }
-    expect((await run('keys', 'create', '--name', 'x', '--roles', 'wizard', '--tenants', 'acme')).err).toContain('--roles');
+    expect((await run('keys', 'create', '--name', 'x', '--roles', 'wizard', '--tenants', 'acme')).err).toContain(
+      '--roles',
+    );
     expect((await platformEntries(db)).length).toBe(before);
   });
 

@@ -56,7 +56,9 @@ async function withService<T>(env: Env, work: (app: INestApplicationContext) => 
   const config = { ...loadConfig(env), components: new Set<never>(), bootstrapAdminKey: undefined };
   await ensureDatabase(config.databaseUrl);
   await runMigrations(config.databaseUrl);
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: new PinoLogger(config.logLevel === 'silent' ? 'silent' : 'warn') });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: new PinoLogger(config.logLevel === 'silent' ? 'silent' : 'warn'),
+  });
   try {
     return await work(app);
   } finally {
@@ -81,19 +83,34 @@ async function verify(env: Env, io: Output, logs: string[]): Promise<number> {
 async function createKey(env: Env, io: Output, args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { name: { type: 'string' }, roles: { type: 'string' }, tenants: { type: 'string' }, 'expires-at': { type: 'string' } },
+    options: {
+      name: { type: 'string' },
+      roles: { type: 'string' },
+      tenants: { type: 'string' },
+      'expires-at': { type: 'string' },
+    },
     strict: true,
   });
   const list = (value: string | undefined) => (value === undefined ? undefined : value.split(',').map((s) => s.trim()));
   let request: ReturnType<typeof parseCreateKey>;
   try {
-    request = parseCreateKey({ name: values.name, roles: list(values.roles), tenants: list(values.tenants), expiresAt: values['expires-at'] });
+    request = parseCreateKey({
+      name: values.name,
+      roles: list(values.roles),
+      tenants: list(values.tenants),
+      expiresAt: values['expires-at'],
+    });
   } catch (e) {
-    if (e instanceof RequestValidationError) throw new UsageError(e.problems.map((p) => `--${p.path.split('/')[1] || 'arguments'}: ${p.message}`).join('\n'));
+    if (e instanceof RequestValidationError)
+      throw new UsageError(e.problems.map((p) => `--${p.path.split('/')[1] || 'arguments'}: ${p.message}`).join('\n'));
     throw e;
   }
   const key = await withService(env, (app) =>
-    app.get(CommandBus).execute<CreateApiKey, IssuedApiKey>(new CreateApiKey(operator('cli'), request.name, request.roles, request.tenants, request.expiresAt)),
+    app
+      .get(CommandBus)
+      .execute<CreateApiKey, IssuedApiKey>(
+        new CreateApiKey(operator('cli'), request.name, request.roles, request.tenants, request.expiresAt),
+      ),
   );
   io.out(`${JSON.stringify(key)}\n`);
   io.err('the key is shown once: keep it now\n');
@@ -118,7 +135,12 @@ async function rebuildSearch(env: Env, io: Output, logs: string[]): Promise<numb
  * failed, 2 when the file cannot be read.
  */
 async function verifyExportFile(io: Output, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { key: { type: 'string' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { key: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsageError('verify-export needs exactly one <file>');
   const [file] = positionals;
   let verifier: ExportVerifier;
@@ -129,7 +151,8 @@ async function verifyExportFile(io: Output, args: string[]): Promise<number> {
     throw e;
   }
   try {
-    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) verifier.push(line);
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity }))
+      verifier.push(line);
   } catch (e) {
     // Only the file system's errors (they name a syscall) mean an unreadable file. Duck-typed:
     // errors from node's own realm fail `instanceof Error` under jest.
@@ -174,4 +197,3 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
     return 2;
   }
 }
-

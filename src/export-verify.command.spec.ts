@@ -37,7 +37,17 @@ describe('command line: verify-export', () => {
     const { code, out, err } = await run('verify-export', file, '--key', sample.key);
     expect(code).toBe(0);
     expect(out.trim().split('\n')).toHaveLength(1);
-    expect(JSON.parse(out)).toMatchObject({ ok: true, log: sample.log, size: 20, count: 6, entries: 6, verified: 6, erased: 1, keyTrusted: true, problems: [] });
+    expect(JSON.parse(out)).toMatchObject({
+      ok: true,
+      log: sample.log,
+      size: 20,
+      count: 6,
+      entries: 6,
+      verified: 6,
+      erased: 1,
+      keyTrusted: true,
+      problems: [],
+    });
     expect(err).toBe('');
   });
 

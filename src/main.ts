@@ -21,7 +21,10 @@ async function bootstrap(): Promise<void> {
   const logger = new PinoLogger(config.logLevel);
   await ensureDatabase(config.databaseUrl);
   await runMigrations(config.databaseUrl);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), configureHttp.adapter(), { logger, bufferLogs: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), configureHttp.adapter(), {
+    logger,
+    bufferLogs: true,
+  });
   configureHttp(app);
   app.enableShutdownHooks();
   await app.listen(config.port, '0.0.0.0');

@@ -40,70 +40,252 @@ const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
 
 const ROUTES: Route[] = [
-  { name: 'POST /v1/events', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)) },
-  { name: 'POST /v1/events/batch', roles: ['emitter'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/events/batch').set(auth(k)).send({ events: [event(tenant)] }) },
-  { name: 'GET /v1/events', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/events?tenant=${tenant}`).set(auth(k)) },
-  { name: 'GET /v1/events/{id}', roles: ['investigator'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().get(`/v1/events/${await f.eventOf(tenant)}`).set(auth(k)) },
-  { name: 'GET /v1/exports', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/exports?tenant=${tenant}`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/checkpoint', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/key', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/proof/inclusion', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/proof/consistency', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/consistency?from=1&size=1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/tile/...', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/0/000.p/1`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/tile/entries/...', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/entries/000.p/1`).set(auth(k)) },
-  { name: 'POST /v1/logs/{log}/verify', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/verify`).set(auth(k)) },
-  { name: 'POST /v1/logs/{log}/checkpoint', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(k)) },
-  { name: 'GET /v1/logs/{log}/quarantine', roles: ['investigator'], ok: 200, refused: [404], call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/quarantine`).set(auth(k)) },
-  { name: 'POST /v1/keys', roles: ['admin'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/keys').set(auth(k)).send({ name: 'made', roles: ['emitter'], tenants: [tenant] }) },
-  { name: 'GET /v1/keys', roles: ['admin'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/keys').set(auth(k)) },
+  {
+    name: 'POST /v1/events',
+    roles: ['emitter'],
+    ok: 201,
+    refused: [403],
+    call: (t, k, tenant) => t.http().post('/v1/events').set(auth(k)).send(event(tenant)),
+  },
+  {
+    name: 'POST /v1/events/batch',
+    roles: ['emitter'],
+    ok: 201,
+    refused: [403],
+    call: (t, k, tenant) =>
+      t
+        .http()
+        .post('/v1/events/batch')
+        .set(auth(k))
+        .send({ events: [event(tenant)] }),
+  },
+  {
+    name: 'GET /v1/events',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/events?tenant=${tenant}`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/events/{id}',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/events/${await f.eventOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'GET /v1/exports',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/exports?tenant=${tenant}`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/checkpoint',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/key',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/key`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/proof/inclusion',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/inclusion?index=0&size=1`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/proof/consistency',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/proof/consistency?from=1&size=1`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/tile/...',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/0/000.p/1`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/tile/entries/...',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/tile/entries/000.p/1`).set(auth(k)),
+  },
+  {
+    name: 'POST /v1/logs/{log}/verify',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/verify`).set(auth(k)),
+  },
+  {
+    name: 'POST /v1/logs/{log}/checkpoint',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().post(`/v1/logs/${tenant}/checkpoint`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/logs/{log}/quarantine',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/quarantine`).set(auth(k)),
+  },
+  {
+    name: 'POST /v1/keys',
+    roles: ['admin'],
+    ok: 201,
+    refused: [403],
+    call: (t, k, tenant) =>
+      t
+        .http()
+        .post('/v1/keys')
+        .set(auth(k))
+        .send({ name: 'made', roles: ['emitter'], tenants: [tenant] }),
+  },
+  {
+    name: 'GET /v1/keys',
+    roles: ['admin'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/keys').set(auth(k)),
+  },
   {
     name: 'POST /v1/keys/{id}/rotate',
     roles: ['admin'],
     ok: 200,
     refused: [404],
-    call: async (t, k, tenant, f) => t.http().post(`/v1/keys/${await f.keyOf(tenant)}/rotate`).set(auth(k)),
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .post(`/v1/keys/${await f.keyOf(tenant)}/rotate`)
+        .set(auth(k)),
   },
-  { name: 'DELETE /v1/keys/{id}', roles: ['admin'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().delete(`/v1/keys/${await f.keyOf(tenant)}`).set(auth(k)) },
-  { name: 'POST /v1/holds', roles: ['legal'], ok: 201, refused: [403], call: (t, k, tenant) => t.http().post('/v1/holds').set(auth(k)).send({ tenant, matter: 'MAT', scope: {} }) },
-  { name: 'GET /v1/holds', roles: ['legal', 'investigator'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/holds').set(auth(k)) },
-  { name: 'GET /v1/holds/{id}', roles: ['legal', 'investigator'], ok: 200, refused: [404], call: async (t, k, tenant, f) => t.http().get(`/v1/holds/${await f.holdOf(tenant)}`).set(auth(k)) },
+  {
+    name: 'DELETE /v1/keys/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .delete(`/v1/keys/${await f.keyOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'POST /v1/holds',
+    roles: ['legal'],
+    ok: 201,
+    refused: [403],
+    call: (t, k, tenant) => t.http().post('/v1/holds').set(auth(k)).send({ tenant, matter: 'MAT', scope: {} }),
+  },
+  {
+    name: 'GET /v1/holds',
+    roles: ['legal', 'investigator'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/holds').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/holds/{id}',
+    roles: ['legal', 'investigator'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/holds/${await f.holdOf(tenant)}`)
+        .set(auth(k)),
+  },
   {
     name: 'POST /v1/holds/{id}/amend',
     roles: ['legal'],
     ok: 200,
     refused: [404],
-    call: async (t, k, tenant, f) => t.http().post(`/v1/holds/${await f.holdOf(tenant)}/amend`).set(auth(k)).send({ scope: {}, reason: 'wider' }),
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .post(`/v1/holds/${await f.holdOf(tenant)}/amend`)
+        .set(auth(k))
+        .send({ scope: {}, reason: 'wider' }),
   },
   {
     name: 'POST /v1/holds/{id}/release',
     roles: ['legal'],
     ok: 202,
     refused: [404],
-    call: async (t, k, tenant, f) => t.http().post(`/v1/holds/${await f.holdOf(tenant)}/release`).set(auth(k)).send({ reason: 'done' }),
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .post(`/v1/holds/${await f.holdOf(tenant)}/release`)
+        .set(auth(k))
+        .send({ reason: 'done' }),
   },
-  { name: 'POST /v1/holds/check', roles: ROLES, ok: 200, refused: [403], call: (t, k, tenant) => t.http().post('/v1/holds/check').set(auth(k)).send({ tenant, subject: 'u1' }) },
+  {
+    name: 'POST /v1/holds/check',
+    roles: ROLES,
+    ok: 200,
+    refused: [403],
+    call: (t, k, tenant) => t.http().post('/v1/holds/check').set(auth(k)).send({ tenant, subject: 'u1' }),
+  },
   // Retention policies hold for every tenant: any admin reads them, only a `*` admin changes them.
-  { name: 'GET /v1/retention-policies', roles: ['admin'], ok: 200, refused: [], call: (t, k) => t.http().get('/v1/retention-policies').set(auth(k)) },
+  {
+    name: 'GET /v1/retention-policies',
+    roles: ['admin'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/retention-policies').set(auth(k)),
+  },
   {
     name: 'PUT /v1/retention-policies/{category}',
     roles: ['admin'],
     ok: 403,
     refused: [403],
-    call: (t, k) => t.http().put('/v1/retention-policies/support').set(auth(k)).send({ minDays: 120, maxDays: 400, mode: 'governance' }),
+    call: (t, k) =>
+      t
+        .http()
+        .put('/v1/retention-policies/support')
+        .set(auth(k))
+        .send({ minDays: 120, maxDays: 400, mode: 'governance' }),
   },
   {
     name: 'POST /v1/deletion-requests',
     roles: ['legal', 'admin'],
     ok: 202,
     refused: [403],
-    call: (t, k, tenant) => t.http().post('/v1/deletion-requests').set(auth(k)).send({ kind: 'subject_erasure', tenant, subject: 'u1', reason: 'asked' }),
+    call: (t, k, tenant) =>
+      t
+        .http()
+        .post('/v1/deletion-requests')
+        .set(auth(k))
+        .send({ kind: 'subject_erasure', tenant, subject: 'u1', reason: 'asked' }),
   },
   {
     name: 'GET /v1/deletion-requests/{id}',
     roles: ['legal', 'admin'],
     ok: 200,
     refused: [404],
-    call: async (t, k, tenant, f) => t.http().get(`/v1/deletion-requests/${await f.deletionOf(tenant)}`).set(auth(k)),
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/deletion-requests/${await f.deletionOf(tenant)}`)
+        .set(auth(k)),
   },
 ];
 
@@ -129,11 +311,21 @@ describe('access: every route × role × tenant', () => {
     const counsel = await createKey(t, 'counsel', ['legal'], ['*']);
     fixtures = {
       async keyOf(tenant) {
-        const res = await t.http().post('/v1/keys').set(auth(t.adminKey)).send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] }).expect(201);
+        const res = await t
+          .http()
+          .post('/v1/keys')
+          .set(auth(t.adminKey))
+          .send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] })
+          .expect(201);
         return res.body.id as string;
       },
       async deletionOf(tenant) {
-        const res = await t.http().post('/v1/deletion-requests').set(auth(counsel)).send({ kind: 'subject_erasure', tenant, subject: `person-of-${tenant}`, reason: 'asked' }).expect(202);
+        const res = await t
+          .http()
+          .post('/v1/deletion-requests')
+          .set(auth(counsel))
+          .send({ kind: 'subject_erasure', tenant, subject: `person-of-${tenant}`, reason: 'asked' })
+          .expect(202);
         return res.body.id as string;
       },
       async eventOf(tenant) {
@@ -141,7 +333,12 @@ describe('access: every route × role × tenant', () => {
         return res.body.id as string;
       },
       async holdOf(tenant) {
-        const res = await t.http().post('/v1/holds').set(auth(counsel)).send({ tenant, matter: `MAT-${tenant}`, scope: { subjects: ['u1'] } }).expect(201);
+        const res = await t
+          .http()
+          .post('/v1/holds')
+          .set(auth(counsel))
+          .send({ tenant, matter: `MAT-${tenant}`, scope: { subjects: ['u1'] } })
+          .expect(201);
         return res.body.id as string;
       },
     };
@@ -155,7 +352,9 @@ describe('access: every route × role × tenant', () => {
   it('covers every route the service serves (as its OpenAPI document lists them)', async () => {
     const docs = await t.http().get('/docs-json').expect(200);
     const served = Object.entries(docs.body.paths as Record<string, object>)
-      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{path\}$/, '...')}`))
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{path\}$/, '...')}`),
+      )
       .filter((route) => !PUBLIC_ROUTES.includes(route) && !IMMUTABLE_ROUTES.includes(route));
     expect(served.sort()).toEqual(ROUTES.map((r) => r.name).sort());
   });
@@ -164,28 +363,48 @@ describe('access: every route × role × tenant', () => {
     await t.http().get(route.split(' ')[1]).expect(200);
   });
 
-  it.each(IMMUTABLE_ROUTES)('%s refuses every key, naming the immutability rule, after authentication', async (route) => {
-    const served = Object.keys((await t.http().get('/docs-json').expect(200)).body.paths as object).map((path) => path.replace(/\{path\}$/, '...'));
-    expect(served).toContain(route.split(' ')[1]);
-    const path = route.split(' ')[1].replace('{id}', '01890000-0000-7000-8000-000000000000').replace('{log}', OWN).replace('...', 'entries/0');
-    expect((await t.http().delete(path).expect(401)).body.code).toBe('unauthenticated');
-    for (const key of Object.values(keys)) {
-      const res = await t.http().delete(path).set(auth(key)).expect(409);
-      expect(res.body.code).toBe('ledger_immutable');
-    }
-  });
+  it.each(IMMUTABLE_ROUTES)(
+    '%s refuses every key, naming the immutability rule, after authentication',
+    async (route) => {
+      const served = Object.keys((await t.http().get('/docs-json').expect(200)).body.paths as object).map((path) =>
+        path.replace(/\{path\}$/, '...'),
+      );
+      expect(served).toContain(route.split(' ')[1]);
+      const path = route
+        .split(' ')[1]
+        .replace('{id}', '01890000-0000-7000-8000-000000000000')
+        .replace('{log}', OWN)
+        .replace('...', 'entries/0');
+      expect((await t.http().delete(path).expect(401)).body.code).toBe('unauthenticated');
+      for (const key of Object.values(keys)) {
+        const res = await t.http().delete(path).set(auth(key)).expect(409);
+        expect(res.body.code).toBe('ledger_immutable');
+      }
+    },
+  );
 
   for (const route of ROUTES) {
     describe(route.name, () => {
       it('needs a key', async () => {
         const someId = async () => '01890000-0000-7000-8000-000000000000';
-        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, { keyOf: someId, holdOf: someId, deletionOf: someId, eventOf: someId });
+        const res = await route.call(t, 'atk_' + 'x'.repeat(43), OWN, {
+          keyOf: someId,
+          holdOf: someId,
+          deletionOf: someId,
+          eventOf: someId,
+        });
         expect(res.status).toBe(401);
       });
 
       for (const role of ROLES) {
         for (const tenant of [OWN, OTHER]) {
-          const expected = !route.roles.includes(role) ? [403] : tenant === OWN ? [route.ok] : route.refused.length > 0 ? route.refused : [route.ok];
+          const expected = !route.roles.includes(role)
+            ? [403]
+            : tenant === OWN
+              ? [route.ok]
+              : route.refused.length > 0
+                ? route.refused
+                : [route.ok];
           it(`${role} on ${tenant === OWN ? 'its own' : 'another'} tenant: ${expected.join(' or ')}`, async () => {
             const res = await route.call(t, keys[role], tenant, fixtures);
             expect(expected).toContain(res.status);

@@ -22,7 +22,9 @@ class RawNumber {
 
 function serialise(value: unknown): string {
   const raws: string[] = [];
-  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof RawNumber ? `\u0001raw${raws.push(v.text) - 1}\u0001` : v));
+  const text = JSON.stringify(value, (_key, v: unknown) =>
+    v instanceof RawNumber ? `\u0001raw${raws.push(v.text) - 1}\u0001` : v,
+  );
   return (text ?? 'null').replace(/"\\u0001raw(\d+)\\u0001"/g, (_m, i: string) => raws[Number(i)]);
 }
 
@@ -34,7 +36,9 @@ function percentEncode(value: string): string {
       out += encodeURIComponent(ch);
     } catch {
       const c = ch.charCodeAt(0);
-      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     }
   }
   return out;
@@ -48,18 +52,39 @@ function nest(depth: number): unknown {
 
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
 const control = fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c));
-const unit = fc.oneof(codeUnit, control, fc.constantFrom('\u0000', '\ud800', '\udfff', '\u2028', '\ufeff', '\uffff', '"', '\\'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }));
+const unit = fc.oneof(
+  codeUnit,
+  control,
+  fc.constantFrom('\u0000', '\ud800', '\udfff', '\u2028', '\ufeff', '\uffff', '"', '\\'),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+);
 const nastyString = fc.oneof(
   fc.string({ unit, maxLength: 24 }),
   fc.string({ unit: 'grapheme', maxLength: 24 }),
-  fc.constantFrom('', ' ', 'acme', 'globex', '*', 'auth', 'auth.logout', '__proto__', 'constructor', '2024-02-30T00:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59-23:59', '2024-02-29T12:00:00+14:00'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'acme',
+    'globex',
+    '*',
+    'auth',
+    'auth.logout',
+    '__proto__',
+    'constructor',
+    '2024-02-30T00:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59-23:59',
+    '2024-02-29T12:00:00+14:00',
+  ),
   fc.integer({ min: 200, max: 70_000 }).map((n) => 'x'.repeat(n)),
 );
 const nastyNumber = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
   fc.constantFrom(0, -0, 2 ** 53 - 1, 2 ** 53, -(2 ** 53), Number.MIN_VALUE, Number.MAX_VALUE),
-  fc.constantFrom('1e400', '-1e400', '1e-400', '123456789012345678901234567890', '-0.0', '0.1e1', '5e-324').map((t) => new RawNumber(t)),
+  fc
+    .constantFrom('1e400', '-1e400', '1e-400', '123456789012345678901234567890', '-0.0', '0.1e1', '5e-324')
+    .map((t) => new RawNumber(t)),
 );
 const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: nastyString },
@@ -91,16 +116,36 @@ function pathsOf(value: unknown, prefix: string[] = []): string[][] {
 /** A body text: the template with one field replaced, arbitrary JSON, or the template's text with bytes broken. */
 function bodyFor(template: unknown): fc.Arbitrary<string | Buffer> {
   const paths = pathsOf(template);
-  const mutated = fc.tuple(fc.constantFrom(...paths), fc.oneof(fc.constantFrom('extra', '__proto__'), fc.string({ unit, maxLength: 6 })), nastyValue, fc.boolean()).map(([path, extra, value, add]) =>
-    serialise(add && path.length > 0 ? replaceAt(template, [...path.slice(0, -1), extra], value) : replaceAt(template, path, value)),
+  const mutated = fc
+    .tuple(
+      fc.constantFrom(...paths),
+      fc.oneof(fc.constantFrom('extra', '__proto__'), fc.string({ unit, maxLength: 6 })),
+      nastyValue,
+      fc.boolean(),
+    )
+    .map(([path, extra, value, add]) =>
+      serialise(
+        add && path.length > 0
+          ? replaceAt(template, [...path.slice(0, -1), extra], value)
+          : replaceAt(template, path, value),
+      ),
+    );
+  const broken = fc
+    .tuple(fc.nat(), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0x00], [0x22], [0x5c, 0x75]))
+    .map(([at, bytes]) => {
+      const text = Buffer.from(serialise(template));
+      const i = at % (text.length + 1);
+      return Buffer.concat([text.subarray(0, i), Buffer.from(bytes), text.subarray(i)]);
+    });
+  const duplicated = fc
+    .constantFrom(...paths.filter((p) => p.length === 1))
+    .map(([name]) => serialise(template).replace(/^\{/, `{${JSON.stringify(name)}:"dup",`));
+  return fc.oneof(
+    { weight: 6, arbitrary: mutated },
+    { weight: 2, arbitrary: nastyValue.map(serialise) },
+    { weight: 1, arbitrary: broken },
+    { weight: 1, arbitrary: duplicated },
   );
-  const broken = fc.tuple(fc.nat(), fc.constantFrom([0xff], [0xc3], [0xed, 0xa0, 0x80], [0x00], [0x22], [0x5c, 0x75])).map(([at, bytes]) => {
-    const text = Buffer.from(serialise(template));
-    const i = at % (text.length + 1);
-    return Buffer.concat([text.subarray(0, i), Buffer.from(bytes), text.subarray(i)]);
-  });
-  const duplicated = fc.constantFrom(...paths.filter((p) => p.length === 1)).map(([name]) => serialise(template).replace(/^\{/, `{${JSON.stringify(name)}:"dup",`));
-  return fc.oneof({ weight: 6, arbitrary: mutated }, { weight: 2, arbitrary: nastyValue.map(serialise) }, { weight: 1, arbitrary: broken }, { weight: 1, arbitrary: duplicated });
 }
 
 describe('API fuzz: no input makes the service answer 5xx or breaks a log', () => {
@@ -120,9 +165,21 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     investigator = await createKey(t, 'fuzz-investigator', ['investigator'], ['*']);
     legal = await createKey(t, 'fuzz-legal', ['legal', 'admin'], ['acme', 'globex']);
     for (const tenant of ['acme', 'globex']) {
-      await t.http().post('/v1/events').set(auth(emitter)).send({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } }).expect(201);
+      await t
+        .http()
+        .post('/v1/events')
+        .set(auth(emitter))
+        .send({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } })
+        .expect(201);
     }
-    holdId = (await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'FUZZ-1', scope: { subjects: ['s1'] } }).expect(201)).body.id;
+    holdId = (
+      await t
+        .http()
+        .post('/v1/holds')
+        .set(auth(legal))
+        .send({ tenant: 'acme', matter: 'FUZZ-1', scope: { subjects: ['s1'] } })
+        .expect(201)
+    ).body.id;
   });
 
   afterAll(async () => {
@@ -138,14 +195,27 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     }
     if (res.status >= 400) {
       expect(res.headers['content-type']).toMatch(/^application\/json/);
-      expect(res.body).toEqual(expect.objectContaining({ statusCode: res.status, error: expect.any(String), code: expect.any(String), message: expect.any(String) }));
+      expect(res.body).toEqual(
+        expect.objectContaining({
+          statusCode: res.status,
+          error: expect.any(String),
+          code: expect.any(String),
+          message: expect.any(String),
+        }),
+      );
       // One of the service's own codes (docs/api.md "Errors"), not a framework's answer leaking through.
       expect((res.body as { code: string }).code).toMatch(/^[a-z][a-z_]*$/);
     }
   }
 
   async function send(method: 'post' | 'put', path: string, key: string, body: string | Buffer): Promise<void> {
-    const res = await t.http()[method](path).set(auth(key)).set('content-type', 'application/json').serialize((b: unknown) => b as string).send(body as string);
+    const res = await t
+      .http()
+      [method](path)
+      .set(auth(key))
+      .set('content-type', 'application/json')
+      .serialize((b: unknown) => b as string)
+      .send(body as string);
     expectSound(res, `${method.toUpperCase()} ${path}`);
   }
 
@@ -159,17 +229,66 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     context: { ip: '10.0.0.1', n: 1 },
     personal: { subject: 's1', data: { email: 'a@example.com' } },
   };
-  const scope = { subjects: ['s1'], actors: ['u1'], categories: ['auth'], types: ['auth.logout'], from: '2024-01-01T00:00:00Z', to: '2025-01-01T00:00:00Z' };
+  const scope = {
+    subjects: ['s1'],
+    actors: ['u1'],
+    categories: ['auth'],
+    types: ['auth.logout'],
+    from: '2024-01-01T00:00:00Z',
+    to: '2025-01-01T00:00:00Z',
+  };
   const writes: [string, 'post' | 'put', () => string, () => string, unknown][] = [
     ['POST /v1/events', 'post', () => '/v1/events', () => emitter, event],
-    ['POST /v1/events/batch', 'post', () => '/v1/events/batch', () => emitter, { events: [{ ...event, tenant: 'globex' }, event] }],
-    ['POST /v1/holds', 'post', () => '/v1/holds', () => legal, { tenant: 'acme', matter: 'FUZZ', description: 'd', scope }],
-    ['POST /v1/holds/{id}/amend', 'post', () => `/v1/holds/${holdId}/amend`, () => legal, { scope: { subjects: ['s1', 's2'] }, description: 'd', reason: 'r' }],
+    [
+      'POST /v1/events/batch',
+      'post',
+      () => '/v1/events/batch',
+      () => emitter,
+      { events: [{ ...event, tenant: 'globex' }, event] },
+    ],
+    [
+      'POST /v1/holds',
+      'post',
+      () => '/v1/holds',
+      () => legal,
+      { tenant: 'acme', matter: 'FUZZ', description: 'd', scope },
+    ],
+    [
+      'POST /v1/holds/{id}/amend',
+      'post',
+      () => `/v1/holds/${holdId}/amend`,
+      () => legal,
+      { scope: { subjects: ['s1', 's2'] }, description: 'd', reason: 'r' },
+    ],
     ['POST /v1/holds/{id}/release', 'post', () => `/v1/holds/${holdId}/release`, () => legal, { reason: 'r' }],
-    ['POST /v1/holds/check', 'post', () => '/v1/holds/check', () => emitter, { tenant: 'acme', subject: 's1', actor: 'u1', category: 'auth', type: 'auth.logout', at: '2024-06-01T00:00:00Z' }],
-    ['POST /v1/deletion-requests', 'post', () => '/v1/deletion-requests', () => legal, { kind: 'subject_erasure', tenant: 'acme', subject: 's9', reason: 'r' }],
-    ['POST /v1/keys', 'post', () => '/v1/keys', () => t.adminKey, { name: 'fuzz', roles: ['emitter'], tenants: ['acme'], expiresAt: '2999-01-01T00:00:00Z' }],
-    ['PUT /v1/retention-policies/{category}', 'put', () => '/v1/retention-policies/auth', () => t.adminKey, { minDays: 400, maxDays: null, mode: 'governance', reason: 'r' }],
+    [
+      'POST /v1/holds/check',
+      'post',
+      () => '/v1/holds/check',
+      () => emitter,
+      { tenant: 'acme', subject: 's1', actor: 'u1', category: 'auth', type: 'auth.logout', at: '2024-06-01T00:00:00Z' },
+    ],
+    [
+      'POST /v1/deletion-requests',
+      'post',
+      () => '/v1/deletion-requests',
+      () => legal,
+      { kind: 'subject_erasure', tenant: 'acme', subject: 's9', reason: 'r' },
+    ],
+    [
+      'POST /v1/keys',
+      'post',
+      () => '/v1/keys',
+      () => t.adminKey,
+      { name: 'fuzz', roles: ['emitter'], tenants: ['acme'], expiresAt: '2999-01-01T00:00:00Z' },
+    ],
+    [
+      'PUT /v1/retention-policies/{category}',
+      'put',
+      () => '/v1/retention-policies/auth',
+      () => t.adminKey,
+      { minDays: 400, maxDays: null, mode: 'governance', reason: 'r' },
+    ],
   ];
 
   it.each(writes)('%s answers every body with 2xx or a JSON 4xx', async (_name, method, path, key, template) => {
@@ -191,27 +310,68 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
 
   it('answers arbitrary path parameters with 2xx or a JSON 4xx', async () => {
     await fc.assert(
-      fc.asyncProperty(nastyString.map((s) => percentEncode(s.slice(0, 300))), fc.integer({ min: 0, max: reads.length + 1 }), async (param, route) => {
-        if (route === reads.length) await send('post', `/v1/holds/${param}/release`, legal, '{"reason":"r"}');
-        else if (route === reads.length + 1) await send('put', `/v1/retention-policies/${param}`, t.adminKey, '{"minDays":400,"maxDays":null,"mode":"governance","reason":"r"}');
-        else {
-          const [method, path, key] = reads[route];
-          const res = await (method === 'get' ? t.http().get(path(param)) : t.http().delete(path(param))).set(auth(key()));
-          expectSound(res, `${method.toUpperCase()} ${path('{param}')}`);
-        }
-      }),
+      fc.asyncProperty(
+        nastyString.map((s) => percentEncode(s.slice(0, 300))),
+        fc.integer({ min: 0, max: reads.length + 1 }),
+        async (param, route) => {
+          if (route === reads.length) await send('post', `/v1/holds/${param}/release`, legal, '{"reason":"r"}');
+          else if (route === reads.length + 1)
+            await send(
+              'put',
+              `/v1/retention-policies/${param}`,
+              t.adminKey,
+              '{"minDays":400,"maxDays":null,"mode":"governance","reason":"r"}',
+            );
+          else {
+            const [method, path, key] = reads[route];
+            const res = await (method === 'get' ? t.http().get(path(param)) : t.http().delete(path(param))).set(
+              auth(key()),
+            );
+            expectSound(res, `${method.toUpperCase()} ${path('{param}')}`);
+          }
+        },
+      ),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
     );
   });
 
-  const FILTERS = ['tenant', 'type', 'category', 'actor', 'actorType', 'target', 'targetType', 'subject', 'source', 'outcome', 'from', 'to', 'limit', 'cursor', 'format', 'other'];
-  const query = fc.dictionary(fc.constantFrom(...FILTERS), fc.oneof(nastyString.map((s) => percentEncode(s.slice(0, 300))), fc.constantFrom('%ff', '%', '%00', 'a+b', '%ed%a0%80')), { maxKeys: 4 });
+  const FILTERS = [
+    'tenant',
+    'type',
+    'category',
+    'actor',
+    'actorType',
+    'target',
+    'targetType',
+    'subject',
+    'source',
+    'outcome',
+    'from',
+    'to',
+    'limit',
+    'cursor',
+    'format',
+    'other',
+  ];
+  const query = fc.dictionary(
+    fc.constantFrom(...FILTERS),
+    fc.oneof(
+      nastyString.map((s) => percentEncode(s.slice(0, 300))),
+      fc.constantFrom('%ff', '%', '%00', 'a+b', '%ed%a0%80'),
+    ),
+    { maxKeys: 4 },
+  );
 
   it.each(['/v1/events', '/v1/exports'])('%s answers every filter with 2xx or a JSON 4xx', async (route) => {
     await fc.assert(
       fc.asyncProperty(query, fc.boolean(), async (filters, scoped) => {
-        const pairs = Object.entries({ ...(scoped ? { tenant: 'acme' } : {}), ...filters }).map(([k, v]) => `${k}=${v}`);
-        const res = await t.http().get(`${route}?${pairs.join('&')}`).set(auth(investigator));
+        const pairs = Object.entries({ ...(scoped ? { tenant: 'acme' } : {}), ...filters }).map(
+          ([k, v]) => `${k}=${v}`,
+        );
+        const res = await t
+          .http()
+          .get(`${route}?${pairs.join('&')}`)
+          .set(auth(investigator));
         expectSound(res, `GET ${route}`);
       }),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },

@@ -27,10 +27,17 @@ describe('two service instances on one database', () => {
     try {
       let total = 0;
       for (const tenant of tenants) {
-        const { rows } = await owner.query('SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 ORDER BY idx', [tenant]);
+        const { rows } = await owner.query(
+          'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 ORDER BY idx',
+          [tenant],
+        );
         const head = (await owner.query('SELECT size FROM logs WHERE log = $1', [tenant])).rows[0];
         expect(Number(head.size)).toBe(rows.length);
-        const verifier = new LogVerifier({ log: tenant, origin: `${a.config.logOriginPrefix}/${tenant}`, verifier: { name: 'x', keyHash: 0, verify: () => false } });
+        const verifier = new LogVerifier({
+          log: tenant,
+          origin: `${a.config.logOriginPrefix}/${tenant}`,
+          verifier: { name: 'x', keyHash: 0, verify: () => false },
+        });
         rows.forEach((row, i) => {
           expect(Number(row.idx)).toBe(i);
           verifier.push(row.leaf, row.leaf_hash, row.tree_nodes);
@@ -51,12 +58,21 @@ describe('two service instances on one database', () => {
     const tenants = ['t1', 't2', 't3'];
     const sends: Promise<{ status: number }>[] = [];
     for (let i = 0; i < 60; i++) {
-      for (const [app, key] of [[a, keyA], [b, keyB]] as const) {
+      for (const [app, key] of [
+        [a, keyA],
+        [b, keyB],
+      ] as const) {
         const tenant = tenants[i % tenants.length];
         const body = { tenant, type: 'deployment.scaled', actor: { type: 'service', id: `s${i}` } };
-        sends.push(i % 4 === 0
-          ? app.http().post('/v1/events/batch').set('authorization', `Bearer ${key}`).send({ events: [body, body, body] })
-          : app.http().post('/v1/events').set('authorization', `Bearer ${key}`).send(body));
+        sends.push(
+          i % 4 === 0
+            ? app
+                .http()
+                .post('/v1/events/batch')
+                .set('authorization', `Bearer ${key}`)
+                .send({ events: [body, body, body] })
+            : app.http().post('/v1/events').set('authorization', `Bearer ${key}`).send(body),
+        );
       }
     }
     const answers = await Promise.all(sends);
@@ -69,13 +85,23 @@ describe('two service instances on one database', () => {
 
   it('group-commit single events of many tenants into a few statements, each log still one chain', async () => {
     const tenants = Array.from({ length: 16 }, (_, i) => `many${i}`);
-    const commits = async () => Number(/^audit_append_batch_entries_count (\d+)/m.exec(await a.app.get(MetricsService).registry.metrics())?.[1]);
+    const commits = async () =>
+      Number(/^audit_append_batch_entries_count (\d+)/m.exec(await a.app.get(MetricsService).registry.metrics())?.[1]);
     const before = await commits();
     // 64 requests arrive at once (in one tick, as many HTTP requests do under load).
     const sequencer = a.app.get(Sequencer);
     const acks = await Promise.all(
       Array.from({ length: 64 }, (_, i) =>
-        sequencer.append([{ log: tenants[i % 16], source: 'svc-many', type: 'deployment.scaled', category: 'deployment', actor: { type: 'service', id: `s${i}` }, outcome: 'success' }]),
+        sequencer.append([
+          {
+            log: tenants[i % 16],
+            source: 'svc-many',
+            type: 'deployment.scaled',
+            category: 'deployment',
+            actor: { type: 'service', id: `s${i}` },
+            outcome: 'success',
+          },
+        ]),
       ),
     );
     expect(acks.map(([ack]) => ack.log)).toEqual(Array.from({ length: 64 }, (_, i) => tenants[i % 16]));

@@ -1,4 +1,11 @@
-import { decodeEntryBundle, decodeLeaf, leafHash, openCheckpoint, parseVerifierKey, verifyInclusion } from '@audit/ledger';
+import {
+  decodeEntryBundle,
+  decodeLeaf,
+  leafHash,
+  openCheckpoint,
+  parseVerifierKey,
+  verifyInclusion,
+} from '@audit/ledger';
 import { Redis } from 'ioredis';
 import { ErasureRunner } from '../src/deletion/erasure-runner';
 import { DeletionStore } from '../src/deletion/deletion.store';
@@ -19,7 +26,12 @@ describe('deletion requests', () => {
   let investigator: string;
 
   async function emit(tenant: string, subject: string, email: string, n = 1): Promise<void> {
-    const events = Array.from({ length: n }, (_, i) => ({ tenant, type: 'auth.login.succeeded', actor: { type: 'user', id: subject }, personal: { subject, data: { email, attempt: i } } }));
+    const events = Array.from({ length: n }, (_, i) => ({
+      tenant,
+      type: 'auth.login.succeeded',
+      actor: { type: 'user', id: subject },
+      personal: { subject, data: { email, attempt: i } },
+    }));
     await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
   }
 
@@ -28,7 +40,11 @@ describe('deletion requests', () => {
     return res.body;
   }
 
-  async function settled(id: string, statuses = ['completed', 'partially_blocked', 'blocked', 'failed'], key = legal): Promise<Record<string, any>> {
+  async function settled(
+    id: string,
+    statuses = ['completed', 'partially_blocked', 'blocked', 'failed'],
+    key = legal,
+  ): Promise<Record<string, any>> {
     for (let i = 0; i < 400; i++) {
       const res = await t.http().get(`/v1/deletion-requests/${id}`).set(auth(key)).expect(200);
       if (statuses.includes(res.body.status)) return res.body;
@@ -40,8 +56,13 @@ describe('deletion requests', () => {
   async function deletionEntries(log: string, id: string): Promise<Record<string, any>[]> {
     const client = await superuserClient(db);
     try {
-      const { rows } = await client.query("SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = $1 ORDER BY idx", [log]);
-      return rows.map((r: { leaf: string }) => JSON.parse(r.leaf)).filter((e: Record<string, any>) => e.category === 'deletion' && e.target.id === id);
+      const { rows } = await client.query(
+        "SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = $1 ORDER BY idx",
+        [log],
+      );
+      return rows
+        .map((r: { leaf: string }) => JSON.parse(r.leaf))
+        .filter((e: Record<string, any>) => e.category === 'deletion' && e.target.id === id);
     } finally {
       await client.end();
     }
@@ -65,21 +86,38 @@ describe('deletion requests', () => {
   it('blocks on the retention minimum, then completes once it runs out, with a receipt committed to the ledger', async () => {
     await emit('acme', 'subject-a', 'subject-a@example.com', 3);
     await emit('acme', 'subject-b', 'subject-b@example.com', 1);
-    const { id, status } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-a', reason: 'erasure request #1' });
+    const { id, status } = await request({
+      kind: 'subject_erasure',
+      tenant: 'acme',
+      subject: 'subject-a',
+      reason: 'erasure request #1',
+    });
     expect(status).toBe('queued');
     const blocked = await settled(id);
-    expect(blocked).toMatchObject({ status: 'blocked', erased: 0, blocked: 3, blockedBy: [{ kind: 'retention', category: 'auth' }] });
+    expect(blocked).toMatchObject({
+      status: 'blocked',
+      erased: 0,
+      blocked: 3,
+      blockedBy: [{ kind: 'retention', category: 'auth' }],
+    });
     // Time passes beyond every minimum; the reconciler runs it again.
     clock.offsetMs = 30 * YEAR;
     const done = await settled(id, ['completed']);
     expect(done).toMatchObject({ status: 'completed', erased: 3, blocked: 0, blockedBy: [] });
-    expect(done.receipt).toMatchObject({ request: id, subject: 'subject-a', erased: [{ log: 'acme', ranges: [[0, 2]] }], kept: [] });
+    expect(done.receipt).toMatchObject({
+      request: id,
+      subject: 'subject-a',
+      erased: [{ log: 'acme', ranges: [[0, 2]] }],
+      kept: [],
+    });
     const recorded = await deletionEntries('acme', id);
     expect(recorded.map((e) => e.type)).toEqual(['deletion.requested', 'deletion.blocked', 'deletion.completed']);
     expect(recorded[2].context).toMatchObject({ erased: 3, receiptDigest: done.receiptDigest });
     // subject-b is untouched; the log still verifies from outside.
     const client = await superuserClient(db);
-    const { rows } = await client.query("SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'acme' ORDER BY idx");
+    const { rows } = await client.query(
+      "SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'acme' ORDER BY idx",
+    );
     await client.end();
     expect(rows).toEqual([
       { subject: 'subject-a', erased: true },
@@ -91,23 +129,58 @@ describe('deletion requests', () => {
     expect(verified.body).toMatchObject({ ok: true, problems: [] });
     // As an outsider would: a signed checkpoint, the entry bundle, and an inclusion proof of every
     // erased entry, all with the ledger library alone.
-    const key = parseVerifierKey((await t.http().get('/v1/logs/acme/key').set(auth(investigator)).expect(200)).text.trim());
+    const key = parseVerifierKey(
+      (await t.http().get('/v1/logs/acme/key').set(auth(investigator)).expect(200)).text.trim(),
+    );
     const note = (await t.http().post('/v1/logs/acme/checkpoint').set(auth(investigator)).expect(200)).text;
     const cp = openCheckpoint(note, key, `${t.config.logOriginPrefix}/acme`);
-    const bundle = await t.http().get(`/v1/logs/acme/tile/entries/000.p/${cp.size}`).set(auth(investigator)).buffer(true).parse(binary).expect(200);
+    const bundle = await t
+      .http()
+      .get(`/v1/logs/acme/tile/entries/000.p/${cp.size}`)
+      .set(auth(investigator))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     const leaves = decodeEntryBundle(bundle.body, cp.size);
     for (const index of [0, 1, 2]) {
       expect(decodeLeaf(leaves[index]).personal).toMatchObject({ subject: 'subject-a', digest: expect.any(String) });
-      const proof = (await t.http().get(`/v1/logs/acme/proof/inclusion?index=${index}&size=${cp.size}`).set(auth(investigator)).expect(200)).body;
-      verifyInclusion(index, cp.size, leafHash(leaves[index]), proof.proof.map((p: string) => Buffer.from(p, 'base64')), cp.rootHash);
+      const proof = (
+        await t
+          .http()
+          .get(`/v1/logs/acme/proof/inclusion?index=${index}&size=${cp.size}`)
+          .set(auth(investigator))
+          .expect(200)
+      ).body;
+      verifyInclusion(
+        index,
+        cp.size,
+        leafHash(leaves[index]),
+        proof.proof.map((p: string) => Buffer.from(p, 'base64')),
+        cp.rootHash,
+      );
     }
   });
 
   it('blocks a held subject naming the hold; the two-person release queues it again and it completes', async () => {
     await emit('acme', 'subject-c', 'subject-c@example.com', 2);
-    const { body: hold } = await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-77', scope: { subjects: ['subject-c'] } }).expect(201);
-    const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-c', reason: 'erasure request #2' });
-    expect(await settled(id)).toMatchObject({ status: 'blocked', erased: 0, blocked: 2, blockedBy: [{ kind: 'hold', id: hold.id }] });
+    const { body: hold } = await t
+      .http()
+      .post('/v1/holds')
+      .set(auth(legal))
+      .send({ tenant: 'acme', matter: 'MAT-77', scope: { subjects: ['subject-c'] } })
+      .expect(201);
+    const { id } = await request({
+      kind: 'subject_erasure',
+      tenant: 'acme',
+      subject: 'subject-c',
+      reason: 'erasure request #2',
+    });
+    expect(await settled(id)).toMatchObject({
+      status: 'blocked',
+      erased: 0,
+      blocked: 2,
+      blockedBy: [{ kind: 'hold', id: hold.id }],
+    });
     // A second request for the same subject while this one is unfinished is this one.
     const again = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-c', reason: 'again' });
     expect(again).toMatchObject({ id, deduplicated: true });
@@ -124,10 +197,15 @@ describe('deletion requests', () => {
       await client.query('BEGIN');
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended('holds:acme', 0))");
       let placed = false;
-      const placing = t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-LOCK', scope: { subjects: ['nobody'] } }).then((res) => {
-        placed = true;
-        return res;
-      });
+      const placing = t
+        .http()
+        .post('/v1/holds')
+        .set(auth(legal))
+        .send({ tenant: 'acme', matter: 'MAT-LOCK', scope: { subjects: ['nobody'] } })
+        .then((res) => {
+          placed = true;
+          return res;
+        });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(placed).toBe(false);
       await client.query('COMMIT');
@@ -150,14 +228,22 @@ describe('deletion requests', () => {
   });
 
   it('completes an unknown subject with nothing erased', async () => {
-    const { id } = await request({ kind: 'subject_erasure', tenant: 'acme', subject: 'nobody-at-all', reason: 'r' }, admin);
+    const { id } = await request(
+      { kind: 'subject_erasure', tenant: 'acme', subject: 'nobody-at-all', reason: 'r' },
+      admin,
+    );
     expect(await settled(id)).toMatchObject({ status: 'completed', erased: 0, blocked: 0 });
   });
 
   it('closes a tenant: its personal data erased, new events refused', async () => {
     await emit('globex', 'subject-g', 'subject-g@example.com', 2);
     const { id } = await request({ kind: 'tenant_closure', tenant: 'globex', reason: 'contract ended' });
-    const refused = await t.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'globex', type: 'auth.logout', actor: { type: 'user', id: 'x' } }).expect(409);
+    const refused = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .send({ tenant: 'globex', type: 'auth.logout', actor: { type: 'user', id: 'x' } })
+      .expect(409);
     expect(refused.body).toMatchObject({ code: 'tenant_closed' });
     expect(await settled(id, ['completed'])).toMatchObject({ erased: 2 });
   });
@@ -175,12 +261,20 @@ describe('deletion requests', () => {
       const res = await t.http().post('/v1/deletion-requests').set(auth(key)).send(body).expect(status);
       expect(res.body.code).toBe(code);
     }
-    const missing = await t.http().post('/v1/deletion-requests').set(auth(legal)).send({ kind: 'subject_erasure', tenant: 'acme', subject: 's' });
+    const missing = await t
+      .http()
+      .post('/v1/deletion-requests')
+      .set(auth(legal))
+      .send({ kind: 'subject_erasure', tenant: 'acme', subject: 's' });
     expect(missing.body.details).toEqual([{ path: '/reason', message: 'is required' }]);
   });
 
   it('refuses to delete ledger entries through any API, naming the rule', async () => {
-    for (const path of ['/v1/events/01890000-0000-7000-8000-000000000000', '/v1/logs/acme', '/v1/logs/acme/entries/0']) {
+    for (const path of [
+      '/v1/events/01890000-0000-7000-8000-000000000000',
+      '/v1/logs/acme',
+      '/v1/logs/acme/entries/0',
+    ]) {
       const res = await t.http().delete(path).set(auth(admin)).expect(409);
       expect(res.body).toMatchObject({ code: 'ledger_immutable' });
       expect(res.body.message).toContain('immutable');
@@ -190,15 +284,22 @@ describe('deletion requests', () => {
   it('leaves no copy of erased values in PostgreSQL or Redis', async () => {
     const client = await superuserClient(db);
     try {
-      const { rows: tables } = await client.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'");
+      const { rows: tables } = await client.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+      );
       for (const { table_name: table } of tables) {
         for (const value of ['subject-a@example.com', 'subject-c@example.com', 'subject-g@example.com']) {
-          const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${table}" t WHERE t::text LIKE $1 OR encode(convert_to(t::text, 'UTF8'), 'escape') LIKE $1`, [`%${value}%`]);
+          const { rows } = await client.query(
+            `SELECT count(*)::int AS n FROM "${table}" t WHERE t::text LIKE $1 OR encode(convert_to(t::text, 'UTF8'), 'escape') LIKE $1`,
+            [`%${value}%`],
+          );
           expect([table, value, rows[0].n]).toEqual([table, value, 0]);
         }
       }
       // Leaves hold digests only; the unerased subject-b is still there, so the sweep can find things.
-      const { rows } = await client.query("SELECT count(*)::int AS n FROM personal_data t WHERE t::text LIKE '%subject-b@example.com%'");
+      const { rows } = await client.query(
+        "SELECT count(*)::int AS n FROM personal_data t WHERE t::text LIKE '%subject-b@example.com%'",
+      );
       expect(rows[0].n).toBe(1);
     } finally {
       await client.end();
@@ -229,10 +330,25 @@ describe('deletion requests', () => {
   it('purges personal data past its maximum across tenants, on demand by a key for every tenant, keeping held data', async () => {
     await emit('initech', 'subject-p', 'subject-p@example.com', 2);
     await emit('initech', 'subject-q', 'subject-q@example.com', 1);
-    await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'initech', matter: 'MAT-Q', scope: { subjects: ['subject-q'] } }).expect(201);
+    await t
+      .http()
+      .post('/v1/holds')
+      .set(auth(legal))
+      .send({ tenant: 'initech', matter: 'MAT-Q', scope: { subjects: ['subject-q'] } })
+      .expect(201);
     // Thirty years on, every auth maximum has run out.
-    await t.http().post('/v1/deletion-requests').set(auth(admin)).send({ kind: 'retention_purge', reason: 'now' }).expect(403);
-    const { body } = await t.http().post('/v1/deletion-requests').set(auth(t.adminKey)).send({ kind: 'retention_purge', reason: 'ahead of schedule' }).expect(202);
+    await t
+      .http()
+      .post('/v1/deletion-requests')
+      .set(auth(admin))
+      .send({ kind: 'retention_purge', reason: 'now' })
+      .expect(403);
+    const { body } = await t
+      .http()
+      .post('/v1/deletion-requests')
+      .set(auth(t.adminKey))
+      .send({ kind: 'retention_purge', reason: 'ahead of schedule' })
+      .expect(202);
     expect(body).toMatchObject({ kind: 'retention_purge', tenant: '*' });
     // A request on every tenant is visible to keys for every tenant only.
     await t.http().get(`/v1/deletion-requests/${body.id}`).set(auth(legal)).expect(404);
@@ -240,14 +356,19 @@ describe('deletion requests', () => {
     expect(done).toMatchObject({ status: 'partially_blocked', blocked: 1, blockedBy: [{ kind: 'hold' }] });
     expect(done.erased).toBeGreaterThanOrEqual(3);
     const client = await superuserClient(db);
-    const { rows } = await client.query("SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'initech' ORDER BY idx");
+    const { rows } = await client.query(
+      "SELECT subject, data IS NULL AS erased FROM personal_data WHERE log = 'initech' ORDER BY idx",
+    );
     await client.end();
     expect(rows).toEqual([
       { subject: 'subject-p', erased: true },
       { subject: 'subject-p', erased: true },
       { subject: 'subject-q', erased: false },
     ]);
-    expect((await deletionEntries('platform', body.id)).map((e) => e.type)).toEqual(['deletion.requested', 'deletion.partially_blocked']);
+    expect((await deletionEntries('platform', body.id)).map((e) => e.type)).toEqual([
+      'deletion.requested',
+      'deletion.partially_blocked',
+    ]);
   });
 });
 
@@ -263,10 +384,34 @@ describe('deletion requests when Redis loses its jobs', () => {
     try {
       const emitter = await createKey(api, 'auth-service', ['emitter'], ['acme']);
       const legal = await createKey(api, 'legal', ['legal'], ['acme']);
-      await api.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u' }, personal: { subject: 'lost', data: { email: 'lost@example.com' } } }).expect(201);
-      const { body } = await api.http().post('/v1/deletion-requests').set(auth(legal)).send({ kind: 'subject_erasure', tenant: 'acme', subject: 'lost', reason: 'r' }).expect(202);
+      await api
+        .http()
+        .post('/v1/events')
+        .set(auth(emitter))
+        .send({
+          tenant: 'acme',
+          type: 'auth.logout',
+          actor: { type: 'user', id: 'u' },
+          personal: { subject: 'lost', data: { email: 'lost@example.com' } },
+        })
+        .expect(201);
+      const { body } = await api
+        .http()
+        .post('/v1/deletion-requests')
+        .set(auth(legal))
+        .send({ kind: 'subject_erasure', tenant: 'acme', subject: 'lost', reason: 'r' })
+        .expect(202);
       await clearQueues(prefix);
-      worker = await startTestApp(db, { AUDIT_COMPONENTS: 'worker', AUDIT_QUEUE_PREFIX: prefix, AUDIT_BOOTSTRAP_ADMIN_KEY: '', AUDIT_DELETION_RECONCILE_MS: '200' }, { clock });
+      worker = await startTestApp(
+        db,
+        {
+          AUDIT_COMPONENTS: 'worker',
+          AUDIT_QUEUE_PREFIX: prefix,
+          AUDIT_BOOTSTRAP_ADMIN_KEY: '',
+          AUDIT_DELETION_RECONCILE_MS: '200',
+        },
+        { clock },
+      );
       let status = '';
       for (let i = 0; i < 400 && status !== 'completed'; i++) {
         status = (await api.http().get(`/v1/deletion-requests/${body.id}`).set(auth(legal))).body.status;

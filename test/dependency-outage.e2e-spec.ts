@@ -45,8 +45,17 @@ describe('PostgreSQL unreachable under load', () => {
     const emitter = await createKey(t, 'billing', ['emitter'], ['acme']);
     const investigator = await createKey(t, 'auditor', ['investigator'], ['acme']);
     const answers: Answer[] = [];
-    const record = (res: { status: number; body: { code?: string; id?: string }; headers: Record<string, string> }): Answer => {
-      const answer = { status: res.status, code: res.body?.code, retryAfter: res.headers['retry-after'], id: res.body?.id };
+    const record = (res: {
+      status: number;
+      body: { code?: string; id?: string };
+      headers: Record<string, string>;
+    }): Answer => {
+      const answer = {
+        status: res.status,
+        code: res.body?.code,
+        retryAfter: res.headers['retry-after'],
+        id: res.body?.id,
+      };
       answers.push(answer);
       return answer;
     };
@@ -54,7 +63,11 @@ describe('PostgreSQL unreachable under load', () => {
     let running = true;
     const load = Array.from({ length: EMITTERS }, async (_, e) => {
       for (let n = 0; running && n < 100_000; n++) {
-        const res = await t.http().post('/v1/events').set('authorization', `Bearer ${emitter}`).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: `e${e}-${n}` } });
+        const res = await t
+          .http()
+          .post('/v1/events')
+          .set('authorization', `Bearer ${emitter}`)
+          .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: `e${e}-${n}` } });
         if (record(res).status !== 201) await sleep(20); // a client that was told to come back later
       }
     });
@@ -95,7 +108,8 @@ describe('PostgreSQL unreachable under load', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 201 && s !== 503)).toEqual([]);
     const refused = answers.filter((a) => a.status === 503);
     expect(refused.length).toBeGreaterThan(0);
-    for (const a of refused) expect(a).toMatchObject({ code: 'unavailable', retryAfter: expect.stringMatching(/^[1-9][0-9]*$/) });
+    for (const a of refused)
+      expect(a).toMatchObject({ code: 'unavailable', retryAfter: expect.stringMatching(/^[1-9][0-9]*$/) });
     // Reads and authentication (every request here authenticates) while down were refused, not 401.
     expect(reads.filter((a) => a.status === 503).length).toBeGreaterThan(0);
 
@@ -127,7 +141,11 @@ describe('PostgreSQL unreachable under load', () => {
     } finally {
       await owner.end();
     }
-    const verified = await t.http().post('/v1/logs/acme/verify').set('authorization', `Bearer ${investigator}`).expect(200);
+    const verified = await t
+      .http()
+      .post('/v1/logs/acme/verify')
+      .set('authorization', `Bearer ${investigator}`)
+      .expect(200);
     expect(verified.body).toMatchObject({ ok: true, problems: [] });
   });
 });
@@ -141,7 +159,11 @@ describe('Redis unreachable', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     proxy = await TcpProxy.start(6379);
-    t = await startTestApp(db, { REDIS_URL: proxy.url('redis://127.0.0.1:6379'), AUDIT_DELETION_RECONCILE_MS: '500' }, { logs });
+    t = await startTestApp(
+      db,
+      { REDIS_URL: proxy.url('redis://127.0.0.1:6379'), AUDIT_DELETION_RECONCILE_MS: '500' },
+      { logs },
+    );
   });
 
   afterAll(async () => {
@@ -154,7 +176,12 @@ describe('Redis unreachable', () => {
   it('never answers 500 nor waits: appends 201, deletion requests 202 (queued later), health names redis', async () => {
     const emitter = await createKey(t, 'billing', ['emitter'], ['acme']);
     const legal = await createKey(t, 'counsel', ['legal'], ['acme']);
-    await t.http().post('/v1/events').set('authorization', `Bearer ${emitter}`).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u0' } }).expect(201);
+    await t
+      .http()
+      .post('/v1/events')
+      .set('authorization', `Bearer ${emitter}`)
+      .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u0' } })
+      .expect(201);
 
     proxy.cut();
     await sleep(300);
@@ -164,29 +191,52 @@ describe('Redis unreachable', () => {
       return { status: res.status, body: res.body, ms: Date.now() - started };
     };
     const appends = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => timed(() => t.http().post('/v1/events').set('authorization', `Bearer ${emitter}`).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: `u${i + 1}` } }))),
+      Array.from({ length: 20 }, (_, i) =>
+        timed(() =>
+          t
+            .http()
+            .post('/v1/events')
+            .set('authorization', `Bearer ${emitter}`)
+            .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: `u${i + 1}` } }),
+        ),
+      ),
     );
     for (const a of appends) expect(a).toMatchObject({ status: 201 });
     expect(Math.max(...appends.map((a) => a.ms))).toBeLessThan(1_000);
-    const deletion = await timed(() => t.http().post('/v1/deletion-requests').set('authorization', `Bearer ${legal}`).send({ kind: 'subject_erasure', tenant: 'acme', subject: 'u1', reason: 'erasure request #1' }));
+    const deletion = await timed(() =>
+      t
+        .http()
+        .post('/v1/deletion-requests')
+        .set('authorization', `Bearer ${legal}`)
+        .send({ kind: 'subject_erasure', tenant: 'acme', subject: 'u1', reason: 'erasure request #1' }),
+    );
     expect(deletion).toMatchObject({ status: 202, body: { status: 'queued' } });
     expect(deletion.ms).toBeLessThan(1_000);
     const health = await timed(() => t.http().get('/health'));
-    expect(health).toMatchObject({ status: 503, body: { code: 'unavailable', error: { redis: { status: 'down' } }, info: { postgres: { status: 'up' } } } });
+    expect(health).toMatchObject({
+      status: 503,
+      body: { code: 'unavailable', error: { redis: { status: 'down' } }, info: { postgres: { status: 'up' } } },
+    });
     expect(health.ms).toBeLessThan(3_000);
     expect((await timed(() => t.http().get('/metrics'))).status).toBe(200);
 
     proxy.restore();
     let healthy = false;
-    for (const started = Date.now(); !healthy && Date.now() - started < 15_000; ) {
+    for (const started = Date.now(); !healthy && Date.now() - started < 15_000;) {
       healthy = (await t.http().get('/health')).status === 200;
       if (!healthy) await sleep(200);
     }
     expect(healthy).toBe(true);
     // The row was the truth: the reconciler queued it once Redis was back, and it ran.
     let status = 'queued';
-    for (const started = Date.now(); status === 'queued' && Date.now() - started < 15_000; ) {
-      status = (await t.http().get(`/v1/deletion-requests/${deletion.body.id}`).set('authorization', `Bearer ${legal}`).expect(200)).body.status;
+    for (const started = Date.now(); status === 'queued' && Date.now() - started < 15_000;) {
+      status = (
+        await t
+          .http()
+          .get(`/v1/deletion-requests/${deletion.body.id}`)
+          .set('authorization', `Bearer ${legal}`)
+          .expect(200)
+      ).body.status;
       if (status === 'queued') await sleep(200);
     }
     expect(status).not.toBe('queued');

@@ -29,9 +29,19 @@ describe('hold guard against the real service and a real queue', () => {
   it('keeps a held deletion out of the way with the hold id, and runs it once the hold is released', async () => {
     const auth = (key: string) => ({ authorization: `Bearer ${key}` });
     const emitter = await createKey(t, 'support-desk', ['emitter'], ['acme']);
-    await t.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } }).expect(201);
+    await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } })
+      .expect(201);
     const legal = await createKey(t, 'alice', ['legal'], ['acme']);
-    const { body: hold } = await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-9', scope: { subjects: ['person-1'] } }).expect(201);
+    const { body: hold } = await t
+      .http()
+      .post('/v1/holds')
+      .set(auth(legal))
+      .send({ tenant: 'acme', matter: 'MAT-9', scope: { subjects: ['person-1'] } })
+      .expect(201);
 
     const deleted: string[] = [];
     const client = new HoldCheckClient({ baseUrl: await t.app.getUrl(), apiKey: emitter });

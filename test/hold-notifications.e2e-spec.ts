@@ -15,7 +15,14 @@ describe('hold notifications', () => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
-      const verified = verifyWebhookSignature(SECRET, req.headers['x-audit-timestamp'] as string, body, req.headers['x-audit-signature'] as string, Date.now() / 1000, 300);
+      const verified = verifyWebhookSignature(
+        SECRET,
+        req.headers['x-audit-timestamp'] as string,
+        body,
+        req.headers['x-audit-signature'] as string,
+        Date.now() / 1000,
+        300,
+      );
       received.push({ body: JSON.parse(body), verified });
       res.writeHead(204).end();
     });
@@ -24,7 +31,11 @@ describe('hold notifications', () => {
   beforeAll(async () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     db = await createTestDatabase();
-    t = await startTestApp(db, { AUDIT_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, AUDIT_WEBHOOK_SECRET: SECRET, HOLD_RELEASE_APPROVALS: '1' });
+    t = await startTestApp(db, {
+      AUDIT_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      AUDIT_WEBHOOK_SECRET: SECRET,
+      HOLD_RELEASE_APPROVALS: '1',
+    });
   });
 
   afterAll(async () => {
@@ -39,16 +50,30 @@ describe('hold notifications', () => {
 
   it('tells the webhook that a hold was placed and released, signed, without the matter', async () => {
     const emitter = await createKey(t, 'billing', ['emitter'], ['acme']);
-    await t.http().post('/v1/events').set(auth(emitter)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } }).expect(201);
+    await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } })
+      .expect(201);
     const legal = await createKey(t, 'alice', ['legal'], ['acme']);
-    const { body: hold } = await t.http().post('/v1/holds').set(auth(legal)).send({ tenant: 'acme', matter: 'MAT-SECRET-7', scope: {} }).expect(201);
+    const { body: hold } = await t
+      .http()
+      .post('/v1/holds')
+      .set(auth(legal))
+      .send({ tenant: 'acme', matter: 'MAT-SECRET-7', scope: {} })
+      .expect(201);
     await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(legal)).send({ reason: 'done' }).expect(200);
     await until(() => received.length >= 2);
     const types = received.map((r) => r.body.type).sort();
     expect(types).toEqual(['hold.placed', 'hold.released']);
     for (const r of received) {
       expect(r.verified).toBe(true);
-      expect(r.body).toMatchObject({ tenant: 'acme', subjectRef: { type: 'hold', id: hold.id }, ledger: { log: 'acme' } });
+      expect(r.body).toMatchObject({
+        tenant: 'acme',
+        subjectRef: { type: 'hold', id: hold.id },
+        ledger: { log: 'acme' },
+      });
     }
     expect(JSON.stringify(received)).not.toContain('MAT-SECRET-7');
   });

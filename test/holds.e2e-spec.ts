@@ -20,7 +20,10 @@ describe('legal holds', () => {
   async function entries(log: string): Promise<Record<string, any>[]> {
     const client = await superuserClient(db);
     try {
-      const { rows } = await client.query("SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = $1 ORDER BY idx", [log]);
+      const { rows } = await client.query(
+        "SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = $1 ORDER BY idx",
+        [log],
+      );
       return rows.map((r: { leaf: string }) => JSON.parse(r.leaf));
     } finally {
       await client.end();
@@ -41,7 +44,12 @@ describe('legal holds', () => {
     emitter = await createKey(t, 'billing', ['emitter'], ['acme', 'globex']);
     investigator = await createKey(t, 'ivan', ['investigator'], ['acme']);
     for (const tenant of ['acme', 'globex']) {
-      await t.http().post('/v1/events').set(auth(emitter)).send({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } }).expect(201);
+      await t
+        .http()
+        .post('/v1/events')
+        .set(auth(emitter))
+        .send({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } })
+        .expect(201);
     }
   });
 
@@ -51,7 +59,12 @@ describe('legal holds', () => {
   });
 
   it('places a hold, recorded in the tenant log with the acting key and matter', async () => {
-    const res = await place(alice, { tenant: 'acme', matter: 'MAT-2026-001', description: 'billing dispute', scope: { subjects: ['u1'], categories: ['billing'], from: '2026-01-01T00:00:00+01:00' } }).expect(201);
+    const res = await place(alice, {
+      tenant: 'acme',
+      matter: 'MAT-2026-001',
+      description: 'billing dispute',
+      scope: { subjects: ['u1'], categories: ['billing'], from: '2026-01-01T00:00:00+01:00' },
+    }).expect(201);
     expect(res.body).toMatchObject({
       status: 'active',
       tenant: 'acme',
@@ -61,7 +74,13 @@ describe('legal holds', () => {
       history: [expect.objectContaining({ type: 'hold.placed' })],
     });
     const [entry] = await holdEntries('acme');
-    expect(entry).toMatchObject({ type: 'hold.placed', source: 'audit-trail', actor: { type: 'api_key', id: res.body.placedBy.keyId }, target: { type: 'hold', id: res.body.id }, context: { matter: 'MAT-2026-001' } });
+    expect(entry).toMatchObject({
+      type: 'hold.placed',
+      source: 'audit-trail',
+      actor: { type: 'api_key', id: res.body.placedBy.keyId },
+      target: { type: 'hold', id: res.body.id },
+      context: { matter: 'MAT-2026-001' },
+    });
     const read = await t.http().get(`/v1/holds/${res.body.id}`).set(auth(investigator)).expect(200);
     expect(read.body).toEqual(res.body);
     const foreign = await t.http().get(`/v1/holds/${res.body.id}`).set(auth(gina)).expect(404);
@@ -77,7 +96,12 @@ describe('legal holds', () => {
       [alice, { tenant: '*', matter: 'M', scope: {} }, 403, 'tenant_out_of_scope'],
       [alice, { tenant: 'acme', matter: '', scope: {} }, 400, 'invalid_request'],
       [alice, { tenant: 'acme', matter: '   ', scope: {} }, 400, 'invalid_request'],
-      [alice, { tenant: 'acme', matter: 'M', scope: { from: '2026-05-01T00:00:00Z', to: '2026-04-01T00:00:00Z' } }, 400, 'invalid_request'],
+      [
+        alice,
+        { tenant: 'acme', matter: 'M', scope: { from: '2026-05-01T00:00:00Z', to: '2026-04-01T00:00:00Z' } },
+        400,
+        'invalid_request',
+      ],
       [alice, { tenant: 'acme', matter: 'M', scope: { from: '2026-02-30T99:00:00Z' } }, 400, 'invalid_request'],
       [alice, { tenant: 'Not A Tenant', matter: 'M', scope: {} }, 400, 'invalid_request'],
       [alice, { tenant: 'acme', matter: 'M' }, 400, 'invalid_request'],
@@ -87,50 +111,104 @@ describe('legal holds', () => {
       const res = await place(key, body).expect(status);
       expect(res.body).toMatchObject({ statusCode: status, code });
     }
-    const inverted = await place(alice, { tenant: 'acme', matter: 'M', scope: { from: '2026-05-01T00:00:00Z', to: '2026-04-01T00:00:00Z' } });
+    const inverted = await place(alice, {
+      tenant: 'acme',
+      matter: 'M',
+      scope: { from: '2026-05-01T00:00:00Z', to: '2026-04-01T00:00:00Z' },
+    });
     expect(inverted.body.details).toEqual([{ path: '/scope/to', message: 'must be later than from' }]);
     expect((await entries('acme')).length + (await entries('platform')).length).toBe(before);
   });
 
   it('amends by widening only', async () => {
-    const { body: hold } = await place(alice, { tenant: 'acme', matter: 'MAT-2', scope: { actors: ['a1'] } }).expect(201);
-    const widened = await t.http().post(`/v1/holds/${hold.id}/amend`).set(auth(bob)).send({ scope: { actors: ['a1', 'a2'] }, reason: 'second admin involved' }).expect(200);
+    const { body: hold } = await place(alice, { tenant: 'acme', matter: 'MAT-2', scope: { actors: ['a1'] } }).expect(
+      201,
+    );
+    const widened = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/amend`)
+      .set(auth(bob))
+      .send({ scope: { actors: ['a1', 'a2'] }, reason: 'second admin involved' })
+      .expect(200);
     expect(widened.body.scope).toEqual({ actors: ['a1', 'a2'] });
     expect(widened.body.history.map((e: { type: string }) => e.type)).toEqual(['hold.placed', 'hold.amended']);
-    const narrowed = await t.http().post(`/v1/holds/${hold.id}/amend`).set(auth(bob)).send({ scope: { actors: ['a2'] }, reason: 'drop a1' }).expect(422);
+    const narrowed = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/amend`)
+      .set(auth(bob))
+      .send({ scope: { actors: ['a2'] }, reason: 'drop a1' })
+      .expect(422);
     expect(narrowed.body).toMatchObject({ code: 'hold_narrowing', details: [{ path: '/scope/actors' }] });
     await t.http().post(`/v1/holds/${hold.id}/amend`).set(auth(bob)).send({ scope: {} }).expect(400);
   });
 
   it('releases with two distinct legal keys; the same key twice counts once; released holds stay readable', async () => {
-    const { body: hold } = await place(alice, { tenant: 'acme', matter: 'MAT-3', scope: { types: ['billing.invoice.paid'] } }).expect(201);
-    const first = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(alice)).send({ reason: 'settled' }).expect(202);
+    const { body: hold } = await place(alice, {
+      tenant: 'acme',
+      matter: 'MAT-3',
+      scope: { types: ['billing.invoice.paid'] },
+    }).expect(201);
+    const first = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/release`)
+      .set(auth(alice))
+      .send({ reason: 'settled' })
+      .expect(202);
     expect(first.body).toMatchObject({ status: 'release_pending', approvals: 1, required: 2 });
     const count = (await holdEntries('acme')).length;
-    const again = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(alice)).send({ reason: 'settled, really' }).expect(202);
+    const again = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/release`)
+      .set(auth(alice))
+      .send({ reason: 'settled, really' })
+      .expect(202);
     expect(again.body).toMatchObject({ status: 'release_pending', approvals: 1, required: 2 });
     expect((await holdEntries('acme')).length).toBe(count);
     await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(bob)).send({}).expect(400);
-    const second = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(bob)).send({ reason: 'settled' }).expect(200);
+    const second = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/release`)
+      .set(auth(bob))
+      .send({ reason: 'settled' })
+      .expect(200);
     expect(second.body).toMatchObject({ status: 'released', approvals: 2, required: 2 });
     const recorded = (await holdEntries('acme')).filter((e) => e.target.id === hold.id);
-    expect(recorded.map((e) => e.type)).toEqual(['hold.placed', 'hold.release_requested', 'hold.release_requested', 'hold.released']);
+    expect(recorded.map((e) => e.type)).toEqual([
+      'hold.placed',
+      'hold.release_requested',
+      'hold.release_requested',
+      'hold.released',
+    ]);
     // Each entry reads on its own: the acting key, the matter and the reason.
     expect(recorded.slice(1).map((e) => [e.actor.type, e.context.matter, e.context.reason])).toEqual([
       ['api_key', 'MAT-3', 'settled'],
       ['api_key', 'MAT-3', 'settled'],
       ['api_key', 'MAT-3', 'settled'],
     ]);
-    const conflict = await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(root)).send({ reason: 'again' }).expect(409);
+    const conflict = await t
+      .http()
+      .post(`/v1/holds/${hold.id}/release`)
+      .set(auth(root))
+      .send({ reason: 'again' })
+      .expect(409);
     expect(conflict.body.code).toBe('hold_released');
-    await t.http().post('/v1/holds/01890000-0000-7000-8000-000000000000/release').set(auth(alice)).send({ reason: 'r' }).expect(404);
+    await t
+      .http()
+      .post('/v1/holds/01890000-0000-7000-8000-000000000000/release')
+      .set(auth(alice))
+      .send({ reason: 'r' })
+      .expect(404);
     const released = await t.http().get('/v1/holds').query({ status: 'released' }).set(auth(alice)).expect(200);
     expect(released.body.items.map((h: { id: string }) => h.id)).toContain(hold.id);
     expect(released.body.items.find((h: { id: string }) => h.id === hold.id).history).toHaveLength(4);
   });
 
   it('answers the check for every role; emitters see ids, not matters', async () => {
-    const { body: hold } = await place(alice, { tenant: 'acme', matter: 'MAT-4', scope: { subjects: ['person-9'] } }).expect(201);
+    const { body: hold } = await place(alice, {
+      tenant: 'acme',
+      matter: 'MAT-4',
+      scope: { subjects: ['person-9'] },
+    }).expect(201);
     const question = { tenant: 'acme', subject: 'person-9' };
     const asEmitter = await t.http().post('/v1/holds/check').set(auth(emitter)).send(question).expect(200);
     expect(asEmitter.body.held).toBe(true);
@@ -141,14 +219,44 @@ describe('legal holds', () => {
     const asAdmin = await t.http().post('/v1/holds/check').set(auth(t.adminKey)).send(question).expect(200);
     expect(asAdmin.body.held).toBe(true);
     // Another person, another tenant: not held by it.
-    const other = await t.http().post('/v1/holds/check').set(auth(emitter)).send({ tenant: 'acme', subject: 'person-10', category: 'auth', actor: 'x', type: 'auth.logout', at: '2026-03-01T00:00:00Z' }).expect(200);
+    const other = await t
+      .http()
+      .post('/v1/holds/check')
+      .set(auth(emitter))
+      .send({
+        tenant: 'acme',
+        subject: 'person-10',
+        category: 'auth',
+        actor: 'x',
+        type: 'auth.logout',
+        at: '2026-03-01T00:00:00Z',
+      })
+      .expect(200);
     expect(other.body.holds.map((h: { id: string }) => h.id)).not.toContain(hold.id);
-    expect((await t.http().post('/v1/holds/check').set(auth(emitter)).send({ tenant: 'globex', subject: 'person-9' }).expect(200)).body).toEqual({ held: false, holds: [] });
+    expect(
+      (
+        await t
+          .http()
+          .post('/v1/holds/check')
+          .set(auth(emitter))
+          .send({ tenant: 'globex', subject: 'person-9' })
+          .expect(200)
+      ).body,
+    ).toEqual({ held: false, holds: [] });
     await t.http().post('/v1/holds/check').set(auth(alice)).send({ tenant: 'globex', subject: 'person-9' }).expect(403);
     await t.http().post('/v1/holds/check').set(auth(emitter)).send({ subject: 'person-9' }).expect(400);
     // A hold on every tenant covers globex too.
-    const { body: everywhere } = await place(root, { tenant: '*', matter: 'MAT-ALL', scope: { subjects: ['person-11'] } }).expect(201);
-    const global = await t.http().post('/v1/holds/check').set(auth(emitter)).send({ tenant: 'globex', subject: 'person-11' }).expect(200);
+    const { body: everywhere } = await place(root, {
+      tenant: '*',
+      matter: 'MAT-ALL',
+      scope: { subjects: ['person-11'] },
+    }).expect(201);
+    const global = await t
+      .http()
+      .post('/v1/holds/check')
+      .set(auth(emitter))
+      .send({ tenant: 'globex', subject: 'person-11' })
+      .expect(200);
     expect(global.body).toEqual({ held: true, holds: [{ id: everywhere.id }] });
     expect((await holdEntries('platform')).map((e) => e.target.id)).toContain(everywhere.id);
   });
@@ -163,10 +271,14 @@ describe('legal holds', () => {
     await t.http().get('/v1/holds').query({ status: 'gone' }).set(auth(root)).expect(400);
   });
 
-  it('keeps other tenants\' holds out of a scoped read in PostgreSQL itself (row-level security)', async () => {
+  it("keeps other tenants' holds out of a scoped read in PostgreSQL itself (row-level security)", async () => {
     const ds = t.app.get(DataSource);
     const tenantsSeen = async (scope: string[]) =>
-      [...new Set((await withTenantScope(ds, scope, (sql) => sql('SELECT tenant FROM holds'))).map((r) => r.tenant as string))].sort();
+      [
+        ...new Set(
+          (await withTenantScope(ds, scope, (sql) => sql('SELECT tenant FROM holds'))).map((r) => r.tenant as string),
+        ),
+      ].sort();
     expect(await tenantsSeen(['acme'])).toEqual(['acme']);
     expect(await tenantsSeen(['globex'])).toEqual([]);
     expect(await tenantsSeen(['*'])).toEqual(['*', 'acme']);
@@ -183,6 +295,11 @@ describe('legal holds', () => {
     expect(counts.holds).toBe(live.length);
     expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual(live);
     // Live changes keep working on the rebuilt model.
-    await t.http().post(`/v1/holds/${live[0].id}/amend`).set(auth(root)).send({ scope: {}, reason: 'everything' }).expect((res) => expect([200, 409]).toContain(res.status));
+    await t
+      .http()
+      .post(`/v1/holds/${live[0].id}/amend`)
+      .set(auth(root))
+      .send({ scope: {}, reason: 'everything' })
+      .expect((res) => expect([200, 409]).toContain(res.status));
   });
 });

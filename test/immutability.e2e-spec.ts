@@ -4,7 +4,13 @@ import { MirrorCheck } from '../src/ledger/mirror-check';
 import { TestApp, createKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
-const event = (i: number) => ({ tenant: 'acme', type: 'admin.role.granted', actor: { type: 'user', id: `admin${i}` }, target: { type: 'user', id: `u${i}` }, outcome: 'success' });
+const event = (i: number) => ({
+  tenant: 'acme',
+  type: 'admin.role.granted',
+  actor: { type: 'user', id: `admin${i}` },
+  target: { type: 'user', id: `u${i}` },
+  outcome: 'success',
+});
 
 async function waitForCheckpoint(t: TestApp, key: string, size: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -26,7 +32,12 @@ describe('immutability', () => {
     t = await startTestApp(db);
     emitter = await createKey(t, 'console', ['emitter'], ['acme']);
     investigator = await createKey(t, 'secops', ['investigator'], ['acme']);
-    await t.http().post('/v1/events/batch').set('authorization', `Bearer ${emitter}`).send({ events: Array.from({ length: 40 }, (_, i) => event(i)) }).expect(201);
+    await t
+      .http()
+      .post('/v1/events/batch')
+      .set('authorization', `Bearer ${emitter}`)
+      .send({ events: Array.from({ length: 40 }, (_, i) => event(i)) })
+      .expect(201);
     await waitForCheckpoint(t, investigator, 40);
   });
 
@@ -63,7 +74,9 @@ describe('immutability', () => {
   it('refuses UPDATE, DELETE and TRUNCATE even from the owner while the triggers stand', async () => {
     const owner = await superuserClient(db);
     try {
-      await expect(owner.query("UPDATE entries SET leaf = 'x'::bytea WHERE log = 'acme' AND idx = 0")).rejects.toThrow(/append-only/);
+      await expect(owner.query("UPDATE entries SET leaf = 'x'::bytea WHERE log = 'acme' AND idx = 0")).rejects.toThrow(
+        /append-only/,
+      );
       await expect(owner.query("DELETE FROM checkpoints WHERE log = 'acme'")).rejects.toThrow(/append-only/);
       await expect(owner.query('TRUNCATE entries')).rejects.toThrow(/append-only/);
     } finally {
@@ -85,22 +98,30 @@ describe('immutability', () => {
     const res = await t.http().post('/v1/logs/acme/verify').set('authorization', `Bearer ${investigator}`).expect(200);
     expect(res.body.ok).toBe(false);
     expect(res.body.firstBadIndex).toBe(17);
-    expect(res.body.problems).toEqual(expect.arrayContaining([expect.objectContaining({ index: 17, code: 'leaf_hash_mismatch' })]));
+    expect(res.body.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ index: 17, code: 'leaf_hash_mismatch' })]),
+    );
   });
 
   it('says loudly when the database is behind the checkpoint mirror (lost tail, old backup)', async () => {
     const owner = await superuserClient(db);
     try {
-      for (const table of ['entries', 'checkpoints']) await owner.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_append_only`);
+      for (const table of ['entries', 'checkpoints'])
+        await owner.query(`ALTER TABLE ${table} DISABLE TRIGGER ${table}_append_only`);
       await owner.query("DELETE FROM entries WHERE log = 'acme' AND idx >= 30");
       await owner.query("DELETE FROM checkpoints WHERE log = 'acme' AND size > 30");
-      for (const table of ['entries', 'checkpoints']) await owner.query(`ALTER TABLE ${table} ENABLE TRIGGER ${table}_append_only`);
+      for (const table of ['entries', 'checkpoints'])
+        await owner.query(`ALTER TABLE ${table} ENABLE TRIGGER ${table}_append_only`);
     } finally {
       await owner.end();
     }
-    expect(await t.app.get(MirrorCheck).check()).toEqual([{ log: 'acme', problem: 'database_behind', mirroredSize: 40 }]);
+    expect(await t.app.get(MirrorCheck).check()).toEqual([
+      { log: 'acme', problem: 'database_behind', mirroredSize: 40 },
+    ]);
     const res = await t.http().post('/v1/logs/acme/verify').set('authorization', `Bearer ${investigator}`).expect(200);
     expect(res.body.ok).toBe(false);
-    expect(res.body.problems).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'log_behind_checkpoint' })]));
+    expect(res.body.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'log_behind_checkpoint' })]),
+    );
   });
 });

@@ -27,12 +27,20 @@ describe('investigation: search, event reads and exports', () => {
     return res.body.results;
   }
 
-  async function search(query: Record<string, string | number>, key = investigator, status = 200): Promise<Record<string, any>> {
+  async function search(
+    query: Record<string, string | number>,
+    key = investigator,
+    status = 200,
+  ): Promise<Record<string, any>> {
     return (await t.http().get('/v1/events').query(query).set(auth(key)).expect(status)).body;
   }
 
   /** Every page of a search, following cursors. */
-  async function allPages(query: Record<string, string | number>, key = investigator, between?: () => Promise<unknown>): Promise<Record<string, any>[]> {
+  async function allPages(
+    query: Record<string, string | number>,
+    key = investigator,
+    between?: () => Promise<unknown>,
+  ): Promise<Record<string, any>[]> {
     const items: Record<string, any>[] = [];
     let cursor: string | null = null;
     do {
@@ -61,7 +69,9 @@ describe('investigation: search, event reads and exports', () => {
         ...(i % 10 === 1 ? { personal: { subject: 'subject-7', data: { email: `person${i}@example.com` } } } : {}),
       })),
     );
-    await emit(Array.from({ length: 5 }, () => ({ tenant: 'globex', type: 'auth.logout', actor: { type: 'user', id: 'u1' } })));
+    await emit(
+      Array.from({ length: 5 }, () => ({ tenant: 'globex', type: 'auth.logout', actor: { type: 'user', id: 'u1' } })),
+    );
   });
 
   afterAll(async () => {
@@ -77,16 +87,24 @@ describe('investigation: search, event reads and exports', () => {
 
       const byActor = (await search({ tenant: 'acme', actor: 'u2' })).items;
       expect(byActor.map((e: any) => e.index)).toEqual([27, 22, 17, 12, 7, 2]);
-      const combined = (await search({ tenant: 'acme', actor: 'u2', type: 'auth.login.failed', outcome: 'failure' })).items;
+      const combined = (await search({ tenant: 'acme', actor: 'u2', type: 'auth.login.failed', outcome: 'failure' }))
+        .items;
       expect(combined.map((e: any) => e.index)).toEqual([27, 12]);
-      expect((await search({ tenant: 'acme', category: 'support', target: 't4' })).items.map((e: any) => e.index)).toEqual([4]);
+      expect(
+        (await search({ tenant: 'acme', category: 'support', target: 't4' })).items.map((e: any) => e.index),
+      ).toEqual([4]);
       expect((await search({ tenant: 'acme', targetType: 'ticket', actorType: 'user' })).items).toHaveLength(15);
       expect((await search({ tenant: 'acme', source: 'console', limit: 1000 })).items).toHaveLength(30);
       expect((await search({ tenant: 'acme', source: 'billing' })).items).toHaveLength(0);
       const subject = (await search({ tenant: 'acme', subject: 'subject-7' })).items;
       expect(subject.map((e: any) => e.index)).toEqual([21, 11, 1]);
       expect(subject[0].personal).toMatchObject({ subject: 'subject-7', data: { email: 'person21@example.com' } });
-      expect(subject[0]).toMatchObject({ v: 1, log: 'acme', type: 'auth.login.failed', actor: { type: 'user', id: 'u1' } });
+      expect(subject[0]).toMatchObject({
+        v: 1,
+        log: 'acme',
+        type: 'auth.login.failed',
+        actor: { type: 'user', id: 'u1' },
+      });
       expect(typeof subject[0].leafHash).toBe('string');
     });
 
@@ -107,13 +125,25 @@ describe('investigation: search, event reads and exports', () => {
     });
 
     it('pages without skipping or repeating an entry while new ones arrive', async () => {
-      const seeded = await emit(Array.from({ length: 240 }, (_, i) => ({ tenant: 'initech', type: 'deployment.updated', actor: { type: 'svc', id: `d${i % 4}` } })));
+      const seeded = await emit(
+        Array.from({ length: 240 }, (_, i) => ({
+          tenant: 'initech',
+          type: 'deployment.updated',
+          actor: { type: 'svc', id: `d${i % 4}` },
+        })),
+      );
       // Appends run the whole time the pages are read.
       let reading = true;
       let arrivals = 0;
       const appending = (async () => {
         while (reading) {
-          await emit(Array.from({ length: 5 }, () => ({ tenant: 'initech', type: 'deployment.updated', actor: { type: 'svc', id: 'new' } })));
+          await emit(
+            Array.from({ length: 5 }, () => ({
+              tenant: 'initech',
+              type: 'deployment.updated',
+              actor: { type: 'svc', id: 'new' },
+            })),
+          );
           arrivals++;
         }
       })();
@@ -150,14 +180,20 @@ describe('investigation: search, event reads and exports', () => {
       expect(nextCursor).toEqual(expect.any(String));
       for (const other of [{ tenant: 'globex' }, { tenant: 'initech', actor: 'd1' }] as Record<string, string>[]) {
         const body = await search({ ...other, cursor: nextCursor }, everywhere, 400);
-        expect(body.details[0]).toMatchObject({ path: '/query/cursor', message: expect.stringContaining('another query') });
+        expect(body.details[0]).toMatchObject({
+          path: '/query/cursor',
+          message: expect.stringContaining('another query'),
+        });
       }
       await search({ tenant: 'initech', limit: 9, cursor: nextCursor }, everywhere);
     });
 
     it('records each search, with a subject filter beside the leaf rather than in it', async () => {
       await search({ tenant: 'acme', subject: 'subject-7', type: 'support.ticket.opened' });
-      const record = (await platformEntries(db)).filter((e) => e.type === 'access.events.search').at(-1) as Record<string, any>;
+      const record = (await platformEntries(db)).filter((e) => e.type === 'access.events.search').at(-1) as Record<
+        string,
+        any
+      >;
       expect(record.context.filters).toEqual({ tenant: 'acme', type: 'support.ticket.opened' });
       expect(JSON.stringify(record.context)).not.toContain('subject-7');
       expect(record.personal).toEqual({ subject: 'subject-7', digest: expect.any(String) });
@@ -173,17 +209,33 @@ describe('investigation: search, event reads and exports', () => {
       const checkpoint = openCheckpoint(res.body.inclusion.checkpoint, parseVerifierKey(key));
       expect(checkpoint.size).toBe(res.body.inclusion.size);
       expect(checkpoint.size).toBeGreaterThan(made.index);
-      const leaf = (await t.http().get('/v1/logs/acme/proof/inclusion').query({ index: made.index, size: checkpoint.size }).set(auth(investigator))).body.leafHash;
+      const leaf = (
+        await t
+          .http()
+          .get('/v1/logs/acme/proof/inclusion')
+          .query({ index: made.index, size: checkpoint.size })
+          .set(auth(investigator))
+      ).body.leafHash;
       expect(res.body.leafHash).toBe(leaf);
       expect(() =>
-        verifyInclusion(made.index, checkpoint.size, Buffer.from(leaf, 'base64'), res.body.inclusion.proof.map((p: string) => Buffer.from(p, 'base64')), checkpoint.rootHash),
+        verifyInclusion(
+          made.index,
+          checkpoint.size,
+          Buffer.from(leaf, 'base64'),
+          res.body.inclusion.proof.map((p: string) => Buffer.from(p, 'base64')),
+          checkpoint.rootHash,
+        ),
       ).not.toThrow();
     });
 
-    it('answers 404 for another tenant\'s entry, like a missing one, and 400 for a malformed id', async () => {
+    it("answers 404 for another tenant's entry, like a missing one, and 400 for a malformed id", async () => {
       const globexId = (await search({ tenant: 'globex' }, everywhere)).items[0].id;
       const foreign = await t.http().get(`/v1/events/${globexId}`).set(auth(investigator)).expect(404);
-      const missing = await t.http().get('/v1/events/01900000-0000-7000-8000-000000000000').set(auth(investigator)).expect(404);
+      const missing = await t
+        .http()
+        .get('/v1/events/01900000-0000-7000-8000-000000000000')
+        .set(auth(investigator))
+        .expect(404);
       expect(foreign.body).toEqual(missing.body);
       const bad = await t.http().get('/v1/events/not-an-id').set(auth(investigator)).expect(400);
       expect(bad.body.details[0].path).toBe('/params/id');
@@ -193,7 +245,12 @@ describe('investigation: search, event reads and exports', () => {
   describe('erasure and rebuild', () => {
     it('shows erased personal data as erased, keeps none in the read model, and rebuilds it identically', async () => {
       clock.offsetMs = 400 * 86_400_000; // past the support and auth minimums
-      const request = await t.http().post('/v1/deletion-requests').set(auth(legal)).send({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-7', reason: 'the person asked' }).expect(202);
+      const request = await t
+        .http()
+        .post('/v1/deletion-requests')
+        .set(auth(legal))
+        .send({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-7', reason: 'the person asked' })
+        .expect(202);
       let status = '';
       for (let i = 0; i < 400 && !['completed', 'partially_blocked', 'blocked', 'failed'].includes(status); i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -202,7 +259,8 @@ describe('investigation: search, event reads and exports', () => {
       expect(status).toBe('completed');
       const items = (await search({ tenant: 'acme', subject: 'subject-7' })).items;
       expect(items).toHaveLength(3);
-      for (const item of items) expect(item.personal).toEqual({ subject: 'subject-7', digest: expect.any(String), erased: true });
+      for (const item of items)
+        expect(item.personal).toEqual({ subject: 'subject-7', digest: expect.any(String), erased: true });
 
       const client = await superuserClient(db);
       try {
@@ -212,7 +270,9 @@ describe('investigation: search, event reads and exports', () => {
         const before = await dump();
         expect(JSON.stringify(before)).not.toContain('@example.com');
         const io = { out: jest.fn(), err: jest.fn() };
-        expect(await runCommandLine(['search', 'rebuild'], { ...process.env, DATABASE_URL: db, LOG_LEVEL: 'silent' }, io)).toBe(0);
+        expect(
+          await runCommandLine(['search', 'rebuild'], { ...process.env, DATABASE_URL: db, LOG_LEVEL: 'silent' }, io),
+        ).toBe(0);
         expect(JSON.parse(io.out.mock.calls[0][0])).toMatchObject({ entries: before.length });
         expect(await dump()).toEqual(before);
       } finally {
@@ -226,12 +286,20 @@ describe('investigation: search, event reads and exports', () => {
 
     beforeAll(async () => {
       for (let b = 0; b < 3; b++) {
-        await emit(Array.from({ length: 1000 }, (_, i) => ({ tenant: 'initech', type: 'billing.invoice.paid', actor: { type: 'user', id: `payer${i % 7}` }, context: { n: b * 1000 + i } })));
+        await emit(
+          Array.from({ length: 1000 }, (_, i) => ({
+            tenant: 'initech',
+            type: 'billing.invoice.paid',
+            actor: { type: 'user', id: `payer${i % 7}` },
+            context: { n: b * 1000 + i },
+          })),
+        );
       }
       key = (await t.http().get('/v1/logs/initech/key').set(auth(everywhere))).text.trim();
     });
 
-    const exportOf = async (query: Record<string, string>) => (await t.http().get('/v1/exports').query(query).set(auth(everywhere)).buffer(true).parse(text).expect(200));
+    const exportOf = async (query: Record<string, string>) =>
+      await t.http().get('/v1/exports').query(query).set(auth(everywhere)).buffer(true).parse(text).expect(200);
 
     it('streams an NDJSON export of a few thousand entries that verifies offline against the key', async () => {
       const res = await exportOf({ tenant: 'initech' });
@@ -242,7 +310,12 @@ describe('investigation: search, event reads and exports', () => {
       expect(lines.length - 1).toBeGreaterThan(3000);
       const report = await verifyExport(lines, { trustedKey: key });
       expect(report.problems).toEqual([]);
-      expect(report).toMatchObject({ ok: true, entries: lines.length - 1, verified: lines.length - 1, keyTrusted: true });
+      expect(report).toMatchObject({
+        ok: true,
+        entries: lines.length - 1,
+        verified: lines.length - 1,
+        keyTrusted: true,
+      });
       const first = JSON.parse(lines[1]);
       expect(leafHash(Buffer.from(first.leaf, 'base64')).toString('base64')).toEqual(expect.any(String));
     });
@@ -255,7 +328,11 @@ describe('investigation: search, event reads and exports', () => {
 
       const acme = (await exportOf({ tenant: 'acme', subject: 'subject-7' })).body as string;
       const acmeLines = acme.split('\n').filter((l) => l !== '');
-      expect(acmeLines.slice(1).map((l) => JSON.parse(l).personal)).toEqual([{ erased: true }, { erased: true }, { erased: true }]);
+      expect(acmeLines.slice(1).map((l) => JSON.parse(l).personal)).toEqual([
+        { erased: true },
+        { erased: true },
+        { erased: true },
+      ]);
       expect((await verifyExport(acmeLines, { trustedKey: key })).ok).toBe(true);
 
       const tampered = [...lines];
@@ -269,11 +346,27 @@ describe('investigation: search, event reads and exports', () => {
     });
 
     it('writes CSV with formula cells neutralised', async () => {
-      await emit([{ tenant: 'globex', type: 'support.ticket.opened', actor: { type: 'user', id: '=HYPERLINK("http://evil.example","x")' }, context: { note: 'plain' } }]);
-      const res = await t.http().get('/v1/exports').query({ tenant: 'globex', format: 'csv' }).set(auth(everywhere)).buffer(true).parse(text).expect(200);
+      await emit([
+        {
+          tenant: 'globex',
+          type: 'support.ticket.opened',
+          actor: { type: 'user', id: '=HYPERLINK("http://evil.example","x")' },
+          context: { note: 'plain' },
+        },
+      ]);
+      const res = await t
+        .http()
+        .get('/v1/exports')
+        .query({ tenant: 'globex', format: 'csv' })
+        .set(auth(everywhere))
+        .buffer(true)
+        .parse(text)
+        .expect(200);
       expect(res.headers['content-type']).toContain('text/csv');
       const rows = (res.body as string).split('\r\n');
-      expect(rows[0]).toBe('index,id,recordedAt,occurredAt,source,type,category,actorType,actorId,targetType,targetId,outcome,subject,context,personal,leafHash');
+      expect(rows[0]).toBe(
+        'index,id,recordedAt,occurredAt,source,type,category,actorType,actorId,targetType,targetId,outcome,subject,context,personal,leafHash',
+      );
       const evil = rows.find((r) => r.includes('HYPERLINK')) as string;
       expect(evil).toContain(`"'=HYPERLINK(""http://evil.example"",""x"")"`);
       expect(evil).not.toMatch(/(^|,)=/);

@@ -23,7 +23,11 @@ describe('API keys: create, list, rotate, revoke', () => {
   });
 
   const emit = (app: TestApp, key: string) =>
-    app.http().post('/v1/events').set('authorization', bearer(key)).send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
+    app
+      .http()
+      .post('/v1/events')
+      .set('authorization', bearer(key))
+      .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
 
   // Another process hears of a key change when PostgreSQL delivers the notification, milliseconds
   // after the commit, and the change's answer may reach the caller first. Without the notification
@@ -38,7 +42,12 @@ describe('API keys: create, list, rotate, revoke', () => {
   };
 
   it('shows a key once, lists keys without secrets, and records the creation without the secret', async () => {
-    const created = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'billing', roles: ['emitter'], tenants: ['acme'] }).expect(201);
+    const created = await t
+      .http()
+      .post('/v1/keys')
+      .set('authorization', bearer(t.adminKey))
+      .send({ name: 'billing', roles: ['emitter'], tenants: ['acme'] })
+      .expect(201);
     expect(created.body).toMatchObject({ name: 'billing', roles: ['emitter'], tenants: ['acme'], expiresAt: null });
     expect(created.body.key).toMatch(/^atk_[A-Za-z0-9_-]{43}$/);
     expect(created.body.key.startsWith(created.body.prefix)).toBe(true);
@@ -47,54 +56,93 @@ describe('API keys: create, list, rotate, revoke', () => {
     expect(text).not.toContain(created.body.key);
     expect(text).not.toContain(t.adminKey);
     expect(text).not.toMatch(/secret|hash/i);
-    expect(list.body.items.find((k: { id: string }) => k.id === created.body.id)).toMatchObject({ prefix: created.body.prefix, revokedAt: null });
-    const byPrefix = await t.http().get('/v1/keys').query({ prefix: created.body.prefix }).set('authorization', bearer(t.adminKey)).expect(200);
+    expect(list.body.items.find((k: { id: string }) => k.id === created.body.id)).toMatchObject({
+      prefix: created.body.prefix,
+      revokedAt: null,
+    });
+    const byPrefix = await t
+      .http()
+      .get('/v1/keys')
+      .query({ prefix: created.body.prefix })
+      .set('authorization', bearer(t.adminKey))
+      .expect(200);
     expect(byPrefix.body.items.map((k: { id: string }) => k.id)).toEqual([created.body.id]);
     const entries = await platformEntries(db);
     expect(entries.find((e) => e.type === 'api_key.created' && e.target.id === created.body.id)).toMatchObject({
       category: 'api_keys',
       context: { name: 'billing', roles: ['emitter'], tenants: ['acme'], prefix: created.body.prefix },
     });
-    expect(entries.find((e) => e.type === 'api_key.created' && e.context.name === 'bootstrap-admin')).toMatchObject({ actor: { type: 'operator', id: 'bootstrap' } });
+    expect(entries.find((e) => e.type === 'api_key.created' && e.context.name === 'bootstrap-admin')).toMatchObject({
+      actor: { type: 'operator', id: 'bootstrap' },
+    });
     expect(JSON.stringify(entries)).not.toContain(created.body.key);
   });
 
   it('rotation: the new secret works and the old one is dead at once here, and in other processes as soon as they are told', async () => {
-    const created = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'console', roles: ['emitter'], tenants: ['acme'] }).expect(201);
+    const created = await t
+      .http()
+      .post('/v1/keys')
+      .set('authorization', bearer(t.adminKey))
+      .send({ name: 'console', roles: ['emitter'], tenants: ['acme'] })
+      .expect(201);
     const old = created.body.key as string;
     // Both processes have the old secret cached.
     await emit(t, old).expect(201);
     await emit(other, old).expect(201);
-    const rotated = await t.http().post(`/v1/keys/${created.body.id}/rotate`).set('authorization', bearer(t.adminKey)).expect(200);
+    const rotated = await t
+      .http()
+      .post(`/v1/keys/${created.body.id}/rotate`)
+      .set('authorization', bearer(t.adminKey))
+      .expect(200);
     expect(rotated.body).toMatchObject({ id: created.body.id, name: 'console', roles: ['emitter'], tenants: ['acme'] });
     expect(rotated.body.key).not.toBe(old);
     await emit(t, old).expect(401);
     expect((await refusedWithin(other, old)).status).toBe(401);
     await emit(t, rotated.body.key).expect(201);
     await emit(other, rotated.body.key).expect(201);
-    const entry = (await platformEntries(db)).find((e) => e.type === 'api_key.rotated' && e.target.id === created.body.id);
+    const entry = (await platformEntries(db)).find(
+      (e) => e.type === 'api_key.rotated' && e.target.id === created.body.id,
+    );
     expect(entry).toMatchObject({ context: { prefix: rotated.body.prefix, previousPrefix: created.body.prefix } });
   });
 
   it('revocation: dead at once here and in other processes as soon as they are told, recorded once, and the key cannot be rotated back', async () => {
     const key = await createKey(t, 'marketplace', ['emitter'], ['acme']);
-    const { id } = (await t.http().get('/v1/keys').query({ prefix: key.slice(0, 12) }).set('authorization', bearer(t.adminKey)).expect(200)).body.items[0];
+    const { id } = (
+      await t
+        .http()
+        .get('/v1/keys')
+        .query({ prefix: key.slice(0, 12) })
+        .set('authorization', bearer(t.adminKey))
+        .expect(200)
+    ).body.items[0];
     await emit(other, key).expect(201);
     const revoked = await t.http().delete(`/v1/keys/${id}`).set('authorization', bearer(t.adminKey)).expect(200);
     expect(revoked.body.revokedAt).toEqual(expect.any(String));
     const refused = await refusedWithin(other, key);
     expect(refused.status).toBe(401);
-    expect(refused.body).toMatchObject({ statusCode: 401, code: 'unauthenticated', message: 'the API key is unknown, revoked or expired' });
+    expect(refused.body).toMatchObject({
+      statusCode: 401,
+      code: 'unauthenticated',
+      message: 'the API key is unknown, revoked or expired',
+    });
     await emit(t, key).expect(401);
     await t.http().delete(`/v1/keys/${id}`).set('authorization', bearer(t.adminKey)).expect(200);
-    expect((await platformEntries(db)).filter((e) => e.type === 'api_key.revoked' && e.target.id === id)).toHaveLength(1);
+    expect((await platformEntries(db)).filter((e) => e.type === 'api_key.revoked' && e.target.id === id)).toHaveLength(
+      1,
+    );
     const rotate = await t.http().post(`/v1/keys/${id}/rotate`).set('authorization', bearer(t.adminKey)).expect(409);
     expect(rotate.body.code).toBe('key_not_active');
   });
 
   it('an expired key stops working', async () => {
     const expiresAt = new Date(Date.now() + 1500).toISOString();
-    const res = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'short', roles: ['emitter'], tenants: ['acme'], expiresAt }).expect(201);
+    const res = await t
+      .http()
+      .post('/v1/keys')
+      .set('authorization', bearer(t.adminKey))
+      .send({ name: 'short', roles: ['emitter'], tenants: ['acme'], expiresAt })
+      .expect(201);
     expect(res.body.expiresAt).toBe(expiresAt);
     await emit(t, res.body.key).expect(201);
     await new Promise((resolve) => setTimeout(resolve, 1600));
@@ -107,14 +155,24 @@ describe('API keys: create, list, rotate, revoke', () => {
 
     beforeAll(async () => {
       scopedAdmin = await createKey(t, 'acme-ops', ['admin'], ['acme']);
-      const foreign = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send({ name: 'globex-billing', roles: ['emitter'], tenants: ['globex'] }).expect(201);
+      const foreign = await t
+        .http()
+        .post('/v1/keys')
+        .set('authorization', bearer(t.adminKey))
+        .send({ name: 'globex-billing', roles: ['emitter'], tenants: ['globex'] })
+        .expect(201);
       foreignId = foreign.body.id;
     });
 
     it('grants nothing it does not hold, and creates nothing when refused', async () => {
       const before = (await platformEntries(db)).length;
       for (const tenants of [['globex'], ['*'], ['acme', 'globex']]) {
-        const res = await t.http().post('/v1/keys').set('authorization', bearer(scopedAdmin)).send({ name: 'x', roles: ['emitter'], tenants }).expect(403);
+        const res = await t
+          .http()
+          .post('/v1/keys')
+          .set('authorization', bearer(scopedAdmin))
+          .send({ name: 'x', roles: ['emitter'], tenants })
+          .expect(403);
         expect(res.body).toMatchObject({ statusCode: 403, code: 'grant_exceeds_holder' });
       }
       expect((await platformEntries(db)).length).toBe(before);
@@ -122,15 +180,28 @@ describe('API keys: create, list, rotate, revoke', () => {
       const { rows } = await client.query("SELECT count(*)::int AS n FROM api_keys WHERE name = 'x'");
       await client.end();
       expect(rows[0].n).toBe(0);
-      await t.http().post('/v1/keys').set('authorization', bearer(scopedAdmin)).send({ name: 'acme-auth', roles: ['emitter'], tenants: ['acme'] }).expect(201);
+      await t
+        .http()
+        .post('/v1/keys')
+        .set('authorization', bearer(scopedAdmin))
+        .send({ name: 'acme-auth', roles: ['emitter'], tenants: ['acme'] })
+        .expect(201);
     });
 
     it('sees, rotates and revokes only keys inside its scope; another tenant\'s key is "not found"', async () => {
       const list = await t.http().get('/v1/keys').set('authorization', bearer(scopedAdmin)).expect(200);
       expect(list.body.items.length).toBeGreaterThan(0);
       for (const key of list.body.items) expect(key.tenants).toEqual(['acme']);
-      const rotate = await t.http().post(`/v1/keys/${foreignId}/rotate`).set('authorization', bearer(scopedAdmin)).expect(404);
-      const missing = await t.http().post('/v1/keys/01890000-0000-7000-8000-000000000000/rotate').set('authorization', bearer(scopedAdmin)).expect(404);
+      const rotate = await t
+        .http()
+        .post(`/v1/keys/${foreignId}/rotate`)
+        .set('authorization', bearer(scopedAdmin))
+        .expect(404);
+      const missing = await t
+        .http()
+        .post('/v1/keys/01890000-0000-7000-8000-000000000000/rotate')
+        .set('authorization', bearer(scopedAdmin))
+        .expect(404);
       expect(rotate.body).toEqual(missing.body);
       await t.http().delete(`/v1/keys/${foreignId}`).set('authorization', bearer(scopedAdmin)).expect(404);
       await t.http().delete('/v1/keys/not-a-key-id').set('authorization', bearer(scopedAdmin)).expect(404);
@@ -148,7 +219,12 @@ describe('API keys: create, list, rotate, revoke', () => {
     ];
     const before = (await t.http().get('/v1/keys').set('authorization', bearer(t.adminKey))).body.items.length;
     for (const [body, path] of cases) {
-      const res = await t.http().post('/v1/keys').set('authorization', bearer(t.adminKey)).send(body as object).expect(400);
+      const res = await t
+        .http()
+        .post('/v1/keys')
+        .set('authorization', bearer(t.adminKey))
+        .send(body as object)
+        .expect(400);
       expect(res.body.details.map((d: { path: string }) => d.path)).toContain(path);
     }
     expect((await t.http().get('/v1/keys').set('authorization', bearer(t.adminKey))).body.items.length).toBe(before);

@@ -66,14 +66,27 @@ describe('ingestion and the log read API', () => {
 
   it('appends one event after commit and names its log, index, id and leaf hash', async () => {
     const res = await t.http().post('/v1/events').set(auth(emitter)).send(event('acme', 0)).expect(201);
-    expect(res.body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), log: 'acme', index: 0, leafHash: expect.any(String), recordedAt: expect.any(String) });
+    expect(res.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      log: 'acme',
+      index: 0,
+      leafHash: expect.any(String),
+      recordedAt: expect.any(String),
+    });
     const client = await superuserClient(db);
     const rows = await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = 0', ['acme']);
     await client.end();
     const leaf = rows.rows[0].leaf as Buffer;
     expect(leafHash(leaf).toString('base64')).toBe(res.body.leafHash);
     const entry = decodeLeaf(leaf);
-    expect(entry).toMatchObject({ log: 'acme', index: 0, source: 'billing', category: 'billing', occurredAt: '2026-11-27T09:00:00.000Z', id: res.body.id });
+    expect(entry).toMatchObject({
+      log: 'acme',
+      index: 0,
+      source: 'billing',
+      category: 'billing',
+      occurredAt: '2026-11-27T09:00:00.000Z',
+      id: res.body.id,
+    });
     expect(entry.prev).toBe(Buffer.alloc(32).toString('base64'));
   });
 
@@ -81,7 +94,9 @@ describe('ingestion and the log read API', () => {
     const events = Array.from({ length: 500 }, (_, i) => event('acme', i + 1));
     const res = await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
     expect(res.body.results).toHaveLength(500);
-    expect(res.body.results.map((r: { index: number }) => r.index)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(res.body.results.map((r: { index: number }) => r.index)).toEqual(
+      Array.from({ length: 500 }, (_, i) => i + 1),
+    );
     const client = await superuserClient(db);
     const { rows } = await client.query('SELECT idx, leaf FROM entries WHERE log = $1 ORDER BY idx', ['acme']);
     await client.end();
@@ -100,58 +115,135 @@ describe('ingestion and the log read API', () => {
   it('serves a signed checkpoint, proofs and tiles that standard verification accepts', async () => {
     const cp = await checkpointOf('acme', 501);
     expect(cp.size).toBe(501);
-    const bundle = await t.http().get('/v1/logs/acme/tile/entries/000').set(auth(reader)).buffer(true).parse(binary).expect(200);
+    const bundle = await t
+      .http()
+      .get('/v1/logs/acme/tile/entries/000')
+      .set(auth(reader))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     const leaves = decodeEntryBundle(bundle.body, 256);
-    const partial = await t.http().get('/v1/logs/acme/tile/entries/001.p/245').set(auth(reader)).buffer(true).parse(binary).expect(200);
+    const partial = await t
+      .http()
+      .get('/v1/logs/acme/tile/entries/001.p/245')
+      .set(auth(reader))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     const allLeaves = [...leaves, ...decodeEntryBundle(partial.body, 245)];
     const hashes = allLeaves.map(leafHash);
 
-    const tile = await t.http().get('/v1/logs/acme/tile/0/000').set(auth(reader)).buffer(true).parse(binary).expect(200);
+    const tile = await t
+      .http()
+      .get('/v1/logs/acme/tile/0/000')
+      .set(auth(reader))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     expect(splitTile(tile.body, 256)).toEqual(hashes.slice(0, 256));
     expect(tile.headers['cache-control']).toContain('immutable');
-    const level1 = await t.http().get('/v1/logs/acme/tile/1/000.p/1').set(auth(reader)).buffer(true).parse(binary).expect(200);
+    const level1 = await t
+      .http()
+      .get('/v1/logs/acme/tile/1/000.p/1')
+      .set(auth(reader))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
     expect(level1.body).toEqual(perfectRoot(hashes.slice(0, 256)));
 
     for (const index of [0, 1, 255, 256, 400, 500]) {
-      const proof = (await t.http().get(`/v1/logs/acme/proof/inclusion?index=${index}&size=501`).set(auth(reader)).expect(200)).body;
+      const proof = (
+        await t.http().get(`/v1/logs/acme/proof/inclusion?index=${index}&size=501`).set(auth(reader)).expect(200)
+      ).body;
       expect(proof.leafHash).toBe(hashes[index].toString('base64'));
-      verifyInclusion(index, 501, hashes[index], proof.proof.map((p: string) => Buffer.from(p, 'base64')), cp.rootHash);
+      verifyInclusion(
+        index,
+        501,
+        hashes[index],
+        proof.proof.map((p: string) => Buffer.from(p, 'base64')),
+        cp.rootHash,
+      );
     }
     const first = await t.http().get('/v1/logs/acme/proof/inclusion?index=0&size=1').set(auth(reader)).expect(200);
     expect(first.body.proof).toEqual([]);
 
     await t.http().post('/v1/events').set(auth(emitter)).send(event('acme', 999)).expect(201);
     const later = await checkpointOf('acme', 502);
-    const consistency = (await t.http().get(`/v1/logs/acme/proof/consistency?from=501&size=502`).set(auth(reader)).expect(200)).body;
-    verifyConsistency(501, 502, consistency.proof.map((p: string) => Buffer.from(p, 'base64')), cp.rootHash, later.rootHash);
+    const consistency = (
+      await t.http().get(`/v1/logs/acme/proof/consistency?from=501&size=502`).set(auth(reader)).expect(200)
+    ).body;
+    verifyConsistency(
+      501,
+      502,
+      consistency.proof.map((p: string) => Buffer.from(p, 'base64')),
+      cp.rootHash,
+      later.rootHash,
+    );
   });
 
   it('makes a proof available as soon as the append is acknowledged', async () => {
     const res = await t.http().post('/v1/events').set(auth(emitter)).send(event('globex', 1)).expect(201);
-    const proof = await t.http().get(`/v1/logs/globex/proof/inclusion?index=${res.body.index}&size=${res.body.index + 1}`).set(auth(reader)).expect(200);
+    const proof = await t
+      .http()
+      .get(`/v1/logs/globex/proof/inclusion?index=${res.body.index}&size=${res.body.index + 1}`)
+      .set(auth(reader))
+      .expect(200);
     expect(proof.body.leafHash).toBe(res.body.leafHash);
   });
 
   it('keeps personal data beside the leaf, salted, and only its digest in the leaf', async () => {
     const personal = { subject: 'usr_42', data: { email: 'ada@example.com', ip: '192.0.2.10' } };
-    const res = await t.http().post('/v1/events').set(auth(emitter)).send(event('globex', 2, { personal })).expect(201);
+    const res = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .send(event('globex', 2, { personal }))
+      .expect(201);
     const client = await superuserClient(db);
-    const leaf = (await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = $2', ['globex', res.body.index])).rows[0].leaf as Buffer;
-    const stored = (await client.query('SELECT subject, salt, data FROM personal_data WHERE log = $1 AND idx = $2', ['globex', res.body.index])).rows[0];
+    const leaf = (
+      await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = $2', ['globex', res.body.index])
+    ).rows[0].leaf as Buffer;
+    const stored = (
+      await client.query('SELECT subject, salt, data FROM personal_data WHERE log = $1 AND idx = $2', [
+        'globex',
+        res.body.index,
+      ])
+    ).rows[0];
     await client.end();
     expect(leaf.toString()).not.toContain('ada@example.com');
     expect(leaf.toString()).not.toContain('192.0.2.10');
     expect(stored).toMatchObject({ subject: 'usr_42', data: personal.data });
     const { personalDigest } = await import('@audit/ledger');
-    expect(decodeLeaf(leaf).personal).toEqual({ subject: 'usr_42', digest: personalDigest(stored.salt, personal.data) });
+    expect(decodeLeaf(leaf).personal).toEqual({
+      subject: 'usr_42',
+      digest: personalDigest(stored.salt, personal.data),
+    });
   });
 
   it('returns the original entry for a retried Idempotency-Key, and 409 for another body', async () => {
     const body = event('globex', 3);
-    const first = await t.http().post('/v1/events').set(auth(emitter)).set('idempotency-key', 'retry-1').send(body).expect(201);
-    const again = await t.http().post('/v1/events').set(auth(emitter)).set('idempotency-key', 'retry-1').send(body).expect(201);
+    const first = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .set('idempotency-key', 'retry-1')
+      .send(body)
+      .expect(201);
+    const again = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .set('idempotency-key', 'retry-1')
+      .send(body)
+      .expect(201);
     expect(again.body).toEqual(first.body);
-    const other = await t.http().post('/v1/events').set(auth(emitter)).set('idempotency-key', 'retry-1').send(event('globex', 4)).expect(409);
+    const other = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitter))
+      .set('idempotency-key', 'retry-1')
+      .send(event('globex', 4))
+      .expect(409);
     expect(other.body).toMatchObject({ statusCode: 409, code: 'idempotency_conflict' });
   });
 
@@ -159,7 +251,9 @@ describe('ingestion and the log read API', () => {
     const body = event('globex', 5);
     const before = await headSize('globex');
     const answers = await Promise.all(
-      Array.from({ length: 12 }, () => t.http().post('/v1/events').set(auth(emitter)).set('idempotency-key', 'storm').send(body)),
+      Array.from({ length: 12 }, () =>
+        t.http().post('/v1/events').set(auth(emitter)).set('idempotency-key', 'storm').send(body),
+      ),
     );
     expect(answers.every((a) => a.status === 201)).toBe(true);
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
@@ -178,7 +272,12 @@ describe('ingestion and the log read API', () => {
 
   it('appends a batch spanning two tenants atomically, each event in its own log', async () => {
     const before = { acme: await headSize('acme'), globex: await headSize('globex') };
-    const res = await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events: [event('globex', 20), event('acme', 21), event('globex', 22)] }).expect(201);
+    const res = await t
+      .http()
+      .post('/v1/events/batch')
+      .set(auth(emitter))
+      .send({ events: [event('globex', 20), event('acme', 21), event('globex', 22)] })
+      .expect(201);
     expect(res.body.results.map((r: { log: string; index: number }) => [r.log, r.index])).toEqual([
       ['globex', before.globex],
       ['acme', before.acme],
@@ -218,4 +317,3 @@ function perfectRoot(hashes: Buffer[]): Buffer {
   }
   return level[0];
 }
-

@@ -28,7 +28,13 @@ class Receiver {
     req.on('end', () => {
       const delivery = String(req.headers['x-audit-delivery']);
       const status = this.script.get(delivery)?.shift() ?? 200;
-      this.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), status });
+      this.received.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        status,
+      });
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'no');
     });
   });
@@ -59,7 +65,14 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function notification(id: string, type: Notification['type'] = 'hold.placed'): Notification {
-  return { type, id, tenant: 'acme', at: '2025-01-02T03:04:05.678Z', subjectRef: { type: 'hold', id: `hold-${id}` }, ledger: { log: 'acme', index: 3 } };
+  return {
+    type,
+    id,
+    tenant: 'acme',
+    at: '2025-01-02T03:04:05.678Z',
+    subjectRef: { type: 'hold', id: `hold-${id}` },
+    ledger: { log: 'acme', index: 3 },
+  };
 }
 
 describe('notifications', () => {
@@ -82,7 +95,11 @@ describe('notifications', () => {
 
     beforeAll(async () => {
       const url = await receiver.start();
-      t = await startTestApp(db, { AUDIT_WEBHOOK_URL: url, AUDIT_WEBHOOK_SECRET: secret, AUDIT_WEBHOOK_BACKOFF_MS: '20' });
+      t = await startTestApp(db, {
+        AUDIT_WEBHOOK_URL: url,
+        AUDIT_WEBHOOK_SECRET: secret,
+        AUDIT_WEBHOOK_BACKOFF_MS: '20',
+      });
       notifier = t.app.get(Notifier);
       queue = t.app.get<Queue>(getQueueToken(NOTIFICATIONS_QUEUE));
     });
@@ -110,7 +127,9 @@ describe('notifications', () => {
       // The recipe of docs/api.md, by hand: HMAC-SHA256 over "<timestamp>.<raw body>".
       const byHand = createHmac('sha256', secret).update(`${timestamp}.`).update(r.body).digest('hex');
       expect(signature).toBe(`sha256=${byHand}`);
-      expect(verifyWebhookSignature('another-secret-of-at-least-32-characters', timestamp, r.body, signature, now, 300)).toBe(false);
+      expect(
+        verifyWebhookSignature('another-secret-of-at-least-32-characters', timestamp, r.body, signature, now, 300),
+      ).toBe(false);
     });
 
     it('delivers once when the same id is notified twice, at once or later', async () => {
@@ -130,7 +149,16 @@ describe('notifications', () => {
       expect(receiver.for(id).map((r) => r.status)).toEqual([500, 500, 200]);
       for (const r of receiver.for(id)) {
         expect(r.body.toString('utf8')).toBe(receiver.for(id)[0].body.toString('utf8'));
-        expect(verifyWebhookSignature(secret, String(r.headers['x-audit-timestamp']), r.body, String(r.headers['x-audit-signature']), Math.floor(Date.now() / 1000), 300)).toBe(true);
+        expect(
+          verifyWebhookSignature(
+            secret,
+            String(r.headers['x-audit-timestamp']),
+            r.body,
+            String(r.headers['x-audit-signature']),
+            Math.floor(Date.now() / 1000),
+            300,
+          ),
+        ).toBe(true);
       }
       await until('the job to complete', async () => (await queue.getJob(id))?.finishedOn !== undefined);
       expect(await (await queue.getJob(id))!.getState()).toBe('completed');
@@ -155,7 +183,9 @@ describe('notifications', () => {
     });
 
     it('refuses a malformed notification', async () => {
-      await expect(notifier.notify({ ...notification('n-bad'), at: 'yesterday' })).rejects.toThrow(/at must be an RFC 3339 time/);
+      await expect(notifier.notify({ ...notification('n-bad'), at: 'yesterday' })).rejects.toThrow(
+        /at must be an RFC 3339 time/,
+      );
     });
   });
 

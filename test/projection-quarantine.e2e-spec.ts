@@ -8,7 +8,13 @@ import { EventToAppend } from '../src/ledger/append-plan';
 import { Sequencer } from '../src/ledger/sequencer';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
 import { TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase, searchLag, superuserClient, untilProjected } from './support/test-database';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  searchLag,
+  superuserClient,
+  untilProjected,
+} from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,7 +43,12 @@ describe('projections that cannot stall', () => {
   let acmeOnly: string;
 
   async function emit(tenant: string, n: number, actor = 'u1'): Promise<{ id: string; index: number }[]> {
-    const events = Array.from({ length: n }, (_, i) => ({ tenant, type: 'auth.login.succeeded', actor: { type: 'user', id: actor }, context: { n: i } }));
+    const events = Array.from({ length: n }, (_, i) => ({
+      tenant,
+      type: 'auth.login.succeeded',
+      actor: { type: 'user', id: actor },
+      context: { n: i },
+    }));
     return (await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201)).body.results;
   }
 
@@ -47,20 +58,40 @@ describe('projections that cannot stall', () => {
    */
   async function appendDirect(log: string, fields: Partial<EventToAppend>): Promise<{ id: string; index: number }> {
     const [appended] = await t.app.get(Sequencer).append([
-      { log, source: 'console', type: 'auth.login.succeeded', category: 'auth', actor: { type: 'user', id: 'u1' }, outcome: 'success', ...fields },
+      {
+        log,
+        source: 'console',
+        type: 'auth.login.succeeded',
+        category: 'auth',
+        actor: { type: 'user', id: 'u1' },
+        outcome: 'success',
+        ...fields,
+      },
     ]);
     return appended;
   }
 
-  const search = async (query: Record<string, string>, key = investigator) => (await t.http().get('/v1/events').query(query).set(auth(key)).expect(200)).body;
+  const search = async (query: Record<string, string>, key = investigator) =>
+    (await t.http().get('/v1/events').query(query).set(auth(key)).expect(200)).body;
   const exportLines = async (query: Record<string, string>) => {
-    const res = await t.http().get('/v1/exports').query(query).set(auth(investigator)).buffer(true).parse(text).expect(200);
+    const res = await t
+      .http()
+      .get('/v1/exports')
+      .query(query)
+      .set(auth(investigator))
+      .buffer(true)
+      .parse(text)
+      .expect(200);
     return (res.body as string).split('\n').filter((l) => l !== '');
   };
   const storedLeaf = async (log: string, index: number) =>
-    ((await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = $2', [log, index])).rows[0].leaf as Buffer).toString('base64');
-  const projectedRows = async (log: string) => Number((await client.query('SELECT count(*) AS n FROM event_search WHERE log = $1', [log])).rows[0].n);
-  const logSize = async (log: string) => Number((await client.query('SELECT size FROM logs WHERE log = $1', [log])).rows[0].size);
+    (
+      (await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = $2', [log, index])).rows[0].leaf as Buffer
+    ).toString('base64');
+  const projectedRows = async (log: string) =>
+    Number((await client.query('SELECT count(*) AS n FROM event_search WHERE log = $1', [log])).rows[0].n);
+  const logSize = async (log: string) =>
+    Number((await client.query('SELECT size FROM logs WHERE log = $1', [log])).rows[0].size);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -82,24 +113,36 @@ describe('projections that cannot stall', () => {
 
     beforeAll(async () => {
       await emit('acme', 2);
-      nul = await appendDirect('acme', { type: 'auth.login.failed', actor: { type: 'user', id: 'a\u0000b' }, context: { k: 'a\u0000b', 'key\u0000': 1, escaped: '\\u0000 is text' } });
+      nul = await appendDirect('acme', {
+        type: 'auth.login.failed',
+        actor: { type: 'user', id: 'a\u0000b' },
+        context: { k: 'a\u0000b', 'key\u0000': 1, escaped: '\\u0000 is text' },
+      });
       await emit('acme', 2);
     });
 
     it('are projected and searchable, and every read serves the exact leaf', async () => {
       const page = await search({ tenant: 'acme', type: 'auth.login.failed' });
       expect(page.items.map((i: { id: string }) => i.id)).toEqual([nul.id]);
-      expect(page.items[0]).toMatchObject({ actor: { id: 'a\u0000b' }, context: { k: 'a\u0000b', 'key\u0000': 1, escaped: '\\u0000 is text' } });
+      expect(page.items[0]).toMatchObject({
+        actor: { id: 'a\u0000b' },
+        context: { k: 'a\u0000b', 'key\u0000': 1, escaped: '\\u0000 is text' },
+      });
       expect(page.incomplete).toBe(false);
       expect(await projectedRows('acme')).toBe(await logSize('acme'));
       // In the read model only, U+0000 reads as U+FFFD: that value finds the entry.
-      expect((await search({ tenant: 'acme', actor: 'a\uFFFDb' })).items.map((i: { id: string }) => i.id)).toEqual([nul.id]);
+      expect((await search({ tenant: 'acme', actor: 'a\uFFFDb' })).items.map((i: { id: string }) => i.id)).toEqual([
+        nul.id,
+      ]);
 
       const read = (await t.http().get(`/v1/events/${nul.id}`).set(auth(investigator)).expect(200)).body;
       expect(read).toMatchObject({ id: nul.id, actor: { id: 'a\u0000b' }, context: { k: 'a\u0000b' } });
 
       const lines = await exportLines({ tenant: 'acme' });
-      const line = lines.slice(1).map((l) => JSON.parse(l)).find((l) => l.index === nul.index);
+      const line = lines
+        .slice(1)
+        .map((l) => JSON.parse(l))
+        .find((l) => l.index === nul.index);
       expect(line.leaf).toBe(await storedLeaf('acme', nul.index));
       // A complete export's first line reads as it always did.
       expect(JSON.parse(lines[0])).toMatchObject({ count: await logSize('acme') });
@@ -112,7 +155,11 @@ describe('projections that cannot stall', () => {
       let out = '';
       let err = '';
       try {
-        const code = await runCommandLine(['search', 'rebuild', 'acme'], { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, LOG_LEVEL: 'silent' }, { out: (s) => (out += s), err: (s) => (err += s) });
+        const code = await runCommandLine(
+          ['search', 'rebuild', 'acme'],
+          { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, LOG_LEVEL: 'silent' },
+          { out: (s) => (out += s), err: (s) => (err += s) },
+        );
         expect(err).toBe('');
         expect(code).toBe(0);
       } finally {
@@ -120,7 +167,9 @@ describe('projections that cannot stall', () => {
       }
       expect(JSON.parse(out)).toEqual({ logs: 1, entries: await logSize('acme') });
       expect(await projectedRows('acme')).toBe(await logSize('acme'));
-      expect((await search({ tenant: 'acme', type: 'auth.login.failed' })).items.map((i: { id: string }) => i.id)).toEqual([nul.id]);
+      expect(
+        (await search({ tenant: 'acme', type: 'auth.login.failed' })).items.map((i: { id: string }) => i.id),
+      ).toEqual([nul.id]);
     });
   });
 
@@ -137,7 +186,9 @@ describe('projections that cannot stall', () => {
           IF NEW.actor_id = '${POISON}' THEN RAISE EXCEPTION 'refused %', NEW.actor_id; END IF;
           RETURN NEW;
         END $$`);
-      await client.query('CREATE TRIGGER test_refuse_marked BEFORE INSERT ON event_search FOR EACH ROW EXECUTE FUNCTION test_refuse_marked()');
+      await client.query(
+        'CREATE TRIGGER test_refuse_marked BEFORE INSERT ON event_search FOR EACH ROW EXECUTE FUNCTION test_refuse_marked()',
+      );
     });
 
     afterAll(async () => {
@@ -155,15 +206,21 @@ describe('projections that cannot stall', () => {
       await untilProjected(client);
       expect(await projectedRows('globex')).toBe((await logSize('globex')) - 1);
       expect(await projectedRows('initech')).toBe(await logSize('initech'));
-      const { rows } = await client.query("SELECT projection, log, idx::int, id, error FROM projection_quarantine WHERE log = 'globex'");
-      expect(rows).toEqual([{ projection: 'search', log: 'globex', idx: poisoned.index, id: poisoned.id, error: expect.any(String) }]);
+      const { rows } = await client.query(
+        "SELECT projection, log, idx::int, id, error FROM projection_quarantine WHERE log = 'globex'",
+      );
+      expect(rows).toEqual([
+        { projection: 'search', log: 'globex', idx: poisoned.index, id: poisoned.id, error: expect.any(String) },
+      ]);
       expect(rows[0].error).not.toContain(POISON);
 
       // Entries appended later flow past it.
       const later = await emit('globex', 2);
       await untilProjected(client);
       expect(await projectedRows('globex')).toBe((await logSize('globex')) - 1);
-      expect((await search({ tenant: 'globex', actor: 'u1' })).items.map((i: { id: string }) => i.id)).toEqual(expect.arrayContaining(later.map((l) => l.id)));
+      expect((await search({ tenant: 'globex', actor: 'u1' })).items.map((i: { id: string }) => i.id)).toEqual(
+        expect.arrayContaining(later.map((l) => l.id)),
+      );
 
       const metrics = async () => projector!.app.get(MetricsService).registry.metrics();
       for (let i = 0; i < 40 && !/audit_search_quarantined_entries 1\b/.test(await metrics()); i++) await sleep(25);
@@ -181,46 +238,75 @@ describe('projections that cannot stall', () => {
       expect(page.items).toHaveLength((await logSize('umbrella')) - 1);
       expect(page).toMatchObject({ incomplete: true, quarantined: [{ log: 'umbrella', index: second.index }] });
       // Its progress passed it: the log's next search has nothing to redo.
-      expect(Number((await client.query("SELECT size FROM event_search_progress WHERE log = 'umbrella'")).rows[0].size)).toBe(await logSize('umbrella'));
+      expect(
+        Number((await client.query("SELECT size FROM event_search_progress WHERE log = 'umbrella'")).rows[0].size),
+      ).toBe(await logSize('umbrella'));
     });
 
     it('is listed by GET /v1/logs/{log}/quarantine for investigators of that tenant, and the read is recorded', async () => {
       const res = await t.http().get('/v1/logs/globex/quarantine').set(auth(investigator)).expect(200);
-      expect(res.body).toEqual({ items: [{ index: poisoned.index, id: poisoned.id, error: expect.any(String), since: expect.any(String) }] });
+      expect(res.body).toEqual({
+        items: [{ index: poisoned.index, id: poisoned.id, error: expect.any(String), since: expect.any(String) }],
+      });
       expect(res.body.items[0].error).not.toContain(POISON);
       expect(Number.isNaN(Date.parse(res.body.items[0].since))).toBe(false);
-      expect((await t.http().get('/v1/logs/initech/quarantine').set(auth(investigator)).expect(200)).body).toEqual({ items: [] });
+      expect((await t.http().get('/v1/logs/initech/quarantine').set(auth(investigator)).expect(200)).body).toEqual({
+        items: [],
+      });
       // Another tenant's log looks like a missing one; other roles may not ask.
       const foreign = await t.http().get('/v1/logs/globex/quarantine').set(auth(acmeOnly)).expect(404);
       const missing = await t.http().get('/v1/logs/nosuchlog/quarantine').set(auth(acmeOnly)).expect(404);
       expect(foreign.body).toEqual(missing.body);
       await t.http().get('/v1/logs/globex/quarantine').set(auth(emitter)).expect(403);
       // A log name that PostgreSQL could not store, or that is not UTF-8: the input rule, never a 500.
-      for (const [bad, path] of [['glo%00bex', '/params/log'], ['glo%ffbex', '/params'], ['x'.repeat(101), '/params']]) {
+      for (const [bad, path] of [
+        ['glo%00bex', '/params/log'],
+        ['glo%ffbex', '/params'],
+        ['x'.repeat(101), '/params'],
+      ]) {
         const refused = await t.http().get(`/v1/logs/${bad}/quarantine`).set(auth(investigator)).expect(400);
         expect(refused.body).toMatchObject({ code: 'invalid_request', details: [{ path }] });
         expect(JSON.stringify(refused.body)).not.toContain('glo');
       }
       const records = (await platformEntries(db)).filter((e) => e.type === 'access.logs.quarantine');
-      expect(records.map((r) => [r.target?.id, r.outcome])).toEqual(expect.arrayContaining([['globex', 'success'], ['initech', 'success'], ['globex', 'failure']]));
+      expect(records.map((r) => [r.target?.id, r.outcome])).toEqual(
+        expect.arrayContaining([
+          ['globex', 'success'],
+          ['initech', 'success'],
+          ['globex', 'failure'],
+        ]),
+      );
     });
 
     it('is reported by /health as degraded (still 200) and counted in the metric', async () => {
       const res = await t.http().get('/health').expect(200);
-      expect(res.body).toMatchObject({ status: 'degraded', details: { projections: { status: 'degraded', quarantined: 2 } } });
+      expect(res.body).toMatchObject({
+        status: 'degraded',
+        details: { projections: { status: 'degraded', quarantined: 2 } },
+      });
       const metrics = await t.http().get('/metrics').expect(200);
       expect(metrics.text).toMatch(/audit_search_quarantined_entries 2\b/);
     });
 
     it('never vanishes from a search whose range covers it', async () => {
       const page = await search({ tenant: 'globex', actor: 'somebody-else' });
-      expect(page).toEqual({ items: [], nextCursor: null, incomplete: true, quarantined: [{ log: 'globex', index: poisoned.index }] });
+      expect(page).toEqual({
+        items: [],
+        nextCursor: null,
+        incomplete: true,
+        quarantined: [{ log: 'globex', index: poisoned.index }],
+      });
       const everywhere = await search({ limit: '1' });
       expect(everywhere.incomplete).toBe(true);
       expect(everywhere.quarantined).toEqual(expect.arrayContaining([{ log: 'globex', index: poisoned.index }]));
       // A range that ends before the entry was recorded does not cover it; nor does another tenant.
-      const recordedAt = (await client.query("SELECT recorded_at FROM entries WHERE log = 'globex' AND idx = $1", [poisoned.index])).rows[0].recorded_at as Date;
-      expect(await search({ tenant: 'globex', to: new Date(recordedAt.getTime() - 1).toISOString() })).toMatchObject({ incomplete: false, quarantined: [] });
+      const recordedAt = (
+        await client.query("SELECT recorded_at FROM entries WHERE log = 'globex' AND idx = $1", [poisoned.index])
+      ).rows[0].recorded_at as Date;
+      expect(await search({ tenant: 'globex', to: new Date(recordedAt.getTime() - 1).toISOString() })).toMatchObject({
+        incomplete: false,
+        quarantined: [],
+      });
       expect(await search({ tenant: 'initech' })).toMatchObject({ incomplete: false, quarantined: [] });
       expect(await search({}, acmeOnly)).toMatchObject({ incomplete: false, quarantined: [] });
 
@@ -244,7 +330,11 @@ describe('projections that cannot stall', () => {
       expect(JSON.parse(matching[1]).index).toBe(poisoned.index);
       expect((await verifyExport(matching)).ok).toBe(true);
       const other = await exportLines({ tenant: 'globex', actor: 'u1' });
-      expect(JSON.parse(other[0])).toMatchObject({ count: other.length - 1, incomplete: true, quarantined: [poisoned.index] });
+      expect(JSON.parse(other[0])).toMatchObject({
+        count: other.length - 1,
+        incomplete: true,
+        quarantined: [poisoned.index],
+      });
       expect(other.slice(1).map((l) => JSON.parse(l).index)).not.toContain(poisoned.index);
       expect((await verifyExport(other)).ok).toBe(true);
     });
@@ -253,13 +343,21 @@ describe('projections that cannot stall', () => {
       const dir = mkdtempSync(join(tmpdir(), 'audit-cli-'));
       let out = '';
       try {
-        const code = await runCommandLine(['search', 'rebuild', 'globex'], { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, LOG_LEVEL: 'silent' }, { out: (s) => (out += s), err: () => undefined });
+        const code = await runCommandLine(
+          ['search', 'rebuild', 'globex'],
+          { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, LOG_LEVEL: 'silent' },
+          { out: (s) => (out += s), err: () => undefined },
+        );
         expect(code).toBe(0);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
       expect(JSON.parse(out)).toEqual({ logs: 1, entries: (await logSize('globex')) - 1 });
-      expect((await t.http().get('/v1/logs/globex/quarantine').set(auth(investigator)).expect(200)).body.items.map((i: { index: number }) => i.index)).toEqual([poisoned.index]);
+      expect(
+        (await t.http().get('/v1/logs/globex/quarantine').set(auth(investigator)).expect(200)).body.items.map(
+          (i: { index: number }) => i.index,
+        ),
+      ).toEqual([poisoned.index]);
     });
   });
 
@@ -271,15 +369,24 @@ describe('projections that cannot stall', () => {
     try {
       await emit('hooli', 4);
       const metrics = async () => projector.app.get(MetricsService).registry.metrics();
-      for (let i = 0; i < 80 && !/audit_search_projection_failures_total [1-9]/.test(await metrics()); i++) await sleep(25);
+      for (let i = 0; i < 80 && !/audit_search_projection_failures_total [1-9]/.test(await metrics()); i++)
+        await sleep(25);
       expect(await metrics()).toMatch(/audit_search_projection_failures_total [1-9]/);
       expect(await metrics()).toMatch(/audit_search_lag_entries [1-9]/);
       const health = (await projector.http().get('/health').expect(200)).body;
-      expect(health).toMatchObject({ status: 'degraded', details: { projections: { status: 'degraded', projector: 'failing' } } });
+      expect(health).toMatchObject({
+        status: 'degraded',
+        details: { projections: { status: 'degraded', projector: 'failing' } },
+      });
 
       await client.query('GRANT INSERT ON event_search TO audit_runtime');
       await untilProjected(client);
-      for (let i = 0; i < 40 && (await projector.http().get('/health')).body.details.projections.projector !== 'ok'; i++) await sleep(25);
+      for (
+        let i = 0;
+        i < 40 && (await projector.http().get('/health')).body.details.projections.projector !== 'ok';
+        i++
+      )
+        await sleep(25);
       expect((await projector.http().get('/health')).body.details.projections).toMatchObject({ projector: 'ok' });
     } finally {
       await client.query('GRANT INSERT ON event_search TO audit_runtime');

@@ -46,7 +46,12 @@ describe('rate limits per API key', () => {
 
   function expectLimited(res: Response, key: string): number {
     expect(res.status).toBe(429);
-    expect(res.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests', code: 'rate_limited', message: expect.any(String) });
+    expect(res.body).toMatchObject({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      code: 'rate_limited',
+      message: expect.any(String),
+    });
     expect(res.headers['retry-after']).toMatch(/^[1-9][0-9]*$/);
     expect(JSON.stringify(res.body)).not.toContain(key.slice(0, 12));
     return Number(res.headers['retry-after']);
@@ -67,13 +72,19 @@ describe('rate limits per API key', () => {
   });
 
   it('appends nothing for an emitter past its budget', async () => {
-    const { limited, passed } = await untilLimited((i) => t.http().post('/v1/events').set(auth(emitter)).send(event(i)));
+    const { limited, passed } = await untilLimited((i) =>
+      t.http().post('/v1/events').set(auth(emitter)).send(event(i)),
+    );
     expect(passed).toBeGreaterThanOrEqual(2);
     expectLimited(limited, emitter);
     const before = await entries();
     expect(before).toBe(passed);
 
-    const batch = await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events: [event(100), event(101), event(102)] });
+    const batch = await t
+      .http()
+      .post('/v1/events/batch')
+      .set(auth(emitter))
+      .send({ events: [event(100), event(101), event(102)] });
     expectLimited(batch, emitter);
     expect(await entries()).toBe(before);
   });

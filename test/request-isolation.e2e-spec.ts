@@ -19,7 +19,12 @@ describe('request isolation in group commit', () => {
   let emitters: string[];
   let investigator: string;
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-  const event = (note: string, actor = 'usr_1') => ({ tenant: 'acme', type: 'billing.invoice.paid', actor: { type: 'user', id: actor }, context: { note } });
+  const event = (note: string, actor = 'usr_1') => ({
+    tenant: 'acme',
+    type: 'billing.invoice.paid',
+    actor: { type: 'user', id: actor },
+    context: { note },
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -33,9 +38,13 @@ describe('request isolation in group commit', () => {
         END IF;
         RETURN NEW;
       END $$`);
-    await owner.query('CREATE TRIGGER entries_test_refuse_poisoned BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_refuse_poisoned_leaf()');
+    await owner.query(
+      'CREATE TRIGGER entries_test_refuse_poisoned BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_refuse_poisoned_leaf()',
+    );
     t = await startTestApp(db);
-    emitters = await Promise.all(['billing-a', 'billing-b', 'billing-c'].map((name) => createKey(t, name, ['emitter'], ['acme'])));
+    emitters = await Promise.all(
+      ['billing-a', 'billing-b', 'billing-c'].map((name) => createKey(t, name, ['emitter'], ['acme'])),
+    );
     investigator = await createKey(t, 'security', ['investigator'], ['acme']);
     // The log exists and this process caches its head, so the next append goes straight to the
     // statement that the locked head row holds up.
@@ -71,14 +80,24 @@ describe('request isolation in group commit', () => {
     try {
       await control.query('BEGIN');
       await control.query("SELECT 1 FROM logs WHERE log = 'acme' FOR UPDATE");
-      const blocker = t.http().post('/v1/events').set(auth(emitters[0])).send(event('blocker')).then((res) => res);
+      const blocker = t
+        .http()
+        .post('/v1/events')
+        .set(auth(emitters[0]))
+        .send(event('blocker'))
+        .then((res) => res);
       // The append statement, by its beginning: pg_stat_activity keeps only the first 1 kB of it.
       await until('the blocking append to wait on the head row', async () => {
-        const { rows } = await owner.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO entries%'");
+        const { rows } = await owner.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO entries%'",
+        );
         return rows[0].n >= 1;
       });
       const answers = requests.map((send) => Promise.resolve(send()));
-      await until(`${requests.length} requests queued in the sequencer`, async () => (await queuedRequests()) === requests.length);
+      await until(
+        `${requests.length} requests queued in the sequencer`,
+        async () => (await queuedRequests()) === requests.length,
+      );
       await control.query('COMMIT');
       expect((await blocker).status).toBe(201);
       return await Promise.all(answers);
@@ -88,7 +107,9 @@ describe('request isolation in group commit', () => {
   }
 
   async function acmeEntries(): Promise<{ idx: number; leaf: string }[]> {
-    const { rows } = await owner.query("SELECT idx::int, convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = 'acme' ORDER BY idx");
+    const { rows } = await owner.query(
+      "SELECT idx::int, convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = 'acme' ORDER BY idx",
+    );
     return rows;
   }
 
@@ -107,8 +128,14 @@ describe('request isolation in group commit', () => {
     const before = (await acmeEntries()).length;
     const poisoned = 17;
     const answers = await inOneStatement(
-      Array.from({ length: 30 }, (_, i) => () =>
-        t.http().post('/v1/events').set(auth(emitters[i % emitters.length])).send(event(i === poisoned ? `${MARKER}-${i}` : `clean-${i}`, `usr_${i}`)),
+      Array.from(
+        { length: 30 },
+        (_, i) => () =>
+          t
+            .http()
+            .post('/v1/events')
+            .set(auth(emitters[i % emitters.length]))
+            .send(event(i === poisoned ? `${MARKER}-${i}` : `clean-${i}`, `usr_${i}`)),
       ),
     );
 
@@ -128,9 +155,19 @@ describe('request isolation in group commit', () => {
 
   it('keeps a batch with a poisoned event all or nothing (422) while the requests beside it commit', async () => {
     const before = (await acmeEntries()).length;
-    const batch = { events: [event('batch-0', 'usr_batch'), event(`${MARKER}-batch`, 'usr_batch'), event('batch-2', 'usr_batch')] };
+    const batch = {
+      events: [event('batch-0', 'usr_batch'), event(`${MARKER}-batch`, 'usr_batch'), event('batch-2', 'usr_batch')],
+    };
     const answers = await inOneStatement([
-      ...Array.from({ length: 10 }, (_, i) => () => t.http().post('/v1/events').set(auth(emitters[i % emitters.length])).send(event(`beside-${i}`))),
+      ...Array.from(
+        { length: 10 },
+        (_, i) => () =>
+          t
+            .http()
+            .post('/v1/events')
+            .set(auth(emitters[i % emitters.length]))
+            .send(event(`beside-${i}`)),
+      ),
       () => t.http().post('/v1/events/batch').set(auth(emitters[1])).send(batch),
     ]);
 
@@ -145,15 +182,41 @@ describe('request isolation in group commit', () => {
   it('does not keep the idempotency claim of a refused request: the same key then appends a clean event', async () => {
     const key = 'invoice-42-paid';
     const answers = await inOneStatement([
-      ...Array.from({ length: 5 }, (_, i) => () => t.http().post('/v1/events').set(auth(emitters[0])).send(event(`keyed-beside-${i}`))),
-      () => t.http().post('/v1/events').set(auth(emitters[0])).set('idempotency-key', key).send(event(`${MARKER}-keyed`)),
+      ...Array.from(
+        { length: 5 },
+        (_, i) => () =>
+          t
+            .http()
+            .post('/v1/events')
+            .set(auth(emitters[0]))
+            .send(event(`keyed-beside-${i}`)),
+      ),
+      () =>
+        t
+          .http()
+          .post('/v1/events')
+          .set(auth(emitters[0]))
+          .set('idempotency-key', key)
+          .send(event(`${MARKER}-keyed`)),
     ]);
     expect(answers.slice(0, 5).map((res) => res.status)).toEqual(Array(5).fill(201));
     expect(answers[5].status).toBe(422);
     expect(answers[5].body.code).toBe('unprocessable_entry');
 
-    const clean = await t.http().post('/v1/events').set(auth(emitters[0])).set('idempotency-key', key).send(event('keyed-clean')).expect(201);
-    const again = await t.http().post('/v1/events').set(auth(emitters[0])).set('idempotency-key', key).send(event('keyed-clean')).expect(201);
+    const clean = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitters[0]))
+      .set('idempotency-key', key)
+      .send(event('keyed-clean'))
+      .expect(201);
+    const again = await t
+      .http()
+      .post('/v1/events')
+      .set(auth(emitters[0]))
+      .set('idempotency-key', key)
+      .send(event('keyed-clean'))
+      .expect(201);
     expect(again.body).toEqual(clean.body);
     const entries = await expectGapFreeAndVerified();
     expect(JSON.parse(entries[clean.body.index].leaf).context).toEqual({ note: 'keyed-clean' });

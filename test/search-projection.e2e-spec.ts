@@ -2,7 +2,13 @@ import { Client } from 'pg';
 import { EventSearchStore } from '../src/investigation/event-search.store';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
 import { TestApp, binary, createKey, startTestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase, searchLag, superuserClient, untilProjected } from './support/test-database';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  searchLag,
+  superuserClient,
+  untilProjected,
+} from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -17,11 +23,17 @@ describe('search projection', () => {
   let investigator: string;
 
   async function emit(tenant: string, n: number, from = 0): Promise<{ id: string; index: number }[]> {
-    const events = Array.from({ length: n }, (_, i) => ({ tenant, type: 'auth.login.succeeded', actor: { type: 'user', id: `u${(from + i) % 3}` }, context: { n: from + i } }));
+    const events = Array.from({ length: n }, (_, i) => ({
+      tenant,
+      type: 'auth.login.succeeded',
+      actor: { type: 'user', id: `u${(from + i) % 3}` },
+      context: { n: from + i },
+    }));
     return (await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201)).body.results;
   }
 
-  const projectedRows = async (log: string) => Number((await client.query('SELECT count(*) AS n FROM event_search WHERE log = $1', [log])).rows[0].n);
+  const projectedRows = async (log: string) =>
+    Number((await client.query('SELECT count(*) AS n FROM event_search WHERE log = $1', [log])).rows[0].n);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -42,8 +54,17 @@ describe('search projection', () => {
     expect(await projectedRows('acme')).toBe(0);
     expect(await searchLag(client)).toBeGreaterThanOrEqual(40);
 
-    const page = (await t.http().get('/v1/events').query({ tenant: 'acme', actor: 'u1', limit: 1000 }).set(auth(investigator)).expect(200)).body;
-    expect(page.items.map((i: { index: number }) => i.index).sort((a: number, b: number) => a - b)).toEqual(results.filter((_, i) => i % 3 === 1).map((r) => r.index));
+    const page = (
+      await t
+        .http()
+        .get('/v1/events')
+        .query({ tenant: 'acme', actor: 'u1', limit: 1000 })
+        .set(auth(investigator))
+        .expect(200)
+    ).body;
+    expect(page.items.map((i: { index: number }) => i.index).sort((a: number, b: number) => a - b)).toEqual(
+      results.filter((_, i) => i % 3 === 1).map((r) => r.index),
+    );
     expect(await projectedRows('acme')).toBe(40);
   });
 
@@ -54,8 +75,18 @@ describe('search projection', () => {
     expect(read).toMatchObject({ id: first.id, index: first.index });
 
     const more = await emit('globex', 10, 25);
-    const res = await t.http().get('/v1/exports').query({ tenant: 'globex' }).set(auth(investigator)).buffer(true).parse(binary).expect(200);
-    const lines = (res.body as Buffer).toString('utf8').split('\n').filter((l) => l !== '');
+    const res = await t
+      .http()
+      .get('/v1/exports')
+      .query({ tenant: 'globex' })
+      .set(auth(investigator))
+      .buffer(true)
+      .parse(binary)
+      .expect(200);
+    const lines = (res.body as Buffer)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     expect(JSON.parse(lines[0]).count).toBe(35);
     expect(JSON.parse(lines[lines.length - 1]).index).toBe(more[more.length - 1].index);
   });
@@ -64,12 +95,20 @@ describe('search projection', () => {
     await emit('acme', 500, 40);
     await emit('globex', 500, 35);
     const searches = Array.from({ length: 8 }, (_, k) =>
-      t.http().get('/v1/events').query({ tenant: k % 2 === 0 ? 'acme' : 'globex', limit: 5 }).set(auth(investigator)).expect(200),
+      t
+        .http()
+        .get('/v1/events')
+        .query({ tenant: k % 2 === 0 ? 'acme' : 'globex', limit: 5 })
+        .set(auth(investigator))
+        .expect(200),
     );
     await Promise.all(searches);
     const doubled = await client.query('SELECT log, idx FROM event_search GROUP BY log, idx HAVING count(*) > 1');
     expect(doubled.rows).toEqual([]);
-    const { rows } = await client.query('SELECT l.log, l.size::int, count(s.idx)::int AS rows FROM logs l LEFT JOIN event_search s ON s.log = l.log WHERE l.log IN ($1, $2) GROUP BY l.log, l.size', ['acme', 'globex']);
+    const { rows } = await client.query(
+      'SELECT l.log, l.size::int, count(s.idx)::int AS rows FROM logs l LEFT JOIN event_search s ON s.log = l.log WHERE l.log IN ($1, $2) GROUP BY l.log, l.size',
+      ['acme', 'globex'],
+    );
     for (const row of rows) expect(row.rows).toBe(row.size);
   });
 
@@ -96,9 +135,12 @@ describe('search projection', () => {
       await untilProjected(client);
       // The gauge is set after each pass: it reads 0 once a pass has found nothing left.
       const metrics = () => projector.app.get(MetricsService).registry.metrics();
-      for (let i = 0; i < 40 && !/audit_search_lag_entries 0\b/.test(await metrics()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      for (let i = 0; i < 40 && !/audit_search_lag_entries 0\b/.test(await metrics()); i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
       expect(await metrics()).toMatch(/audit_search_lag_entries 0\b/);
-      const { rows } = await client.query('SELECT count(*)::int AS n, count(DISTINCT (log, idx))::int AS d FROM event_search');
+      const { rows } = await client.query(
+        'SELECT count(*)::int AS n, count(DISTINCT (log, idx))::int AS d FROM event_search',
+      );
       expect(rows[0].n).toBe(rows[0].d);
     } finally {
       await projector.close();

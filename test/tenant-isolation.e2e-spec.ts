@@ -34,7 +34,9 @@ async function countsPerLog(sql: ScopedSql): Promise<Counts> {
 }
 
 function only(counts: Counts, logs: string[]): Counts {
-  return Object.fromEntries(Object.entries(counts).map(([table, byLog]) => [table, Object.fromEntries(logs.map((log) => [log, byLog[log]]))]));
+  return Object.fromEntries(
+    Object.entries(counts).map(([table, byLog]) => [table, Object.fromEntries(logs.map((log) => [log, byLog[log]]))]),
+  );
 }
 
 /** The service's DataSource as either connection mode builds it, with one connection, so every call reuses it. */
@@ -42,7 +44,12 @@ async function runtimeDataSource(db: string, mode: 'owner login' | 'runtime logi
   const runtimeUrl = new URL(db);
   runtimeUrl.username = 'audit_runtime';
   const connection = runtimeConnection(db, mode === 'runtime login' ? runtimeUrl.toString() : undefined);
-  const ds = new DataSource({ type: 'postgres', url: connection.url, extra: { max: 1, ...connection.extra }, logging: false });
+  const ds = new DataSource({
+    type: 'postgres',
+    url: connection.url,
+    extra: { max: 1, ...connection.extra },
+    logging: false,
+  });
   return ds.initialize();
 }
 
@@ -61,9 +68,15 @@ describe('tenant isolation in PostgreSQL', () => {
     const emitter = await createKey(t, 'billing', ['emitter'], ['acme', 'globex']);
     acmeReader = await createKey(t, 'acme-secops', ['investigator'], ['acme']);
     allReader = await createKey(t, 'secops', ['investigator'], ['*']);
-    const events = [...Array.from({ length: 5 }, (_, i) => event('acme', i)), ...Array.from({ length: 3 }, (_, i) => event('globex', i))];
+    const events = [
+      ...Array.from({ length: 5 }, (_, i) => event('acme', i)),
+      ...Array.from({ length: 3 }, (_, i) => event('globex', i)),
+    ];
     await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
-    for (const [log, size] of [['acme', 5], ['globex', 3]] as const) {
+    for (const [log, size] of [
+      ['acme', 5],
+      ['globex', 3],
+    ] as const) {
       for (let i = 0; ; i++) {
         const res = await t.http().get(`/v1/logs/${log}/checkpoint`).set(auth(allReader));
         if (res.status === 200 && Number(res.text.split('\n')[1]) >= size) break;
@@ -72,7 +85,10 @@ describe('tenant isolation in PostgreSQL', () => {
       }
     }
     owner = await superuserClient(db);
-    stored = only(await countsPerLog(async (text, params) => (await owner.query(text, params)).rows), ['acme', 'globex']);
+    stored = only(await countsPerLog(async (text, params) => (await owner.query(text, params)).rows), [
+      'acme',
+      'globex',
+    ]);
     expect(stored).toEqual({
       entries: { acme: 5, globex: 3 },
       personal_data: { acme: 5, globex: 3 },
@@ -93,7 +109,10 @@ describe('tenant isolation in PostgreSQL', () => {
     beforeAll(async () => {
       ds = await runtimeDataSource(db, mode);
       const [session] = await ds.query('SELECT session_user AS login, current_user AS role');
-      expect(session).toEqual({ login: mode === 'runtime login' ? 'audit_runtime' : 'postgres', role: 'audit_runtime' });
+      expect(session).toEqual({
+        login: mode === 'runtime login' ? 'audit_runtime' : 'postgres',
+        role: 'audit_runtime',
+      });
     });
 
     afterAll(async () => {
@@ -104,7 +123,9 @@ describe('tenant isolation in PostgreSQL', () => {
       expect(await withTenantScope(ds, ['acme'], countsPerLog)).toEqual(only(stored, ['acme']));
       expect(await withTenantScope(ds, ['globex'], countsPerLog)).toEqual(only(stored, ['globex']));
       // A read naming another tenant's log, as a route that forgot its check would, finds nothing.
-      expect(await withTenantScope(ds, ['acme'], (sql) => sql("SELECT idx FROM entries WHERE log = 'globex'"))).toEqual([]);
+      expect(await withTenantScope(ds, ['acme'], (sql) => sql("SELECT idx FROM entries WHERE log = 'globex'"))).toEqual(
+        [],
+      );
     });
 
     it('sees every tenant with *', async () => {
@@ -155,12 +176,21 @@ describe('tenant isolation in PostgreSQL', () => {
     });
 
     it('hands the connection back as the runtime role with no scope, after success and after an error', async () => {
-      const state = async () => (await ds.query("SELECT current_user AS role, coalesce(current_setting('audit.tenants', true), '') AS scope"))[0];
-      expect(await withTenantScope(ds, ['acme'], async (sql) => (await sql('SELECT current_user AS role'))[0])).toEqual({ role: 'audit_reader' });
+      const state = async () =>
+        (
+          await ds.query("SELECT current_user AS role, coalesce(current_setting('audit.tenants', true), '') AS scope")
+        )[0];
+      expect(await withTenantScope(ds, ['acme'], async (sql) => (await sql('SELECT current_user AS role'))[0])).toEqual(
+        { role: 'audit_reader' },
+      );
       expect(await state()).toEqual({ role: 'audit_runtime', scope: '' });
-      await expect(withTenantScope(ds, ['acme'], (sql) => sql('SELECT no_such_column FROM logs'))).rejects.toThrow(/no_such_column/);
+      await expect(withTenantScope(ds, ['acme'], (sql) => sql('SELECT no_such_column FROM logs'))).rejects.toThrow(
+        /no_such_column/,
+      );
       expect(await state()).toEqual({ role: 'audit_runtime', scope: '' });
-      await expect(withTenantScope(ds, ['acme'], async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+      await expect(withTenantScope(ds, ['acme'], async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+        'boom',
+      );
       expect(await state()).toEqual({ role: 'audit_runtime', scope: '' });
     });
 
@@ -171,8 +201,14 @@ describe('tenant isolation in PostgreSQL', () => {
         await runner.startTransaction();
         await runner.query("INSERT INTO logs (log, root) VALUES ('initech', '\\x00') ON CONFLICT (log) DO NOTHING");
         await runner.query("INSERT INTO logs (log, root) VALUES ('initech', '\\x00') ON CONFLICT (log) DO NOTHING");
-        expect(await runner.query("INSERT INTO checkpoints (log, size, root, note) VALUES ('initech', 1, '\\x00', 'n') ON CONFLICT DO NOTHING RETURNING size")).toEqual([{ size: '1' }]);
-        expect((await runner.query("UPDATE logs SET size = 1 WHERE log = 'initech' RETURNING size"))[0]).toEqual([{ size: '1' }]);
+        expect(
+          await runner.query(
+            "INSERT INTO checkpoints (log, size, root, note) VALUES ('initech', 1, '\\x00', 'n') ON CONFLICT DO NOTHING RETURNING size",
+          ),
+        ).toEqual([{ size: '1' }]);
+        expect((await runner.query("UPDATE logs SET size = 1 WHERE log = 'initech' RETURNING size"))[0]).toEqual([
+          { size: '1' },
+        ]);
       } finally {
         await runner.rollbackTransaction();
         await runner.release();
@@ -197,7 +233,13 @@ describe('tenant isolation in PostgreSQL', () => {
   });
 
   it("serves the read routes for the key's own tenant, and 404 for another", async () => {
-    const paths = (size: number) => ['checkpoint', `proof/inclusion?index=2&size=${size}`, `proof/consistency?from=2&size=${size}`, `tile/0/000.p/${size}`, `tile/entries/000.p/${size}`];
+    const paths = (size: number) => [
+      'checkpoint',
+      `proof/inclusion?index=2&size=${size}`,
+      `proof/consistency?from=2&size=${size}`,
+      `tile/0/000.p/${size}`,
+      `tile/entries/000.p/${size}`,
+    ];
     for (const path of paths(5)) await t.http().get(`/v1/logs/acme/${path}`).set(auth(acmeReader)).expect(200);
     for (const path of paths(3)) {
       await t.http().get(`/v1/logs/globex/${path}`).set(auth(acmeReader)).expect(404);
@@ -206,6 +248,9 @@ describe('tenant isolation in PostgreSQL', () => {
     const verified = await t.http().post('/v1/logs/acme/verify').set(auth(acmeReader)).expect(200);
     expect(verified.body).toMatchObject({ ok: true, size: 5 });
     await t.http().post('/v1/logs/globex/verify').set(auth(acmeReader)).expect(404);
-    expect((await t.http().post('/v1/logs/globex/verify').set(auth(allReader)).expect(200)).body).toMatchObject({ ok: true, size: 3 });
+    expect((await t.http().post('/v1/logs/globex/verify').set(auth(allReader)).expect(200)).body).toMatchObject({
+      ok: true,
+      size: 3,
+    });
   });
 });

@@ -28,10 +28,12 @@ export function sameSecretHash(a: Buffer, b: Buffer): boolean {
 
 /** The Bearer token of an Authorization header, or why there is none (never echoing the header). */
 export function bearerToken(header: string | string[] | undefined): { token: string } | { problem: string } {
-  if (header === undefined || header === '') return { problem: 'a valid API key is required (Authorization: Bearer <key>)' };
+  if (header === undefined || header === '')
+    return { problem: 'a valid API key is required (Authorization: Bearer <key>)' };
   if (typeof header !== 'string') return { problem: 'the Authorization header must be given once' };
   const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header);
   if (!match) return { problem: 'the Authorization header must be "Bearer <key>"' };
-  if (match[1].length < 16 || match[1].length > 512) return { problem: 'the API key in the Authorization header is malformed' };
+  if (match[1].length < 16 || match[1].length > 512)
+    return { problem: 'the API key in the Authorization header is malformed' };
   return { token: match[1] };
 }

@@ -82,7 +82,12 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   private async listen(): Promise<void> {
     const connection = runtimeConnection(this.config.databaseUrl, this.config.runtimeDatabaseUrl);
     // Bounded: a connect that hangs (PostgreSQL unreachable) must not stop the retries.
-    const client = new Client({ connectionString: connection.url, connectionTimeoutMillis: 5_000, keepAlive: true, ...connection.extra });
+    const client = new Client({
+      connectionString: connection.url,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      ...connection.extra,
+    });
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;
@@ -102,7 +107,10 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
       this.forget();
     } catch {
       // Said once per loss, not on every retry while PostgreSQL is away.
-      if (!this.listenWarned) this.logger.warn('cannot listen for API key changes; authenticating every request against the database until it can');
+      if (!this.listenWarned)
+        this.logger.warn(
+          'cannot listen for API key changes; authenticating every request against the database until it can',
+        );
       this.listenWarned = true;
       await client.end().catch(() => undefined);
       if (!this.stopped) this.relisten = setTimeout(() => void this.listen(), RELISTEN_MS);
@@ -137,7 +145,13 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
       row.revoked_at === null &&
       (row.expires_at === null || row.expires_at.getTime() > now);
     const principal: Principal | null = live
-      ? { keyId: row.id, name: row.name, roles: row.roles, tenants: row.tenants, expiresAt: row.expires_at?.toISOString() ?? null }
+      ? {
+          keyId: row.id,
+          name: row.name,
+          roles: row.roles,
+          tenants: row.tenants,
+          expiresAt: row.expires_at?.toISOString() ?? null,
+        }
       : null;
     if (this.listener !== null && generation === this.generation) {
       if (this.cache.size > 10_000) this.cache.clear();
@@ -157,7 +171,9 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     const rows: KeyRow[] =
       prefix === undefined
         ? await this.db.query('SELECT * FROM api_keys ORDER BY created_at, id')
-        : await this.db.query(`SELECT * FROM api_keys WHERE prefix LIKE $1 || '%' ORDER BY created_at, id`, [prefix.replace(/[\\%_]/g, '\\$&')]);
+        : await this.db.query(`SELECT * FROM api_keys WHERE prefix LIKE $1 || '%' ORDER BY created_at, id`, [
+            prefix.replace(/[\\%_]/g, '\\$&'),
+          ]);
     return rows.map(toRecord);
   }
 
@@ -193,7 +209,10 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
    * false when it was revoked already.
    */
   async revoke(sql: Sql, id: string, at: string): Promise<boolean> {
-    const rows = await sql('WITH changed AS (UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM changed', [id, at]);
+    const rows = await sql(
+      'WITH changed AS (UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM changed',
+      [id, at],
+    );
     await this.notify(sql);
     return rows.length === 1;
   }

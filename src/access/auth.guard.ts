@@ -25,7 +25,10 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, [context.getHandler(), context.getClass()]);
+    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (permission === undefined) throw new PermissionError('this route has no permission and is closed');
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     if (permission === 'public') {
@@ -37,7 +40,8 @@ export class AuthGuard implements CanActivate {
     const principal = await this.keys.authenticate(bearer.token);
     if (principal === null) throw new AuthenticationError('the API key is unknown, revoked or expired');
     this.rateLimiter.admit(principal);
-    if (!rolesGrant(principal.roles, permission)) throw new PermissionError(`this key's roles do not allow ${permission}`);
+    if (!rolesGrant(principal.roles, permission))
+      throw new PermissionError(`this key's roles do not allow ${permission}`);
     request.principal = principal;
     enforceInputRule(request);
     return true;

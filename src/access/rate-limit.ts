@@ -50,7 +50,8 @@ export class TokenBuckets {
 
   /** Takes one token from `id`'s bucket at `nowMs` (milliseconds, any epoch, same for every call). */
   take(id: string, limit: BucketLimit, nowMs: number): Admission {
-    if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new RangeError('a bucket needs perSecond > 0 and burst >= 1');
+    if (!(limit.perSecond > 0) || !(limit.burst >= 1))
+      throw new RangeError('a bucket needs perSecond > 0 and burst >= 1');
     if (nowMs - this.lastSweepMs >= this.sweepIntervalMs) this.sweep(nowMs);
     const found = this.buckets.get(id);
     let bucket: Bucket;

@@ -30,7 +30,11 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
 
 /** Whether any of `roles` grants `permission`. */
 export function rolesGrant(roles: readonly Role[], permission: Permission): boolean {
-  return permission === 'public' || permission === 'authenticated' || roles.some((role) => ROLE_PERMISSIONS[role].includes(permission));
+  return (
+    permission === 'public' ||
+    permission === 'authenticated' ||
+    roles.some((role) => ROLE_PERMISSIONS[role].includes(permission))
+  );
 }
 
 /** The authenticated caller: an API key, or an operator at the command line (no key). */
@@ -73,7 +77,9 @@ export function coversTenant(principal: Principal, tenant: string): boolean {
 
 /** Whether every tenant of `tenants` is inside the principal's scope (`*` only inside `*`). */
 export function coversAllTenants(principal: Principal, tenants: readonly string[]): boolean {
-  return tenants.every((tenant) => (tenant === '*' ? principal.tenants.includes('*') : coversTenant(principal, tenant)));
+  return tenants.every((tenant) =>
+    tenant === '*' ? principal.tenants.includes('*') : coversTenant(principal, tenant),
+  );
 }
 
 /**

@@ -45,13 +45,17 @@ function moduleWith(...controllers: (new () => object)[]) {
 
 describe('RoutePermissionsCheck', () => {
   it('starts when every route names its permission, on the method or the class', async () => {
-    const app = (await Test.createTestingModule({ imports: [moduleWith(GuardedController, ClassLevelController)] }).compile()).createNestApplication(new FastifyAdapter());
+    const app = (
+      await Test.createTestingModule({ imports: [moduleWith(GuardedController, ClassLevelController)] }).compile()
+    ).createNestApplication(new FastifyAdapter());
     await expect(app.init()).resolves.toBe(app);
     await app.close();
   });
 
   it('refuses to start with a route that names none, and names it', async () => {
-    const app = (await Test.createTestingModule({ imports: [moduleWith(GuardedController, ForgottenController)] }).compile()).createNestApplication(new FastifyAdapter());
+    const app = (
+      await Test.createTestingModule({ imports: [moduleWith(GuardedController, ForgottenController)] }).compile()
+    ).createNestApplication(new FastifyAdapter());
     await expect(app.init()).rejects.toThrow('routes without @RequirePermission: ForgottenController.other');
     await app.close();
   });

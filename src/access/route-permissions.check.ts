@@ -25,7 +25,8 @@ export class RoutePermissionsCheck implements OnModuleInit {
         const handler = prototype[name];
         if (name === 'constructor' || typeof handler !== 'function') continue;
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        if (this.reflector.getAllAndOverride(PERMISSION, [handler, controller]) === undefined) missing.push(`${controller.name}.${name}`);
+        if (this.reflector.getAllAndOverride(PERMISSION, [handler, controller]) === undefined)
+          missing.push(`${controller.name}.${name}`);
       }
     }
     if (missing.length > 0) throw new Error(`routes without @RequirePermission: ${missing.join(', ')}`);

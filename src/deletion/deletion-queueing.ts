@@ -54,7 +54,9 @@ export class DeletionQueueing {
    * runs again.
    */
   async reconcile(): Promise<number> {
-    const ids = [...new Set([...(await this.store.unfinishedRuns()), ...(await this.store.unblocked(this.clock.now()))])];
+    const ids = [
+      ...new Set([...(await this.store.unfinishedRuns()), ...(await this.store.unblocked(this.clock.now()))]),
+    ];
     await this.enqueue(ids);
     if (ids.length > 0) this.logger.log(`reconciled ${ids.length} deletion request(s) with the queue`);
     return ids.length;
@@ -75,7 +77,9 @@ export class RequeueOnHoldRelease implements IEventHandler<HoldReleased> {
   async handle(event: HoldReleased): Promise<void> {
     // The periodic reconciliation catches what is lost here (a crash, Redis away).
     try {
-      await this.queueing.enqueue(await this.store.unblocked(this.clock.now(), event.tenant === '*' ? undefined : event.tenant));
+      await this.queueing.enqueue(
+        await this.store.unblocked(this.clock.now(), event.tenant === '*' ? undefined : event.tenant),
+      );
     } catch (e) {
       this.logger.warn(`could not queue deletion work after a hold release: ${(e as Error).name}`);
     }

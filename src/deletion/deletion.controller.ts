@@ -20,7 +20,12 @@ export const DELETION_REQUEST_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       required: ['kind', 'tenant', 'subject', 'reason'],
-      properties: { kind: { const: 'subject_erasure' }, tenant, subject: { type: 'string', minLength: 1, maxLength: 256 }, reason },
+      properties: {
+        kind: { const: 'subject_erasure' },
+        tenant,
+        subject: { type: 'string', minLength: 1, maxLength: 256 },
+        reason,
+      },
     },
     {
       type: 'object',
@@ -83,12 +88,17 @@ export class DeletionController {
   @HttpCode(202)
   @RequirePermission('deletions:request')
   @ApiBody({ schema: DELETION_REQUEST_SCHEMA as object })
-  async request(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<DeletionRequestView & { deduplicated: boolean }> {
+  async request(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<DeletionRequestView & { deduplicated: boolean }> {
     const request = parseDeletionRequest(body);
     const subject = request.kind === 'subject_erasure' ? request.subject : null;
     // The purge covers every tenant: only a key for every tenant may start it ahead of its schedule.
     const tenant = request.kind === 'retention_purge' ? '*' : request.tenant;
-    const outcome = await this.commands.execute(new RequestDeletion(principal, request.kind, tenant, subject, request.reason));
+    const outcome = await this.commands.execute(
+      new RequestDeletion(principal, request.kind, tenant, subject, request.reason),
+    );
     return { ...view(outcome.request), deduplicated: !outcome.created };
   }
 

@@ -37,7 +37,9 @@ export class DeletionProcessor extends WorkerHost {
       case RECONCILE_JOB:
         return { queued: await this.queueing.reconcile() };
       case RETENTION_PURGE_JOB:
-        return this.commands.execute(new RequestDeletion(operator('scheduler'), 'retention_purge', '*', null, 'scheduled retention purge'));
+        return this.commands.execute(
+          new RequestDeletion(operator('scheduler'), 'retention_purge', '*', null, 'scheduled retention purge'),
+        );
       default:
         throw new UnrecoverableError(`no handler for job ${job.name}`);
     }
@@ -70,9 +72,17 @@ export class DeletionSchedule implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(RECONCILE_JOB, { every: this.config.deletionReconcileMs }, { name: RECONCILE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queue.upsertJobScheduler(
+      RECONCILE_JOB,
+      { every: this.config.deletionReconcileMs },
+      { name: RECONCILE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
     // A cron pattern, not an interval: an interval would also purge at every start.
-    await this.queue.upsertJobScheduler(RETENTION_PURGE_JOB, { pattern: this.config.retentionPurgeCron, tz: 'UTC' }, { name: RETENTION_PURGE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queue.upsertJobScheduler(
+      RETENTION_PURGE_JOB,
+      { pattern: this.config.retentionPurgeCron, tz: 'UTC' },
+      { name: RETENTION_PURGE_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
     await this.queueing.reconcile();
   }
 }

@@ -12,5 +12,11 @@ export const RETENTION_PURGE_JOB = 'retention-purge';
  * released, say); while it is queued or running, queuing it again is a no-op.
  */
 export function runJobOptions(id: string): JobsOptions {
-  return { jobId: id, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 30 * 24 * 3600 } };
+  return {
+    jobId: id,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 30 * 24 * 3600 },
+  };
 }

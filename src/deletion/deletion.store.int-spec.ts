@@ -42,7 +42,8 @@ describe('DeletionStore.create', () => {
     let statements = 0;
     const sql: Sql = async (text, params) => {
       const rows = (await requester.query(text, params)).rows;
-      if (++statements === 1) await worker.query(`UPDATE deletion_requests SET status = 'completed' WHERE id = $1`, [first]);
+      if (++statements === 1)
+        await worker.query(`UPDATE deletion_requests SET status = 'completed' WHERE id = $1`, [first]);
       return rows;
     };
     await requester.query('BEGIN');

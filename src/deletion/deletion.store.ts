@@ -88,26 +88,39 @@ export class DeletionStore {
    * The one met by the insert may finish before the look-up sees it (the worker commits between
    * the two statements): then the insert is tried again, and now finds no conflict.
    */
-  async create(sql: Sql, request: Pick<DeletionRequest, 'id' | 'tenant' | 'kind' | 'subject' | 'reason' | 'requestedBy' | 'requestedAt'>): Promise<{ request: DeletionRequest; created: boolean }> {
+  async create(
+    sql: Sql,
+    request: Pick<DeletionRequest, 'id' | 'tenant' | 'kind' | 'subject' | 'reason' | 'requestedBy' | 'requestedAt'>,
+  ): Promise<{ request: DeletionRequest; created: boolean }> {
     for (;;) {
       const inserted = (await sql(
         `INSERT INTO deletion_requests (tenant, id, kind, subject, reason, requested_by, requested_at, status, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $7)
          ON CONFLICT (tenant, kind, coalesce(subject, '')) WHERE ${UNFINISHED} DO NOTHING
          RETURNING *`,
-        [request.tenant, request.id, request.kind, request.subject, request.reason, request.requestedBy, request.requestedAt],
+        [
+          request.tenant,
+          request.id,
+          request.kind,
+          request.subject,
+          request.reason,
+          request.requestedBy,
+          request.requestedAt,
+        ],
       )) as unknown as Row[];
       if (inserted.length === 1) return { request: fromRow(inserted[0]), created: true };
-      const existing = (await sql(`SELECT * FROM deletion_requests WHERE tenant = $1 AND kind = $2 AND coalesce(subject, '') = coalesce($3, '') AND ${UNFINISHED}`, [
-        request.tenant,
-        request.kind,
-        request.subject,
-      ])) as unknown as Row[];
+      const existing = (await sql(
+        `SELECT * FROM deletion_requests WHERE tenant = $1 AND kind = $2 AND coalesce(subject, '') = coalesce($3, '') AND ${UNFINISHED}`,
+        [request.tenant, request.kind, request.subject],
+      )) as unknown as Row[];
       if (existing.length === 1) return { request: fromRow(existing[0]), created: false };
     }
   }
 
-  async find(id: string, sql: Sql = (text, params) => this.db.query(text, params)): Promise<DeletionRequest | undefined> {
+  async find(
+    id: string,
+    sql: Sql = (text, params) => this.db.query(text, params),
+  ): Promise<DeletionRequest | undefined> {
     const rows = (await sql('SELECT * FROM deletion_requests WHERE id = $1', [id])) as unknown as Row[];
     return rows[0] && fromRow(rows[0]);
   }
@@ -119,7 +132,10 @@ export class DeletionStore {
 
   /** Marks a request running (from any unfinished state); false when it is finished already. */
   async start(id: string, at: Date): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(`WITH s AS (UPDATE deletion_requests SET status = 'running', updated_at = $2 WHERE id = $1 AND ${UNFINISHED} RETURNING id) SELECT id FROM s`, [id, at]);
+    const rows: unknown[] = await this.db.query(
+      `WITH s AS (UPDATE deletion_requests SET status = 'running', updated_at = $2 WHERE id = $1 AND ${UNFINISHED} RETURNING id) SELECT id FROM s`,
+      [id, at],
+    );
     return rows.length === 1;
   }
 
@@ -127,12 +143,31 @@ export class DeletionStore {
   async finish(
     sql: Sql,
     id: string,
-    outcome: { status: DeletionStatus; erased: number; blocked: number; blockedBy: readonly BlockReason[]; receipt: unknown; receiptDigest: string | null; retryAt: string | null; at: Date },
+    outcome: {
+      status: DeletionStatus;
+      erased: number;
+      blocked: number;
+      blockedBy: readonly BlockReason[];
+      receipt: unknown;
+      receiptDigest: string | null;
+      retryAt: string | null;
+      at: Date;
+    },
   ): Promise<void> {
     await sql(
       `WITH f AS (UPDATE deletion_requests SET status = $2, erased = $3, blocked = $4, blocked_by = $5, receipt = $6, receipt_digest = $7, retry_at = $8, updated_at = $9
        WHERE id = $1 RETURNING id) SELECT id FROM f`,
-      [id, outcome.status, outcome.erased, outcome.blocked, JSON.stringify(outcome.blockedBy), JSON.stringify(outcome.receipt), outcome.receiptDigest, outcome.retryAt, outcome.at],
+      [
+        id,
+        outcome.status,
+        outcome.erased,
+        outcome.blocked,
+        JSON.stringify(outcome.blockedBy),
+        JSON.stringify(outcome.receipt),
+        outcome.receiptDigest,
+        outcome.retryAt,
+        outcome.at,
+      ],
     );
   }
 
@@ -146,12 +181,17 @@ export class DeletionStore {
   }
 
   async fail(id: string, at: Date): Promise<void> {
-    await this.db.query(`WITH f AS (UPDATE deletion_requests SET status = 'failed', updated_at = $2 WHERE id = $1 RETURNING id) SELECT id FROM f`, [id, at]);
+    await this.db.query(
+      `WITH f AS (UPDATE deletion_requests SET status = 'failed', updated_at = $2 WHERE id = $1 RETURNING id) SELECT id FROM f`,
+      [id, at],
+    );
   }
 
   /** Requests Redis should be working on: queued or running (a crash or a flush loses jobs, never rows). */
   async unfinishedRuns(): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(`SELECT id FROM deletion_requests WHERE status IN ('queued', 'running') ORDER BY requested_at`);
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM deletion_requests WHERE status IN ('queued', 'running') ORDER BY requested_at`,
+    );
     return rows.map((row) => row.id);
   }
 
@@ -174,7 +214,9 @@ export class DeletionStore {
 
   /** Every blocked or partially blocked request. */
   async blocked(): Promise<string[]> {
-    const rows: { id: string }[] = await this.db.query(`SELECT id FROM deletion_requests WHERE status IN ('blocked', 'partially_blocked') ORDER BY requested_at`);
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM deletion_requests WHERE status IN ('blocked', 'partially_blocked') ORDER BY requested_at`,
+    );
     return rows.map((row) => row.id);
   }
 
@@ -185,6 +227,9 @@ export class DeletionStore {
   }
 
   async close(sql: Sql, tenant: string, requestId: string, at: Date): Promise<void> {
-    await sql('INSERT INTO closed_tenants (tenant, closed_at, request_id) VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING', [tenant, at, requestId]);
+    await sql(
+      'INSERT INTO closed_tenants (tenant, closed_at, request_id) VALUES ($1, $2, $3) ON CONFLICT (tenant) DO NOTHING',
+      [tenant, at, requestId],
+    );
   }
 }

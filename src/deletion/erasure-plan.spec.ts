@@ -6,11 +6,21 @@ const DAY = 86_400_000;
 const daysAgo = (n: number) => new Date(NOW.getTime() - n * DAY).toISOString();
 
 function entry(index: number, overrides: Partial<ErasureCandidate> = {}): ErasureCandidate {
-  return { log: 'acme', index, subject: 'u1', category: 'auth', type: 'auth.login.succeeded', actor: 'u1', recordedAt: daysAgo(400), ...overrides };
+  return {
+    log: 'acme',
+    index,
+    subject: 'u1',
+    category: 'auth',
+    type: 'auth.login.succeeded',
+    actor: 'u1',
+    recordedAt: daysAgo(400),
+    ...overrides,
+  };
 }
 
 // auth: 365 days minimum; billing: 3650.
-const minimumUntil = (category: string, recordedAt: string) => new Date(Date.parse(recordedAt) + (category === 'billing' ? 3650 : 365) * DAY).toISOString();
+const minimumUntil = (category: string, recordedAt: string) =>
+  new Date(Date.parse(recordedAt) + (category === 'billing' ? 3650 : 365) * DAY).toISOString();
 
 describe('erasure plan', () => {
   it('erases what no hold and no retention minimum protects', () => {
@@ -27,7 +37,12 @@ describe('erasure plan', () => {
       { id: 'h2', tenant: '*', scope: { subjects: ['u1'], types: ['auth.logout'] } },
       { id: 'h3', tenant: 'globex', scope: {} },
     ];
-    const plan = planErasure([entry(0), entry(1, { category: 'support', type: 'auth.logout' })], holds, minimumUntil, NOW);
+    const plan = planErasure(
+      [entry(0), entry(1, { category: 'support', type: 'auth.logout' })],
+      holds,
+      minimumUntil,
+      NOW,
+    );
     expect(plan.erase).toEqual([]);
     expect(plan.kept.map((k) => [k.candidate.index, k.blockedBy])).toEqual([
       [0, [{ kind: 'hold', id: 'h1' }]],
@@ -62,10 +77,20 @@ describe('erasure plan', () => {
     });
     fc.assert(
       fc.property(fc.uniqueArray(candidate, { selector: (c) => c.index }), fc.boolean(), (cs, held) => {
-        const candidates = cs.map((c) => entry(c.index, { subject: c.subject, category: c.category, recordedAt: daysAgo(c.age) }));
-        const plan = planErasure(candidates, held ? [{ id: 'h', tenant: 'acme', scope: { subjects: ['u2'] } }] : [], minimumUntil, NOW);
+        const candidates = cs.map((c) =>
+          entry(c.index, { subject: c.subject, category: c.category, recordedAt: daysAgo(c.age) }),
+        );
+        const plan = planErasure(
+          candidates,
+          held ? [{ id: 'h', tenant: 'acme', scope: { subjects: ['u2'] } }] : [],
+          minimumUntil,
+          NOW,
+        );
         const erased = new Set(plan.erase.map((c) => c.index));
-        return plan.erase.length + plan.kept.length === candidates.length && plan.kept.every((k) => !erased.has(k.candidate.index) && k.blockedBy.length > 0);
+        return (
+          plan.erase.length + plan.kept.length === candidates.length &&
+          plan.kept.every((k) => !erased.has(k.candidate.index) && k.blockedBy.length > 0)
+        );
       }),
     );
   });

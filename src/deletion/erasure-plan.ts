@@ -19,7 +19,9 @@ export interface ErasureCandidate {
 }
 
 /** Why something was kept: an active hold, or a retention minimum that has not run out. */
-export type BlockReason = { readonly kind: 'hold'; readonly id: string } | { readonly kind: 'retention'; readonly category: string; readonly until: string };
+export type BlockReason =
+  | { readonly kind: 'hold'; readonly id: string }
+  | { readonly kind: 'retention'; readonly category: string; readonly until: string };
 
 export interface ErasurePlan {
   /** Entries to erase, in order. */
@@ -55,7 +57,14 @@ export function planErasure(
   let retryAt: string | null = null;
   for (const candidate of candidates) {
     const blockedBy: BlockReason[] = [];
-    const question = { tenant: candidate.log, subject: candidate.subject, actor: candidate.actor, category: candidate.category, type: candidate.type, at: candidate.recordedAt };
+    const question = {
+      tenant: candidate.log,
+      subject: candidate.subject,
+      actor: candidate.actor,
+      category: candidate.category,
+      type: candidate.type,
+      at: candidate.recordedAt,
+    };
     for (const hold of holds) {
       if (holdCovers(hold, question)) {
         blockedBy.push({ kind: 'hold', id: hold.id });
@@ -73,7 +82,9 @@ export function planErasure(
   }
   const blockedBy: BlockReason[] = [
     ...[...holdIds].sort().map((id) => ({ kind: 'hold' as const, id })),
-    ...[...retention].sort(([a], [b]) => (a < b ? -1 : 1)).map(([category, until]) => ({ kind: 'retention' as const, category, until })),
+    ...[...retention]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([category, until]) => ({ kind: 'retention' as const, category, until })),
   ];
   return { erase, kept, blockedBy, retryAt };
 }

@@ -29,7 +29,15 @@ interface CandidateRow {
 }
 
 function candidateOf(row: CandidateRow): ErasureCandidate {
-  return { log: row.log, index: Number(row.idx), subject: row.subject, category: row.category, type: row.type, actor: row.actor, recordedAt: row.recorded_at.toISOString() };
+  return {
+    log: row.log,
+    index: Number(row.idx),
+    subject: row.subject,
+    category: row.category,
+    type: row.type,
+    actor: row.actor,
+    recordedAt: row.recorded_at.toISOString(),
+  };
 }
 
 const CANDIDATES = `
@@ -67,7 +75,10 @@ export class ErasureRunner {
   }
 
   /** A subject's erasure, or a tenant's closure: one transaction. */
-  private async erase(request: DeletionRequest, until: (category: string, recordedAt: string) => string): Promise<void> {
+  private async erase(
+    request: DeletionRequest,
+    until: (category: string, recordedAt: string) => string,
+  ): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
       const sql: Sql = (text, params) => tx.query(text, params);
@@ -75,13 +86,22 @@ export class ErasureRunner {
       await lockHoldsOf(sql, EVERY_TENANT);
       await lockHoldsOf(sql, request.tenant);
       const holds = await this.holds.activeFor(request.tenant, sql);
-      const rows = (await sql(`${CANDIDATES} WHERE p.log = $1 AND p.erased_at IS NULL AND ($2::text IS NULL OR p.subject = $2) ORDER BY p.idx`, [
-        request.tenant,
-        request.subject,
-      ])) as unknown as CandidateRow[];
+      const rows = (await sql(
+        `${CANDIDATES} WHERE p.log = $1 AND p.erased_at IS NULL AND ($2::text IS NULL OR p.subject = $2) ORDER BY p.idx`,
+        [request.tenant, request.subject],
+      )) as unknown as CandidateRow[];
       const plan = planErasure(rows.map(candidateOf), holds, until, now);
-      await this.eraseEntries(sql, request.tenant, plan.erase.map((c) => c.index), request.id, now);
-      const erasedRows = (await sql('SELECT idx FROM personal_data WHERE erased_by = $1 AND log = $2', [request.id, request.tenant])) as { idx: string }[];
+      await this.eraseEntries(
+        sql,
+        request.tenant,
+        plan.erase.map((c) => c.index),
+        request.id,
+        now,
+      );
+      const erasedRows = (await sql('SELECT idx FROM personal_data WHERE erased_by = $1 AND log = $2', [
+        request.id,
+        request.tenant,
+      ])) as { idx: string }[];
       const receipt = {
         request: request.id,
         kind: request.kind,
@@ -104,7 +124,11 @@ export class ErasureRunner {
   }
 
   /** The periodic purge: personal data past its category's maximum, every tenant, in short batches. */
-  private async purge(request: DeletionRequest, until: (category: string, recordedAt: string) => string, policies: Awaited<ReturnType<RetentionPolicies['all']>>): Promise<void> {
+  private async purge(
+    request: DeletionRequest,
+    until: (category: string, recordedAt: string) => string,
+    policies: Awaited<ReturnType<RetentionPolicies['all']>>,
+  ): Promise<void> {
     const now = this.clock.now();
     const erasedPerLog = new Map<string, number>();
     const blockedBy = new Map<string, BlockReason>();
@@ -114,7 +138,10 @@ export class ErasureRunner {
     for (;;) {
       const batch = await this.db.transaction(async (tx) => {
         const sql: Sql = (text, params) => tx.query(text, params);
-        const rows = (await sql(`${CANDIDATES} WHERE p.erased_at IS NULL AND (p.log, p.idx) > ($1, $2) ORDER BY p.log, p.idx LIMIT ${PURGE_BATCH}`, [after.log, after.idx])) as unknown as CandidateRow[];
+        const rows = (await sql(
+          `${CANDIDATES} WHERE p.erased_at IS NULL AND (p.log, p.idx) > ($1, $2) ORDER BY p.log, p.idx LIMIT ${PURGE_BATCH}`,
+          [after.log, after.idx],
+        )) as unknown as CandidateRow[];
         if (rows.length === 0) return 0;
         const candidates = rows.map(candidateOf);
         after = { log: candidates[candidates.length - 1].log, idx: candidates[candidates.length - 1].index };
@@ -127,7 +154,13 @@ export class ErasureRunner {
           await lockHoldsOf(sql, log);
           const ofLog = due.filter((c) => c.log === log);
           const plan = planErasure(ofLog, await this.holds.activeFor(log, sql), until, now);
-          await this.eraseEntries(sql, log, plan.erase.map((c) => c.index), request.id, now);
+          await this.eraseEntries(
+            sql,
+            log,
+            plan.erase.map((c) => c.index),
+            request.id,
+            now,
+          );
           erasedPerLog.set(log, (erasedPerLog.get(log) ?? 0) + plan.erase.length);
           blocked += plan.kept.length;
           for (const reason of plan.blockedBy) blockedBy.set(JSON.stringify(reason), reason);
@@ -137,9 +170,17 @@ export class ErasureRunner {
       });
       if (batch < PURGE_BATCH) break;
     }
-    const erasedRows = (await this.db.query('SELECT log, count(*)::int AS n FROM personal_data WHERE erased_by = $1 GROUP BY log ORDER BY log', [request.id])) as { log: string; n: number }[];
+    const erasedRows = (await this.db.query(
+      'SELECT log, count(*)::int AS n FROM personal_data WHERE erased_by = $1 GROUP BY log ORDER BY log',
+      [request.id],
+    )) as { log: string; n: number }[];
     const erased = erasedRows.reduce((sum, row) => sum + row.n, 0);
-    const receipt = { request: request.id, kind: request.kind, erased: erasedRows.map((row) => ({ log: row.log, count: row.n })), kept: blocked };
+    const receipt = {
+      request: request.id,
+      kind: request.kind,
+      erased: erasedRows.map((row) => ({ log: row.log, count: row.n })),
+      kept: blocked,
+    };
     await this.db.transaction(async (tx) =>
       this.store.finish((text, params) => tx.query(text, params), request.id, {
         status: statusOf(erased, blocked),
@@ -155,14 +196,18 @@ export class ErasureRunner {
   }
 
   /** Empties the personal data of these entries, and forgets their idempotency digests (which hash it). */
-  private async eraseEntries(sql: Sql, log: string, indices: readonly number[], requestId: string, at: Date): Promise<void> {
+  private async eraseEntries(
+    sql: Sql,
+    log: string,
+    indices: readonly number[],
+    requestId: string,
+    at: Date,
+  ): Promise<void> {
     if (indices.length === 0) return;
-    await sql('UPDATE personal_data SET data = NULL, salt = NULL, erased_at = $3, erased_by = $4 WHERE log = $1 AND idx = ANY($2::bigint[]) AND erased_at IS NULL', [
-      log,
-      indices,
-      at,
-      requestId,
-    ]);
+    await sql(
+      'UPDATE personal_data SET data = NULL, salt = NULL, erased_at = $3, erased_by = $4 WHERE log = $1 AND idx = ANY($2::bigint[]) AND erased_at IS NULL',
+      [log, indices, at, requestId],
+    );
     await sql('DELETE FROM idempotency_keys WHERE log = $1 AND idx = ANY($2::bigint[])', [log, indices]);
   }
 
@@ -172,34 +217,61 @@ export class ErasureRunner {
    */
   private async record(id: string): Promise<void> {
     const request = (await this.store.find(id)) as DeletionRequest;
-    const outcome: RecordedOutcome = { status: request.status, erased: request.erased, blocked: request.blocked, receiptDigest: request.receiptDigest };
+    const outcome: RecordedOutcome = {
+      status: request.status,
+      erased: request.erased,
+      blocked: request.blocked,
+      receiptDigest: request.receiptDigest,
+    };
     const last = request.recorded;
-    if (last && last.status === outcome.status && last.erased === outcome.erased && last.blocked === outcome.blocked && last.receiptDigest === outcome.receiptDigest) return;
+    if (
+      last &&
+      last.status === outcome.status &&
+      last.erased === outcome.erased &&
+      last.blocked === outcome.blocked &&
+      last.receiptDigest === outcome.receiptDigest
+    )
+      return;
     const type = `deletion.${request.status}`;
     let noted = true;
-    const [entry] = await this.sequencer.append(
-      [
-        {
-          log: request.tenant === EVERY_TENANT ? PLATFORM_LOG : request.tenant,
-          source: SERVICE_SOURCE,
-          type,
-          category: 'deletion',
-          actor: { type: 'service', id: 'deletion-worker' },
-          target: { type: 'deletion_request', id },
-          outcome: 'success',
-          context: { kind: request.kind, erased: request.erased, blocked: request.blocked, blockedBy: JSON.parse(JSON.stringify(request.blockedBy)), receiptDigest: request.receiptDigest },
+    const [entry] = await this.sequencer
+      .append(
+        [
+          {
+            log: request.tenant === EVERY_TENANT ? PLATFORM_LOG : request.tenant,
+            source: SERVICE_SOURCE,
+            type,
+            category: 'deletion',
+            actor: { type: 'service', id: 'deletion-worker' },
+            target: { type: 'deletion_request', id },
+            outcome: 'success',
+            context: {
+              kind: request.kind,
+              erased: request.erased,
+              blocked: request.blocked,
+              blockedBy: JSON.parse(JSON.stringify(request.blockedBy)),
+              receiptDigest: request.receiptDigest,
+            },
+          },
+        ],
+        async (sql) => {
+          noted = await this.store.noteRecorded(sql, id, request.recorded, outcome);
+          if (!noted) throw new AlreadyRecorded();
         },
-      ],
-      async (sql) => {
-        noted = await this.store.noteRecorded(sql, id, request.recorded, outcome);
-        if (!noted) throw new AlreadyRecorded();
-      },
-    ).catch((e: unknown) => {
-      if (e instanceof AlreadyRecorded) return [undefined];
-      throw e;
-    });
+      )
+      .catch((e: unknown) => {
+        if (e instanceof AlreadyRecorded) return [undefined];
+        throw e;
+      });
     if (noted && entry && request.status !== 'completed') {
-      await this.notifier.notify({ type: 'deletion.blocked', id: entry.id, tenant: request.tenant, at: entry.recordedAt, subjectRef: { type: 'deletion_request', id }, ledger: { log: entry.log, index: entry.index } });
+      await this.notifier.notify({
+        type: 'deletion.blocked',
+        id: entry.id,
+        tenant: request.tenant,
+        at: entry.recordedAt,
+        subjectRef: { type: 'deletion_request', id },
+        ledger: { log: entry.log, index: entry.index },
+      });
     }
   }
 }

@@ -55,7 +55,12 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
   ) {}
 
   async execute({ by, kind, tenant, subject, reason }: RequestDeletion): Promise<RequestedDeletion> {
-    if (tenant === EVERY_TENANT ? kind !== 'retention_purge' || !by.tenants.includes(EVERY_TENANT) : !coversTenant(by, tenant)) throw new DeletionTenantOutOfScopeError(tenant);
+    if (
+      tenant === EVERY_TENANT
+        ? kind !== 'retention_purge' || !by.tenants.includes(EVERY_TENANT)
+        : !coversTenant(by, tenant)
+    )
+      throw new DeletionTenantOutOfScopeError(tenant);
     if (tenant !== EVERY_TENANT && !(await this.holds.tenantKnown(tenant))) throw new UnknownTenantError(tenant);
     const id = uuidv7();
     const now = this.clock.now();
@@ -75,7 +80,15 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
           },
         ],
         async (sql) => {
-          const created = await this.store.create(sql, { id, tenant, kind, subject, reason, requestedBy: { keyId: keyIdOf(by), name: by.name }, requestedAt: now.toISOString() });
+          const created = await this.store.create(sql, {
+            id,
+            tenant,
+            kind,
+            subject,
+            reason,
+            requestedBy: { keyId: keyIdOf(by), name: by.name },
+            requestedAt: now.toISOString(),
+          });
           if (!created.created) throw new Existing(created.request);
           request = created.request;
           if (kind === 'tenant_closure') await this.store.close(sql, tenant, id, now);

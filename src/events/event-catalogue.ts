@@ -4,7 +4,19 @@
  * type outside it, in a declared category, and must then name the category. Types of the service's
  * own facts (holds, deletion, access records, keys, retention) can only be written by the service.
  */
-export const CATEGORIES = ['auth', 'api_keys', 'admin', 'billing', 'deployment', 'marketplace', 'support', 'access', 'holds', 'deletion', 'retention'] as const;
+export const CATEGORIES = [
+  'auth',
+  'api_keys',
+  'admin',
+  'billing',
+  'deployment',
+  'marketplace',
+  'support',
+  'access',
+  'holds',
+  'deletion',
+  'retention',
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 /** Categories only the service itself writes into. */
@@ -75,14 +87,19 @@ export type CategoryDecision =
  * given is refused), the given one for a type outside it (which must then name one).
  */
 export function categorize(type: string, given: string | undefined): CategoryDecision {
-  if (SERVICE_TYPE_PREFIXES.some((p) => type.startsWith(p))) return { ok: false, field: 'type', reason: 'this type is written only by the audit service itself' };
+  if (SERVICE_TYPE_PREFIXES.some((p) => type.startsWith(p)))
+    return { ok: false, field: 'type', reason: 'this type is written only by the audit service itself' };
   const known = EVENT_CATALOGUE[type];
   if (known !== undefined) {
-    if (given !== undefined && given !== known) return { ok: false, field: 'category', reason: `type ${type} belongs to category ${known}` };
+    if (given !== undefined && given !== known)
+      return { ok: false, field: 'category', reason: `type ${type} belongs to category ${known}` };
     return { ok: true, category: known };
   }
-  if (given === undefined) return { ok: false, field: 'category', reason: 'a type outside the catalogue must name its category' };
-  if (!(CATEGORIES as readonly string[]).includes(given)) return { ok: false, field: 'category', reason: `unknown category (known: ${CATEGORIES.join(', ')})` };
-  if (SERVICE_CATEGORIES.includes(given as Category)) return { ok: false, field: 'category', reason: 'this category is written only by the audit service itself' };
+  if (given === undefined)
+    return { ok: false, field: 'category', reason: 'a type outside the catalogue must name its category' };
+  if (!(CATEGORIES as readonly string[]).includes(given))
+    return { ok: false, field: 'category', reason: `unknown category (known: ${CATEGORIES.join(', ')})` };
+  if (SERVICE_CATEGORIES.includes(given as Category))
+    return { ok: false, field: 'category', reason: 'this category is written only by the audit service itself' };
   return { ok: true, category: given as Category };
 }

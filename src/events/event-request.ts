@@ -64,7 +64,15 @@ export const EVENT_SCHEMA = {
 
 const BATCH_ITEM_SCHEMA = {
   ...EVENT_SCHEMA,
-  properties: { ...EVENT_SCHEMA.properties, idempotencyKey: { type: 'string', minLength: 1, maxLength: EVENT_LIMITS.idempotencyKeyLength, pattern: '^[\\x21-\\x7e]+$' } },
+  properties: {
+    ...EVENT_SCHEMA.properties,
+    idempotencyKey: {
+      type: 'string',
+      minLength: 1,
+      maxLength: EVENT_LIMITS.idempotencyKeyLength,
+      pattern: '^[\\x21-\\x7e]+$',
+    },
+  },
 } as const;
 
 export const BATCH_SCHEMA = {
@@ -93,7 +101,12 @@ const validateBatch = validator<{ events: unknown[] }>(BATCH_SCHEMA);
 
 // The longest values the sequencer can put in a leaf, to size-check an event before it is queued
 // (the log name is the event's own and is filled in below).
-const WORST_CASE_FIELDS = { index: Number.MAX_SAFE_INTEGER, prev: GENESIS_PREV, id: '00000000-0000-7000-8000-000000000000', recordedAt: '2026-01-01T00:00:00.000Z' };
+const WORST_CASE_FIELDS = {
+  index: Number.MAX_SAFE_INTEGER,
+  prev: GENESIS_PREV,
+  id: '00000000-0000-7000-8000-000000000000',
+  recordedAt: '2026-01-01T00:00:00.000Z',
+};
 
 function invalid(path: string, message: string): RequestValidationError {
   return new RequestValidationError([{ path, message }]);
@@ -104,8 +117,14 @@ function invalid(path: string, message: string): RequestValidationError {
  * the append fail later: schema, tenant scope, category, depth, canonical form and leaf size.
  * `path` prefixes field paths in errors (`/events/3`). Personal data gets a fresh salt here.
  */
-function prepare(body: EventBody, path: string, principal: Principal, idempotencyKey: string | undefined): EventToAppend {
-  if (!coversTenant(principal, body.tenant)) throw new PermissionError(`this key may not write to tenant ${body.tenant}`);
+function prepare(
+  body: EventBody,
+  path: string,
+  principal: Principal,
+  idempotencyKey: string | undefined,
+): EventToAppend {
+  if (!coversTenant(principal, body.tenant))
+    throw new PermissionError(`this key may not write to tenant ${body.tenant}`);
   const decision = categorize(body.type, body.category);
   if (!decision.ok) throw invalid(`${path}/${decision.field}`, decision.reason);
   if (body.context !== undefined && jsonDepth(body.context, EVENT_LIMITS.jsonDepth + 1) > EVENT_LIMITS.jsonDepth) {
@@ -125,7 +144,10 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
     const salt = randomBytes(32);
     const digest = canonicalCheck(() => personalDigest(salt, body.personal!.data), `${path}/personal/data`);
     if (canonicalJsonLength(body.personal.data) > EVENT_LIMITS.personalDataBytes) {
-      throw new PayloadTooLargeError(`personal data is larger than ${EVENT_LIMITS.personalDataBytes} bytes`, `${path}/personal/data`);
+      throw new PayloadTooLargeError(
+        `personal data is larger than ${EVENT_LIMITS.personalDataBytes} bytes`,
+        `${path}/personal/data`,
+      );
     }
     personal = { subject: body.personal.subject, data: body.personal.data, salt, digest };
   }
@@ -145,7 +167,8 @@ function prepare(body: EventBody, path: string, principal: Principal, idempotenc
   // in, measured without encoding it (the sequencer encodes the real one). This also proves the
   // context has a canonical form.
   const leafSize = canonicalCheck(() => leafLength(entryFor(event, { log: event.log, ...WORST_CASE_FIELDS })), path);
-  if (leafSize > MAX_LEAF_BYTES) throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
+  if (leafSize > MAX_LEAF_BYTES)
+    throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');
   if (idempotencyKey === undefined) return event;
   // The retry must be the same request: same tenant, fields and personal data.
   const { idempotencyKey: _ignored, ...request } = body;
@@ -156,13 +179,24 @@ function canonicalCheck<T>(work: () => T, path: string): T {
   try {
     return work();
   } catch (e) {
-    if (e instanceof CanonicalJsonError) throw invalid(`${path}${e.path.replace(/^\$/, '').replace(/\.([^.[]+)/g, '/$1').replace(/\[(\d+)\]/g, '/$1')}`, e.reason);
+    if (e instanceof CanonicalJsonError)
+      throw invalid(
+        `${path}${e.path
+          .replace(/^\$/, '')
+          .replace(/\.([^.[]+)/g, '/$1')
+          .replace(/\[(\d+)\]/g, '/$1')}`,
+        e.reason,
+      );
     throw e;
   }
 }
 
 /** One event of `POST /v1/events`, with the Idempotency-Key header when given. */
-export function prepareSingleEvent(body: unknown, principal: Principal, idempotencyKey: string | undefined): EventToAppend {
+export function prepareSingleEvent(
+  body: unknown,
+  principal: Principal,
+  idempotencyKey: string | undefined,
+): EventToAppend {
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
     throw invalid('/headers/idempotency-key', 'must be 1 to 200 printable ASCII characters');
   }

@@ -22,6 +22,8 @@ export class AmendHoldHandler implements ICommandHandler<AmendHold> {
   constructor(private readonly changes: HoldChanges) {}
 
   async execute({ by, id, scope, description, reason }: AmendHold): Promise<HoldState> {
-    return (await this.changes.apply(id, (current) => decideAmend(by, current, { scope, description, reason }, new Date()))).state as HoldState;
+    return (
+      await this.changes.apply(id, (current) => decideAmend(by, current, { scope, description, reason }, new Date()))
+    ).state as HoldState;
   }
 }

@@ -29,7 +29,10 @@ export class HoldChanges {
    * `id`: the hold to change, or undefined for a new one. `decide` gets the current state (if
    * any) and returns the events; none means nothing changes.
    */
-  async apply(id: string | undefined, decide: (current: HoldState | undefined) => HoldEvent[]): Promise<{ state: HoldState | undefined; events: HoldEvent[] }> {
+  async apply(
+    id: string | undefined,
+    decide: (current: HoldState | undefined) => HoldEvent[],
+  ): Promise<{ state: HoldState | undefined; events: HoldEvent[] }> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = id === undefined ? undefined : await this.store.find(id);
       const events = decide(current);
@@ -47,9 +50,17 @@ export class HoldChanges {
         for (const [i, event] of events.entries()) {
           if (!(NOTIFICATION_TYPES as readonly string[]).includes(event.type)) continue;
           const { id, log, index } = appended[i];
-          await this.notifier.notify({ type: event.type as NotificationType, id, tenant: next.tenant, at: event.at, subjectRef: { type: 'hold', id: next.id }, ledger: { log, index } });
+          await this.notifier.notify({
+            type: event.type as NotificationType,
+            id,
+            tenant: next.tenant,
+            at: event.at,
+            subjectRef: { type: 'hold', id: next.id },
+            ledger: { log, index },
+          });
         }
-        if (next.status === 'released' && current?.status === 'active') this.events.publish(new HoldReleased(next.id, next.tenant));
+        if (next.status === 'released' && current?.status === 'active')
+          this.events.publish(new HoldReleased(next.id, next.tenant));
         return { state: next, events };
       } catch (e) {
         if (!(e instanceof HoldChangedError)) throw e;

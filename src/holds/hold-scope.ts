@@ -38,7 +38,10 @@ function dimensionMatches(named: readonly string[] | undefined, value: string | 
 }
 
 /** Whether a hold on `tenant` with `scope` covers `question`. */
-export function holdCovers(hold: { readonly tenant: string; readonly scope: HoldScope }, question: HoldQuestion): boolean {
+export function holdCovers(
+  hold: { readonly tenant: string; readonly scope: HoldScope },
+  question: HoldQuestion,
+): boolean {
   const { tenant, scope } = hold;
   if (tenant !== EVERY_TENANT && tenant !== question.tenant) return false;
   if (question.at !== undefined) {
@@ -68,7 +71,9 @@ function listWidens(before: readonly string[] | undefined, after: readonly strin
  */
 export function narrowedDimensions(before: HoldScope, after: HoldScope): string[] {
   const narrowed: string[] = LISTS.filter((list) => !listWidens(before[list], after[list]));
-  if (after.from !== undefined && (before.from === undefined || Date.parse(after.from) > Date.parse(before.from))) narrowed.push('from');
-  if (after.to !== undefined && (before.to === undefined || Date.parse(after.to) < Date.parse(before.to))) narrowed.push('to');
+  if (after.from !== undefined && (before.from === undefined || Date.parse(after.from) > Date.parse(before.from)))
+    narrowed.push('from');
+  if (after.to !== undefined && (before.to === undefined || Date.parse(after.to) < Date.parse(before.to)))
+    narrowed.push('to');
   return narrowed;
 }

@@ -1,5 +1,13 @@
 import { Principal } from '../access/roles';
-import { HoldEvent, HoldState, ReleaseRules, applyHoldEvents, decideAmend, decidePlace, decideRelease } from './hold.decider';
+import {
+  HoldEvent,
+  HoldState,
+  ReleaseRules,
+  applyHoldEvents,
+  decideAmend,
+  decidePlace,
+  decideRelease,
+} from './hold.decider';
 import { HoldNarrowingError, HoldNotFoundError, HoldReleasedError, HoldTenantOutOfScopeError } from './holds.errors';
 
 const T0 = new Date('2026-11-27T10:00:00.000Z');
@@ -14,7 +22,17 @@ const alice = legal('alice');
 const bob = legal('bob');
 const carol = legal('carol');
 
-const placed = decidePlace(alice, { id: 'h1', tenant: 'acme', matter: 'MAT-1', description: 'dispute', scope: { subjects: ['u1'], categories: ['billing'] } }, T0);
+const placed = decidePlace(
+  alice,
+  {
+    id: 'h1',
+    tenant: 'acme',
+    matter: 'MAT-1',
+    description: 'dispute',
+    scope: { subjects: ['u1'], categories: ['billing'] },
+  },
+  T0,
+);
 
 /** given(events) → state */
 const given = (...events: HoldEvent[]) => applyHoldEvents(undefined, events) as HoldState;
@@ -33,20 +51,50 @@ describe('hold decider', () => {
         at: T0.toISOString(),
       },
     ]);
-    expect(given(...placed)).toMatchObject({ status: 'active', placedAt: T0.toISOString(), history: placed, approvals: [] });
+    expect(given(...placed)).toMatchObject({
+      status: 'active',
+      placedAt: T0.toISOString(),
+      history: placed,
+      approvals: [],
+    });
   });
 
   it('place: refuses a tenant the key cannot reach, and "*" to a scoped key', () => {
-    expect(() => decidePlace(alice, { id: 'h2', tenant: 'globex', matter: 'M', description: '', scope: {} }, T0)).toThrow(HoldTenantOutOfScopeError);
-    expect(() => decidePlace(alice, { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0)).toThrow(HoldTenantOutOfScopeError);
-    expect(decidePlace(legal('root', ['*']), { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0)).toHaveLength(1);
+    expect(() =>
+      decidePlace(alice, { id: 'h2', tenant: 'globex', matter: 'M', description: '', scope: {} }, T0),
+    ).toThrow(HoldTenantOutOfScopeError);
+    expect(() => decidePlace(alice, { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0)).toThrow(
+      HoldTenantOutOfScopeError,
+    );
+    expect(
+      decidePlace(legal('root', ['*']), { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0),
+    ).toHaveLength(1);
   });
 
   it('amend: widens, and refuses to narrow', () => {
-    const events = decideAmend(bob, given(...placed), { scope: { subjects: ['u1', 'u2'] }, reason: 'more people' }, later(HOUR));
-    expect(events).toEqual([expect.objectContaining({ type: 'hold.amended', scope: { subjects: ['u1', 'u2'] }, description: 'dispute', reason: 'more people' })]);
+    const events = decideAmend(
+      bob,
+      given(...placed),
+      { scope: { subjects: ['u1', 'u2'] }, reason: 'more people' },
+      later(HOUR),
+    );
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'hold.amended',
+        scope: { subjects: ['u1', 'u2'] },
+        description: 'dispute',
+        reason: 'more people',
+      }),
+    ]);
     expect(given(...placed, ...events).scope).toEqual({ subjects: ['u1', 'u2'] });
-    expect(() => decideAmend(bob, given(...placed), { scope: { subjects: ['u1'], categories: ['billing'], to: '2027-01-01T00:00:00Z' }, reason: 'r' }, T0)).toThrow(HoldNarrowingError);
+    expect(() =>
+      decideAmend(
+        bob,
+        given(...placed),
+        { scope: { subjects: ['u1'], categories: ['billing'], to: '2027-01-01T00:00:00Z' }, reason: 'r' },
+        T0,
+      ),
+    ).toThrow(HoldNarrowingError);
   });
 
   it('release: two distinct keys; the same key twice counts once', () => {
@@ -58,7 +106,12 @@ describe('hold decider', () => {
     expect(second[1]).toMatchObject({ approvers: [{ keyId: 'key-alice' }, { keyId: 'key-bob' }] });
     const released = given(...placed, ...first, ...second);
     expect(released).toMatchObject({ status: 'released', releasedAt: later(2 * HOUR).toISOString() });
-    expect(released.history.map((e) => e.type)).toEqual(['hold.placed', 'hold.release_requested', 'hold.release_requested', 'hold.released']);
+    expect(released.history.map((e) => e.type)).toEqual([
+      'hold.placed',
+      'hold.release_requested',
+      'hold.release_requested',
+      'hold.released',
+    ]);
   });
 
   it('release: an expired request no longer counts', () => {
@@ -66,20 +119,35 @@ describe('hold decider', () => {
     const tooLate = decideRelease(bob, given(...placed, ...first), 'settled', RULES, later(HOUR + RULES.approvalTtlMs));
     expect(tooLate.map((e) => e.type)).toEqual(['hold.release_requested']);
     // ... and the first key may ask again once its request expired.
-    expect(decideRelease(alice, given(...placed, ...first, ...tooLate), 'still settled', RULES, later(HOUR + RULES.approvalTtlMs)).map((e) => e.type)).toEqual([
-      'hold.release_requested',
-      'hold.released',
-    ]);
+    expect(
+      decideRelease(
+        alice,
+        given(...placed, ...first, ...tooLate),
+        'still settled',
+        RULES,
+        later(HOUR + RULES.approvalTtlMs),
+      ).map((e) => e.type),
+    ).toEqual(['hold.release_requested', 'hold.released']);
   });
 
   it('release: an amendment clears earlier requests', () => {
     const first = decideRelease(alice, given(...placed), 'settled', RULES, later(HOUR));
-    const amended = decideAmend(carol, given(...placed, ...first), { scope: {}, reason: 'everything' }, later(2 * HOUR));
-    expect(decideRelease(bob, given(...placed, ...first, ...amended), 'settled', RULES, later(3 * HOUR)).map((e) => e.type)).toEqual(['hold.release_requested']);
+    const amended = decideAmend(
+      carol,
+      given(...placed, ...first),
+      { scope: {}, reason: 'everything' },
+      later(2 * HOUR),
+    );
+    expect(
+      decideRelease(bob, given(...placed, ...first, ...amended), 'settled', RULES, later(3 * HOUR)).map((e) => e.type),
+    ).toEqual(['hold.release_requested']);
   });
 
   it('release with one approval required releases at once', () => {
-    expect(decideRelease(alice, given(...placed), 'done', { ...RULES, required: 1 }, T0).map((e) => e.type)).toEqual(['hold.release_requested', 'hold.released']);
+    expect(decideRelease(alice, given(...placed), 'done', { ...RULES, required: 1 }, T0).map((e) => e.type)).toEqual([
+      'hold.release_requested',
+      'hold.released',
+    ]);
   });
 
   it('a released hold can be neither amended nor released; an unreachable one is "not found"', () => {

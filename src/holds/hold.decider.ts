@@ -25,9 +25,29 @@ export type HoldEvent =
       readonly by: HoldActor;
       readonly at: string;
     }
-  | { readonly type: 'hold.amended'; readonly id: string; readonly scope: HoldScope; readonly description: string; readonly reason: string; readonly by: HoldActor; readonly at: string }
-  | { readonly type: 'hold.release_requested'; readonly id: string; readonly reason: string; readonly by: HoldActor; readonly at: string }
-  | { readonly type: 'hold.released'; readonly id: string; readonly reason: string; readonly approvers: readonly HoldActor[]; readonly at: string };
+  | {
+      readonly type: 'hold.amended';
+      readonly id: string;
+      readonly scope: HoldScope;
+      readonly description: string;
+      readonly reason: string;
+      readonly by: HoldActor;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'hold.release_requested';
+      readonly id: string;
+      readonly reason: string;
+      readonly by: HoldActor;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'hold.released';
+      readonly id: string;
+      readonly reason: string;
+      readonly approvers: readonly HoldActor[];
+      readonly at: string;
+    };
 
 export type HoldEventType = HoldEvent['type'];
 
@@ -94,12 +114,25 @@ function reachable(by: Principal, hold: HoldState | undefined): HoldState {
 }
 
 /** A wider scope (or a new description); narrowing is refused: it is a release. */
-export function decideAmend(by: Principal, hold: HoldState | undefined, change: { scope: HoldScope; description?: string; reason: string }, now: Date): HoldEvent[] {
+export function decideAmend(
+  by: Principal,
+  hold: HoldState | undefined,
+  change: { scope: HoldScope; description?: string; reason: string },
+  now: Date,
+): HoldEvent[] {
   const current = reachable(by, hold);
   const narrowed = narrowedDimensions(current.scope, change.scope);
   if (narrowed.length > 0) throw new HoldNarrowingError(narrowed);
   return [
-    { type: 'hold.amended', id: current.id, scope: change.scope, description: change.description ?? current.description, reason: change.reason, by: actorOfPrincipal(by), at: now.toISOString() },
+    {
+      type: 'hold.amended',
+      id: current.id,
+      scope: change.scope,
+      description: change.description ?? current.description,
+      reason: change.reason,
+      by: actorOfPrincipal(by),
+      at: now.toISOString(),
+    },
   ];
 }
 
@@ -113,7 +146,13 @@ export function liveApprovals(hold: HoldState, rules: ReleaseRules, now: Date): 
  * `rules.required` distinct keys, the hold is released in the same decision. The same key asking
  * again changes nothing.
  */
-export function decideRelease(by: Principal, hold: HoldState | undefined, reason: string, rules: ReleaseRules, now: Date): HoldEvent[] {
+export function decideRelease(
+  by: Principal,
+  hold: HoldState | undefined,
+  reason: string,
+  rules: ReleaseRules,
+  now: Date,
+): HoldEvent[] {
   const current = reachable(by, hold);
   const actor = actorOfPrincipal(by);
   const live = liveApprovals(current, rules, now);
@@ -121,7 +160,10 @@ export function decideRelease(by: Principal, hold: HoldState | undefined, reason
   const at = now.toISOString();
   const requested: HoldEvent = { type: 'hold.release_requested', id: current.id, reason, by: actor, at };
   if (live.length + 1 < rules.required) return [requested];
-  return [requested, { type: 'hold.released', id: current.id, reason, approvers: [...live.map((approval) => approval.by), actor], at }];
+  return [
+    requested,
+    { type: 'hold.released', id: current.id, reason, approvers: [...live.map((approval) => approval.by), actor], at },
+  ];
 }
 
 export function evolve(hold: HoldState | undefined, event: HoldEvent): HoldState {
@@ -143,11 +185,21 @@ export function evolve(hold: HoldState | undefined, event: HoldEvent): HoldState
     case 'hold.amended': {
       const current = hold as HoldState;
       // A release asked for the narrower hold does not carry over to the wider one.
-      return { ...current, scope: event.scope, description: event.description, approvals: [], history: [...current.history, event] };
+      return {
+        ...current,
+        scope: event.scope,
+        description: event.description,
+        approvals: [],
+        history: [...current.history, event],
+      };
     }
     case 'hold.release_requested': {
       const current = hold as HoldState;
-      return { ...current, approvals: [...current.approvals, { by: event.by, reason: event.reason, at: event.at }], history: [...current.history, event] };
+      return {
+        ...current,
+        approvals: [...current.approvals, { by: event.by, reason: event.reason, at: event.at }],
+        history: [...current.history, event],
+      };
     }
     case 'hold.released': {
       const current = hold as HoldState;

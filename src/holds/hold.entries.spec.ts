@@ -5,23 +5,61 @@ import { HoldEvent, decideAmend, decidePlace, decideRelease, applyHoldEvents, Ho
 import { fromHoldEntry, holdEventEntry, holdLog } from './hold.entries';
 
 const T0 = new Date('2026-11-27T10:00:00.000Z');
-const key = (name: string, tenants = ['*']): Principal => ({ keyId: `k-${name}`, name, roles: ['legal'], tenants, expiresAt: null });
+const key = (name: string, tenants = ['*']): Principal => ({
+  keyId: `k-${name}`,
+  name,
+  roles: ['legal'],
+  tenants,
+  expiresAt: null,
+});
 
 /** Through the ledger and back: what a rebuild reads. */
 function roundTrip(event: HoldEvent, tenant: string, index: number): HoldEvent {
   const append = holdEventEntry(event, { tenant, matter: 'MAT' });
-  const entry = entryFor(append, { log: append.log, index, prev: 'A'.repeat(43) + '=', id: `e${index}`, recordedAt: '2026-11-27T10:00:01.000Z' });
+  const entry = entryFor(append, {
+    log: append.log,
+    index,
+    prev: 'A'.repeat(43) + '=',
+    id: `e${index}`,
+    recordedAt: '2026-11-27T10:00:01.000Z',
+  });
   return fromHoldEntry(decodeLeaf(encodeLeaf(entry)));
 }
 
 describe('hold entries', () => {
   it('every hold event survives the ledger unchanged, including its decision time', () => {
-    const placed = decidePlace(key('alice'), { id: 'h1', tenant: 'acme', matter: 'MAT', description: 'd', scope: { subjects: ['u1'], from: '2026-01-01T00:00:00.000Z' } }, T0);
-    const amended = decideAmend(key('bob'), applyHoldEvents(undefined, placed), { scope: {}, reason: 'all' }, new Date(T0.getTime() + 1000));
+    const placed = decidePlace(
+      key('alice'),
+      {
+        id: 'h1',
+        tenant: 'acme',
+        matter: 'MAT',
+        description: 'd',
+        scope: { subjects: ['u1'], from: '2026-01-01T00:00:00.000Z' },
+      },
+      T0,
+    );
+    const amended = decideAmend(
+      key('bob'),
+      applyHoldEvents(undefined, placed),
+      { scope: {}, reason: 'all' },
+      new Date(T0.getTime() + 1000),
+    );
     const state = applyHoldEvents(undefined, [...placed, ...amended]) as HoldState;
-    const released = decideRelease({ ...key('op'), keyId: 'operator' }, state, 'done', { required: 1, approvalTtlMs: 1000 }, new Date(T0.getTime() + 2000));
+    const released = decideRelease(
+      { ...key('op'), keyId: 'operator' },
+      state,
+      'done',
+      { required: 1, approvalTtlMs: 1000 },
+      new Date(T0.getTime() + 2000),
+    );
     const events = [...placed, ...amended, ...released];
-    expect(events.map((e) => e.type)).toEqual(['hold.placed', 'hold.amended', 'hold.release_requested', 'hold.released']);
+    expect(events.map((e) => e.type)).toEqual([
+      'hold.placed',
+      'hold.amended',
+      'hold.release_requested',
+      'hold.released',
+    ]);
     events.forEach((event, i) => expect(roundTrip(event, 'acme', i)).toEqual(event));
   });
 
@@ -29,6 +67,13 @@ describe('hold entries', () => {
     expect(holdLog('*')).toBe('platform');
     expect(holdLog('acme')).toBe('acme');
     const [placed] = decidePlace(key('root'), { id: 'h2', tenant: '*', matter: 'M', description: '', scope: {} }, T0);
-    expect(holdEventEntry(placed, { tenant: '*', matter: 'M' })).toMatchObject({ context: { matter: 'M' }, log: 'platform', category: 'holds', type: 'hold.placed', target: { type: 'hold', id: 'h2' }, actor: { type: 'api_key', id: 'k-root' } });
+    expect(holdEventEntry(placed, { tenant: '*', matter: 'M' })).toMatchObject({
+      context: { matter: 'M' },
+      log: 'platform',
+      category: 'holds',
+      type: 'hold.placed',
+      target: { type: 'hold', id: 'h2' },
+      actor: { type: 'api_key', id: 'k-root' },
+    });
   });
 });

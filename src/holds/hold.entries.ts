@@ -23,12 +23,17 @@ function scopeJson(scope: HoldScope): { [member: string]: JsonValue } {
 }
 
 /** The entry of `event` on a hold of `tenant`; every entry names the hold's matter, so each reads on its own. */
-export function holdEventEntry(event: HoldEvent, hold: { readonly tenant: string; readonly matter: string }): EventToAppend {
+export function holdEventEntry(
+  event: HoldEvent,
+  hold: { readonly tenant: string; readonly matter: string },
+): EventToAppend {
   const { tenant, matter } = hold;
   const { type, id, at, ...rest } = event;
   const acting = 'by' in event ? event.by : event.approvers[event.approvers.length - 1];
   const context: { [member: string]: JsonValue } = {};
-  for (const [member, value] of Object.entries(rest)) context[member] = member === 'scope' ? scopeJson(value as HoldScope) : (JSON.parse(JSON.stringify(value)) as JsonValue);
+  for (const [member, value] of Object.entries(rest))
+    context[member] =
+      member === 'scope' ? scopeJson(value as HoldScope) : (JSON.parse(JSON.stringify(value)) as JsonValue);
   return {
     log: holdLog(tenant),
     source: SERVICE_SOURCE,

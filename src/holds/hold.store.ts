@@ -42,7 +42,10 @@ export class HoldStore {
 
   /** The active holds that can cover data of `tenant`: its own and those on every tenant. */
   async activeFor(tenant: string, sql: Sql = (text, params) => this.db.query(text, params)): Promise<HoldState[]> {
-    const rows = (await sql(`SELECT state FROM holds WHERE status = 'active' AND tenant IN ($1, $2)`, [tenant, EVERY_TENANT])) as { state: HoldState }[];
+    const rows = (await sql(`SELECT state FROM holds WHERE status = 'active' AND tenant IN ($1, $2)`, [
+      tenant,
+      EVERY_TENANT,
+    ])) as { state: HoldState }[];
     return rows.map((row) => row.state);
   }
 
@@ -82,7 +85,13 @@ export class HoldStore {
   async replaceAll(sql: Sql, states: readonly HoldState[]): Promise<void> {
     await sql('DELETE FROM holds');
     for (const state of states) {
-      await sql('INSERT INTO holds (tenant, id, status, state, version) VALUES ($1, $2, $3, $4, $5)', [state.tenant, state.id, state.status, state, state.history.length]);
+      await sql('INSERT INTO holds (tenant, id, status, state, version) VALUES ($1, $2, $3, $4, $5)', [
+        state.tenant,
+        state.id,
+        state.status,
+        state,
+        state.history.length,
+      ]);
     }
   }
 }

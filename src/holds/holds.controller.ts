@@ -11,7 +11,16 @@ import { HoldState, mayReachHold } from './hold.decider';
 import { holdCovers } from './hold-scope';
 import { HoldStore } from './hold.store';
 import { HoldNotFoundError } from './holds.errors';
-import { AMEND_HOLD_SCHEMA, CHECK_HOLDS_SCHEMA, PLACE_HOLD_SCHEMA, RELEASE_HOLD_SCHEMA, parseAmendHold, parseCheckHolds, parsePlaceHold, parseReleaseHold } from './holds.request';
+import {
+  AMEND_HOLD_SCHEMA,
+  CHECK_HOLDS_SCHEMA,
+  PLACE_HOLD_SCHEMA,
+  RELEASE_HOLD_SCHEMA,
+  parseAmendHold,
+  parseCheckHolds,
+  parsePlaceHold,
+  parseReleaseHold,
+} from './holds.request';
 import { PlaceHold } from './place-hold.handler';
 import { ReleaseHold } from './release-hold.handler';
 
@@ -33,7 +42,9 @@ function holdId(id: string): string {
 function oneQueryValue(value: unknown, name: string, allowed?: readonly string[]): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || (allowed && !allowed.includes(value))) {
-    throw new RequestValidationError([{ path: `/query/${name}`, message: allowed ? `must be one of ${allowed.join(', ')}` : 'must be given once' }]);
+    throw new RequestValidationError([
+      { path: `/query/${name}`, message: allowed ? `must be one of ${allowed.join(', ')}` : 'must be given once' },
+    ]);
   }
   return value;
 }
@@ -54,7 +65,11 @@ export class HoldsController {
   @ApiBody({ schema: PLACE_HOLD_SCHEMA as object })
   async place(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<HoldView> {
     const request = parsePlaceHold(body);
-    return holdView(await this.commands.execute(new PlaceHold(principal, request.tenant, request.matter, request.description, request.scope)));
+    return holdView(
+      await this.commands.execute(
+        new PlaceHold(principal, request.tenant, request.matter, request.description, request.scope),
+      ),
+    );
   }
 
   /**
@@ -65,18 +80,32 @@ export class HoldsController {
   @HttpCode(200)
   @RequirePermission('holds:check')
   @ApiBody({ schema: CHECK_HOLDS_SCHEMA as object })
-  async check(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<{ held: boolean; holds: { id: string; matter?: string }[] }> {
+  async check(
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ held: boolean; holds: { id: string; matter?: string }[] }> {
     const question = parseCheckHolds(body);
-    if (!coversTenant(principal, question.tenant)) throw new PermissionError(`this key may not ask about tenant ${question.tenant}`);
+    if (!coversTenant(principal, question.tenant))
+      throw new PermissionError(`this key may not ask about tenant ${question.tenant}`);
     const covering = (await this.store.activeFor(question.tenant)).filter((hold) => holdCovers(hold, question));
     const readsHolds = rolesGrant(principal.roles, 'holds:read');
-    return { held: covering.length > 0, holds: covering.map((hold) => (readsHolds ? { id: hold.id, matter: hold.matter } : { id: hold.id })) };
+    return {
+      held: covering.length > 0,
+      holds: covering.map((hold) => (readsHolds ? { id: hold.id, matter: hold.matter } : { id: hold.id })),
+    };
   }
 
   @Get()
   @RequirePermission('holds:read')
-  async list(@CurrentPrincipal() principal: Principal, @Query('tenant') tenant?: unknown, @Query('status') status?: unknown): Promise<{ items: HoldView[] }> {
-    const filter = { tenant: oneQueryValue(tenant, 'tenant'), status: oneQueryValue(status, 'status', ['active', 'released']) };
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query('tenant') tenant?: unknown,
+    @Query('status') status?: unknown,
+  ): Promise<{ items: HoldView[] }> {
+    const filter = {
+      tenant: oneQueryValue(tenant, 'tenant'),
+      status: oneQueryValue(status, 'status', ['active', 'released']),
+    };
     return { items: (await this.store.listFor(principal.tenants, filter)).map(holdView) };
   }
 
@@ -93,9 +122,17 @@ export class HoldsController {
   @HttpCode(200)
   @RequirePermission('holds:manage')
   @ApiBody({ schema: AMEND_HOLD_SCHEMA as object })
-  async amend(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<HoldView> {
+  async amend(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<HoldView> {
     const request = parseAmendHold(body);
-    return holdView(await this.commands.execute(new AmendHold(principal, holdId(id), request.scope, request.description, request.reason)));
+    return holdView(
+      await this.commands.execute(
+        new AmendHold(principal, holdId(id), request.scope, request.description, request.reason),
+      ),
+    );
   }
 
   /** 200 `released` once enough distinct legal keys asked; 202 `release_pending` before. */
@@ -107,11 +144,18 @@ export class HoldsController {
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Omit<HoldView, 'status'> & { status: 'released' | 'release_pending'; approvals: number; required: number }> {
+  ): Promise<
+    Omit<HoldView, 'status'> & { status: 'released' | 'release_pending'; approvals: number; required: number }
+  > {
     const { reason } = parseReleaseHold(body);
     const outcome = await this.commands.execute(new ReleaseHold(principal, holdId(id), reason));
     const released = outcome.hold.status === 'released';
     void reply.status(released ? 200 : 202);
-    return { ...holdView(outcome.hold), status: released ? 'released' : 'release_pending', approvals: outcome.approvals, required: outcome.required };
+    return {
+      ...holdView(outcome.hold),
+      status: released ? 'released' : 'release_pending',
+      approvals: outcome.approvals,
+      required: outcome.required,
+    };
   }
 }

@@ -26,7 +26,9 @@ export class HoldNarrowingError extends HoldsError {
   readonly code = 'hold_narrowing';
 
   constructor(readonly dimensions: readonly string[]) {
-    super(`an amendment may only widen a hold; it would narrow ${dimensions.join(', ')} (release the hold and place a new one instead)`);
+    super(
+      `an amendment may only widen a hold; it would narrow ${dimensions.join(', ')} (release the hold and place a new one instead)`,
+    );
   }
 }
 

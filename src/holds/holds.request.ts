@@ -8,7 +8,12 @@ import { HoldQuestion, HoldScope } from './hold-scope';
 export const HOLD_LIMITS = { listItems: 1000, textLength: 2000, matterLength: 200 } as const;
 
 const tenant = { type: 'string', anyOf: [{ const: '*' }, { pattern: LOG_NAME_PATTERN.source }] };
-const names = { type: 'array', maxItems: HOLD_LIMITS.listItems, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 256 } };
+const names = {
+  type: 'array',
+  maxItems: HOLD_LIMITS.listItems,
+  uniqueItems: true,
+  items: { type: 'string', minLength: 1, maxLength: 256 },
+};
 const time = { type: 'string', maxLength: 40, pattern: RFC3339_PATTERN };
 // Text that says something: not empty, not only spaces.
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, pattern: '\\S' });
@@ -23,14 +28,23 @@ export const PLACE_HOLD_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['tenant', 'matter', 'scope'],
-  properties: { tenant, matter: text(HOLD_LIMITS.matterLength), description: { type: 'string', maxLength: HOLD_LIMITS.textLength }, scope: SCOPE_SCHEMA },
+  properties: {
+    tenant,
+    matter: text(HOLD_LIMITS.matterLength),
+    description: { type: 'string', maxLength: HOLD_LIMITS.textLength },
+    scope: SCOPE_SCHEMA,
+  },
 } as const;
 
 export const AMEND_HOLD_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['scope', 'reason'],
-  properties: { scope: SCOPE_SCHEMA, description: { type: 'string', maxLength: HOLD_LIMITS.textLength }, reason: text(HOLD_LIMITS.textLength) },
+  properties: {
+    scope: SCOPE_SCHEMA,
+    description: { type: 'string', maxLength: HOLD_LIMITS.textLength },
+    reason: text(HOLD_LIMITS.textLength),
+  },
 } as const;
 
 export const RELEASE_HOLD_SCHEMA = {
@@ -54,16 +68,33 @@ export const CHECK_HOLDS_SCHEMA = {
   },
 } as const;
 
-type Scope = { subjects?: string[]; actors?: string[]; categories?: string[]; types?: string[]; from?: string; to?: string };
+type Scope = {
+  subjects?: string[];
+  actors?: string[];
+  categories?: string[];
+  types?: string[];
+  from?: string;
+  to?: string;
+};
 
-const validatePlace = validator<{ tenant: string; matter: string; description?: string; scope: Scope }>(PLACE_HOLD_SCHEMA);
+const validatePlace = validator<{ tenant: string; matter: string; description?: string; scope: Scope }>(
+  PLACE_HOLD_SCHEMA,
+);
 const validateAmend = validator<{ scope: Scope; description?: string; reason: string }>(AMEND_HOLD_SCHEMA);
 const validateRelease = validator<{ reason: string }>(RELEASE_HOLD_SCHEMA);
-const validateCheck = validator<{ tenant: string; subject?: string; actor?: string; category?: string; type?: string; at?: string }>(CHECK_HOLDS_SCHEMA);
+const validateCheck = validator<{
+  tenant: string;
+  subject?: string;
+  actor?: string;
+  category?: string;
+  type?: string;
+  at?: string;
+}>(CHECK_HOLDS_SCHEMA);
 
 function instant(value: string, path: string): string {
   const normalised = normaliseRfc3339(value);
-  if (normalised === null) throw new RequestValidationError([{ path, message: 'is not a real calendar time in years 0001 to 9999' }]);
+  if (normalised === null)
+    throw new RequestValidationError([{ path, message: 'is not a real calendar time in years 0001 to 9999' }]);
   return normalised;
 }
 
@@ -78,9 +109,19 @@ function scopeOf(scope: Scope, path: string): HoldScope {
   return normalised;
 }
 
-export function parsePlaceHold(body: unknown): { tenant: string; matter: string; description: string; scope: HoldScope } {
+export function parsePlaceHold(body: unknown): {
+  tenant: string;
+  matter: string;
+  description: string;
+  scope: HoldScope;
+} {
   const request = validatePlace(body);
-  return { tenant: request.tenant, matter: request.matter, description: request.description ?? '', scope: scopeOf(request.scope, '/scope') };
+  return {
+    tenant: request.tenant,
+    matter: request.matter,
+    description: request.description ?? '',
+    scope: scopeOf(request.scope, '/scope'),
+  };
 }
 
 export function parseAmendHold(body: unknown): { scope: HoldScope; description?: string; reason: string } {

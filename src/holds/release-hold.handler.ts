@@ -31,7 +31,10 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
     private readonly changes: HoldChanges,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.rules = { required: config.holdReleaseApprovals, approvalTtlMs: config.holdReleaseApprovalTtlHours * 3_600_000 };
+    this.rules = {
+      required: config.holdReleaseApprovals,
+      approvalTtlMs: config.holdReleaseApprovalTtlHours * 3_600_000,
+    };
   }
 
   async execute({ by, id, reason }: ReleaseHold): Promise<ReleaseOutcome> {

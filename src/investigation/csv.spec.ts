@@ -48,14 +48,20 @@ describe('csv', () => {
 
   it('keeps every cell a spreadsheet reads back as text, never a formula, and never splits or merges cells', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', ',', '"', 'a', ' ', "'") }), { minLength: 1, maxLength: 6 }), (cells) => {
-        const read = parseRecord(csvRow(cells));
-        expect(read).toHaveLength(cells.length);
-        read.forEach((cell, i) => {
-          expect(/^[=+\-@\t\r]/.test(cell)).toBe(false);
-          expect(cell === cells[i] || cell === `'${cells[i]}`).toBe(true);
-        });
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', ',', '"', 'a', ' ', "'") }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (cells) => {
+          const read = parseRecord(csvRow(cells));
+          expect(read).toHaveLength(cells.length);
+          read.forEach((cell, i) => {
+            expect(/^[=+\-@\t\r]/.test(cell)).toBe(false);
+            expect(cell === cells[i] || cell === `'${cells[i]}`).toBe(true);
+          });
+        },
+      ),
     );
   });
 });

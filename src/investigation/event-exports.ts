@@ -31,7 +31,24 @@ const PAGE = 1000;
 /** Quarantined entries an export accounts for at most (their leaves are read at once). */
 const QUARANTINE_READ = 1000;
 
-const CSV_COLUMNS = ['index', 'id', 'recordedAt', 'occurredAt', 'source', 'type', 'category', 'actorType', 'actorId', 'targetType', 'targetId', 'outcome', 'subject', 'context', 'personal', 'leafHash'];
+const CSV_COLUMNS = [
+  'index',
+  'id',
+  'recordedAt',
+  'occurredAt',
+  'source',
+  'type',
+  'category',
+  'actorType',
+  'actorId',
+  'targetType',
+  'targetId',
+  'outcome',
+  'subject',
+  'context',
+  'personal',
+  'leafHash',
+];
 
 /** A streaming export: its content type, a file name, and the stream. */
 export interface ExportStream {
@@ -74,22 +91,29 @@ export class EventExports {
       // the header lists every one in range either way: a poisoned entry cannot hide itself.
       const leaves = await this.search.quarantinedLeaves(sql, log, checkpoint.size, query.filter, QUARANTINE_READ);
       const extra = leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index);
-      return { count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length, quarantined: leaves.map((q) => q.index), extra };
+      return {
+        count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length,
+        quarantined: leaves.map((q) => q.index),
+        extra,
+      };
     });
     const pages = this.pages(principal, query, checkpoint.size, extra);
     const lines =
       query.format === 'csv'
         ? this.csv(pages)
-        : this.ndjson(pages, formatExportHeader({
-            v: EXPORT_FORMAT_VERSION,
-            log,
-            checkpoint: checkpoint.note,
-            key: this.key.verifierKey,
-            count,
-            filter: filterRecord(query.filter),
-            exportedAt: this.clock.now().toISOString(),
-            quarantined,
-          }));
+        : this.ndjson(
+            pages,
+            formatExportHeader({
+              v: EXPORT_FORMAT_VERSION,
+              log,
+              checkpoint: checkpoint.note,
+              key: this.key.verifierKey,
+              count,
+              filter: filterRecord(query.filter),
+              exportedAt: this.clock.now().toISOString(),
+              quarantined,
+            }),
+          );
     const stream = Readable.from(lines, { objectMode: false, highWaterMark: 1 << 16 });
     stream.on('error', (e) => this.logger.error(`export of log ${log} failed: ${e.message}`));
     return {
@@ -104,12 +128,23 @@ export class EventExports {
    * read while this one is formatted and sent, so the database and the stream work side by side;
    * at most two pages are held.
    */
-  private async *pages(principal: Principal, query: ExportQuery, size: number, extra: readonly number[]): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
+  private async *pages(
+    principal: Principal,
+    query: ExportQuery,
+    size: number,
+    extra: readonly number[],
+  ): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
     // A short transaction per page: a slow reader holds no connection between pages.
     const read = (after: SearchPosition | null) =>
       this.store.tenantScoped(principal.tenants, async (sql) => {
         const events = await this.search.exportPage(sql, query.filter, size, after, PAGE, extra);
-        const proofs = await inclusionProofs(this.store, sql, query.filter.tenant, size, events.map((e) => e.index));
+        const proofs = await inclusionProofs(
+          this.store,
+          sql,
+          query.filter.tenant,
+          size,
+          events.map((e) => e.index),
+        );
         return { events, proofs };
       });
     let next: ReturnType<typeof read> | null = read(null);
@@ -117,7 +152,8 @@ export class EventExports {
       while (next) {
         const page: Awaited<ReturnType<typeof read>> = await next;
         const last = page.events[page.events.length - 1];
-        next = page.events.length < PAGE ? null : read({ recordedAt: last.recordedAt, log: last.log, index: last.index });
+        next =
+          page.events.length < PAGE ? null : read({ recordedAt: last.recordedAt, log: last.log, index: last.index });
         if (page.events.length > 0) yield page;
       }
     } finally {
@@ -126,7 +162,10 @@ export class EventExports {
     }
   }
 
-  private async *ndjson(pages: AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }>, header: string): AsyncGenerator<string> {
+  private async *ndjson(
+    pages: AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }>,
+    header: string,
+  ): AsyncGenerator<string> {
     yield header;
     for await (const { events, proofs } of pages) {
       let chunk = '';
@@ -137,7 +176,12 @@ export class EventExports {
           leaf: event.leaf.toString('base64'),
           proof: proofs[i],
           ...(personal
-            ? { personal: personal.erased || personal.salt === null ? { erased: true as const } : { data: personal.data as Record<string, never>, salt: personal.salt.toString('base64') } }
+            ? {
+                personal:
+                  personal.erased || personal.salt === null
+                    ? { erased: true as const }
+                    : { data: personal.data as Record<string, never>, salt: personal.salt.toString('base64') },
+              }
             : {}),
         });
       });

@@ -14,8 +14,17 @@ function problemPath(fn: () => unknown): string {
 
 describe('event query', () => {
   it('parses filters, normalises times to UTC milliseconds, and defaults the limit', () => {
-    const q = parseSearchQuery({ tenant: 'acme', actor: 'u1', from: '2026-11-27T10:00:00+02:00', to: '2026-11-27T09:00:00.5Z' });
-    expect(q).toEqual({ filter: { tenant: 'acme', actor: 'u1', from: '2026-11-27T08:00:00.000Z', to: '2026-11-27T09:00:00.500Z' }, limit: 100, after: null });
+    const q = parseSearchQuery({
+      tenant: 'acme',
+      actor: 'u1',
+      from: '2026-11-27T10:00:00+02:00',
+      to: '2026-11-27T09:00:00.5Z',
+    });
+    expect(q).toEqual({
+      filter: { tenant: 'acme', actor: 'u1', from: '2026-11-27T08:00:00.000Z', to: '2026-11-27T09:00:00.500Z' },
+      limit: 100,
+      after: null,
+    });
     expect(parseSearchQuery({ limit: '1000' }).limit).toBe(1000);
   });
 

@@ -72,7 +72,11 @@ export const FILTER_NAMES = Object.keys(FILTER_PROPERTIES) as (keyof EventFilter
 const validateSearch = validator<EventFilter & { limit?: string; cursor?: string }>({
   type: 'object',
   additionalProperties: false,
-  properties: { ...FILTER_PROPERTIES, limit: { type: 'string', pattern: '^[0-9]{1,7}$' }, cursor: { type: 'string', minLength: 1, maxLength: 512 } },
+  properties: {
+    ...FILTER_PROPERTIES,
+    limit: { type: 'string', pattern: '^[0-9]{1,7}$' },
+    cursor: { type: 'string', minLength: 1, maxLength: 512 },
+  },
 });
 
 const validateExport = validator<EventFilter & { format?: ExportFormat }>({
@@ -98,7 +102,8 @@ function filterOf(query: Record<string, unknown>): EventFilter {
       filter[name] = new Date(ms).toISOString();
     } else filter[name] = value;
   }
-  if (filter.from !== undefined && filter.to !== undefined && filter.to <= filter.from) fail('to', 'must be later than from');
+  if (filter.from !== undefined && filter.to !== undefined && filter.to <= filter.from)
+    fail('to', 'must be later than from');
   return filter as EventFilter;
 }
 
@@ -121,7 +126,10 @@ export function parseSearchQuery(query: unknown): SearchQuery {
 /** Parses the query string of `GET /v1/exports`: the filters of a search, `tenant` required, and `format`. */
 export function parseExportQuery(query: unknown): ExportQuery {
   const checked = validateExport(query ?? {}, '/query');
-  return { filter: filterOf(checked as Record<string, unknown>) as ExportQuery['filter'], format: checked.format ?? 'ndjson' };
+  return {
+    filter: filterOf(checked as Record<string, unknown>) as ExportQuery['filter'],
+    format: checked.format ?? 'ndjson',
+  };
 }
 
 /** The filter as plain strings, in a fixed member order: what a cursor is bound to and an export records. */
@@ -134,12 +142,16 @@ export function filterRecord(filter: EventFilter): Record<string, string> {
 // A cursor is bound to its query by a digest of the filter: a cursor used with other filters (or
 // another tenant) would silently page through a different result, so it is refused instead.
 function filterDigest(filter: EventFilter): string {
-  return sha256(Buffer.from(canonicalJson(filterRecord(filter)))).subarray(0, 12).toString('base64url');
+  return sha256(Buffer.from(canonicalJson(filterRecord(filter))))
+    .subarray(0, 12)
+    .toString('base64url');
 }
 
 /** The opaque cursor of the page after `position`, for `filter`. */
 export function encodeCursor(filter: EventFilter, position: SearchPosition): string {
-  return Buffer.from(JSON.stringify([1, filterDigest(filter), position.recordedAt, position.log, position.index])).toString('base64url');
+  return Buffer.from(
+    JSON.stringify([1, filterDigest(filter), position.recordedAt, position.log, position.index]),
+  ).toString('base64url');
 }
 
 /**
@@ -168,6 +180,7 @@ export function decodeCursor(cursor: string, filter: EventFilter): SearchPositio
   ) {
     fail('cursor', 'is not a cursor this service issued');
   }
-  if (parts[1] !== filterDigest(filter)) fail('cursor', 'belongs to another query: use it with the same filters it came with');
+  if (parts[1] !== filterDigest(filter))
+    fail('cursor', 'belongs to another query: use it with the same filters it came with');
   return { recordedAt: parts[2], log: parts[3], index: parts[4] };
 }

@@ -56,13 +56,21 @@ export class EventReads {
       rows: await this.search.search(sql, query.filter, logs, query.after, query.limit + 1),
       // Every page of the search names them, whatever its filters: a quarantined entry has no row
       // to filter, so it may match, and must not vanish unseen (it could be the one that matters).
-      quarantined: await this.search.quarantinedIn(sql, query.filter.tenant !== undefined ? [query.filter.tenant] : logs, query.filter, QUARANTINE_LISTED),
+      quarantined: await this.search.quarantinedIn(
+        sql,
+        query.filter.tenant !== undefined ? [query.filter.tenant] : logs,
+        query.filter,
+        QUARANTINE_LISTED,
+      ),
     }));
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     return {
       items: page.map(eventView),
-      nextCursor: rows.length > query.limit ? encodeCursor(query.filter, { recordedAt: last.recordedAt, log: last.log, index: last.index }) : null,
+      nextCursor:
+        rows.length > query.limit
+          ? encodeCursor(query.filter, { recordedAt: last.recordedAt, log: last.log, index: last.index })
+          : null,
       incomplete: quarantined.length > 0,
       quarantined,
     };
@@ -80,7 +88,9 @@ export class EventReads {
     const checkpoint = await this.signer.checkpointCovering(stored.log, stored.index + 1);
     // Signing never fails for an entry that is committed; if it did, the proof cannot be given.
     if (!checkpoint) throw new Error(`no checkpoint of log ${stored.log} covers entry ${stored.index}`);
-    const [proof] = await this.store.tenantScoped(principal.tenants, (sql) => inclusionProofs(this.store, sql, stored.log, checkpoint.size, [stored.index]));
+    const [proof] = await this.store.tenantScoped(principal.tenants, (sql) =>
+      inclusionProofs(this.store, sql, stored.log, checkpoint.size, [stored.index]),
+    );
     return { ...eventView(stored), inclusion: { size: checkpoint.size, checkpoint: checkpoint.note, proof } };
   }
 }

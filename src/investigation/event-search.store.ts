@@ -108,7 +108,9 @@ function toStoredEvent(row: Record<string, unknown>): StoredEvent {
     recordedAt: (row.recorded_at as Date).toISOString(),
     leaf: row.leaf as Buffer,
     leafHash: row.leaf_hash as Buffer,
-    personal: row.has_personal ? { data: row.data ?? null, salt: (row.salt as Buffer | null) ?? null, erased: row.erased_at !== null } : null,
+    personal: row.has_personal
+      ? { data: row.data ?? null, salt: (row.salt as Buffer | null) ?? null, erased: row.erased_at !== null }
+      : null,
   };
 }
 
@@ -137,7 +139,13 @@ export class EventSearchStore {
    * Up to `limit` entries matching `filter`, newest first by (recordedAt, log, index), strictly
    * after `after` in that order. `logs` as in whereOf.
    */
-  async search(sql: Sql, filter: EventFilter, logs: readonly string[] | null, after: SearchPosition | null, limit: number): Promise<StoredEvent[]> {
+  async search(
+    sql: Sql,
+    filter: EventFilter,
+    logs: readonly string[] | null,
+    after: SearchPosition | null,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     const params: unknown[] = [];
     const where = whereOf(filter, logs, params);
     if (after) where.push(afterClause(after, '<', filter.tenant !== undefined, params));
@@ -221,7 +229,12 @@ export class EventSearchStore {
    * recordedAt could have found: the read model has no row for them, so no filter can say they do
    * not match. Oldest log name and index first, up to `limit`.
    */
-  async quarantinedIn(sql: Sql, logs: readonly string[] | null, range: { from?: string; to?: string }, limit: number): Promise<{ log: string; index: number }[]> {
+  async quarantinedIn(
+    sql: Sql,
+    logs: readonly string[] | null,
+    range: { from?: string; to?: string },
+    limit: number,
+  ): Promise<{ log: string; index: number }[]> {
     const params: unknown[] = [];
     const where = quarantinedWhere(range, params);
     if (logs !== null) where.push(`q.log = ANY($${params.push(logs)}::text[])`);
@@ -237,7 +250,13 @@ export class EventSearchStore {
    * The quarantined entries of `log` below index `size` recorded within [from, to), with their
    * leaves, in index order, up to `limit`: what an export must account for itself.
    */
-  async quarantinedLeaves(sql: Sql, log: string, size: number, range: { from?: string; to?: string }, limit: number): Promise<{ index: number; leaf: Buffer }[]> {
+  async quarantinedLeaves(
+    sql: Sql,
+    log: string,
+    size: number,
+    range: { from?: string; to?: string },
+    limit: number,
+  ): Promise<{ index: number; leaf: Buffer }[]> {
     const params: unknown[] = [];
     const where = [...quarantinedWhere(range, params), `q.log = $${params.push(log)}`, `q.idx < $${params.push(size)}`];
     const rows = await sql(
@@ -254,12 +273,20 @@ export class EventSearchStore {
       `SELECT log, idx, id, error, since FROM projection_quarantine WHERE projection = '${PROJECTION}' AND log = $1 ORDER BY idx`,
       [log],
     );
-    return rows.map((r) => ({ log: r.log as string, index: Number(r.idx), id: r.id as string, error: r.error as string, since: (r.since as Date).toISOString() }));
+    return rows.map((r) => ({
+      log: r.log as string,
+      index: Number(r.idx),
+      id: r.id as string,
+      error: r.error as string,
+      since: (r.since as Date).toISOString(),
+    }));
   }
 
   /** How many entries are quarantined, over every log. */
   async quarantinedCount(): Promise<number> {
-    const rows: { n: string }[] = await this.db.query(`SELECT count(*) AS n FROM projection_quarantine WHERE projection = '${PROJECTION}'`);
+    const rows: { n: string }[] = await this.db.query(
+      `SELECT count(*) AS n FROM projection_quarantine WHERE projection = '${PROJECTION}'`,
+    );
     return Number(rows[0].n);
   }
 
@@ -319,7 +346,10 @@ export class EventSearchStore {
       [options.perLog, options.maxLogs, logs ?? options.skip ?? []],
       name,
     );
-    return { caughtUp: rows[0].caught_up as string[], more: rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs };
+    return {
+      caughtUp: rows[0].caught_up as string[],
+      more: rows[0].behind === true || Number(rows[0].logs) >= options.maxLogs,
+    };
   }
 
   /** `project`, a log and a range at a time, quarantining the entries that fail alone. */
@@ -340,7 +370,10 @@ export class EventSearchStore {
         if (failed.length > 0) quarantined.push({ log: d.log, failed });
         await tx.query('UPDATE event_search_progress SET size = $2 WHERE log = $1', [d.log, d.to_idx]);
       }
-      return { caughtUp: due.filter((d) => !d.behind).map((d) => d.log), more: due.some((d) => d.behind) || due.length >= options.maxLogs };
+      return {
+        caughtUp: due.filter((d) => !d.behind).map((d) => d.log),
+        more: due.some((d) => d.behind) || due.length >= options.maxLogs,
+      };
     });
     for (const { log, failed } of quarantined) this.reportQuarantined(log, failed);
     return result;
@@ -350,7 +383,12 @@ export class EventSearchStore {
    * Writes the rows of entries [from, to) of `log` inside `tx` (which holds the log's progress),
    * in one statement when it can; the entries that fail alone go to the quarantine instead.
    */
-  private async projectRange(tx: EntityManager, log: string, from: number, to: number): Promise<{ written: number; failed: { index: number; reason: string }[] }> {
+  private async projectRange(
+    tx: EntityManager,
+    log: string,
+    from: number,
+    to: number,
+  ): Promise<{ written: number; failed: { index: number; reason: string }[] }> {
     let written = 0;
     const failed = await isolateFailures(from, to, async (a, b) => {
       // A savepoint per attempt: a refused row undoes its attempt, not what the others wrote.
@@ -390,7 +428,8 @@ export class EventSearchStore {
 
   /** Says, once committed, which entries were set aside: the log's name and indices, never their values. */
   private reportQuarantined(log: string, failed: readonly { index: number; reason: string }[]): void {
-    for (const { index, reason } of failed) this.logger.warn(`search projection quarantined entry ${index} of log ${log}: ${reason}`);
+    for (const { index, reason } of failed)
+      this.logger.warn(`search projection quarantined entry ${index} of log ${log}: ${reason}`);
   }
 
   /** Entries appended but not yet in the read model, over every log. */
@@ -419,7 +458,10 @@ export class EventSearchStore {
       await tx.query('DELETE FROM event_search WHERE log = $1', [log]);
       const range = await this.projectRange(tx, log, 0, size);
       failed = range.failed;
-      await tx.query('DELETE FROM projection_quarantine WHERE projection = $1 AND log = $2 AND NOT (idx = ANY($3::bigint[]))', [PROJECTION, log, failed.map((f) => f.index)]);
+      await tx.query(
+        'DELETE FROM projection_quarantine WHERE projection = $1 AND log = $2 AND NOT (idx = ANY($3::bigint[]))',
+        [PROJECTION, log, failed.map((f) => f.index)],
+      );
       await tx.query('UPDATE event_search_progress SET size = $2 WHERE log = $1', [log, size]);
       return range.written;
     });

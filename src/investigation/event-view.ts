@@ -13,7 +13,8 @@ export function eventView(stored: StoredEvent): EventView {
   const commitment = entry.personal as { subject: string; digest: string } | undefined;
   if (commitment) {
     const personal = stored.personal;
-    entry.personal = personal && !personal.erased ? { ...commitment, data: personal.data } : { ...commitment, erased: true };
+    entry.personal =
+      personal && !personal.erased ? { ...commitment, data: personal.data } : { ...commitment, erased: true };
   }
   return { ...entry, leafHash: stored.leafHash.toString('base64') };
 }

@@ -7,7 +7,13 @@ import { LogStore, Sql } from '../ledger/log-store';
  * share most of their subtrees, so each subtree hash is computed and encoded once per call.
  * Requires every index below `size` and `size` at most the log's size.
  */
-export async function inclusionProofs(store: LogStore, sql: Sql, log: string, size: number, indices: readonly number[]): Promise<string[][]> {
+export async function inclusionProofs(
+  store: LogStore,
+  sql: Sql,
+  log: string,
+  size: number,
+  indices: readonly number[],
+): Promise<string[][]> {
   const plans = indices.map((index) => inclusionProofRanges(index, size));
   // Subtrees by begin, then end: an export asks this for a thousand leaves at a time, and keys
   // built as strings cost more than the hashing they save.
@@ -21,6 +27,8 @@ export async function inclusionProofs(store: LogStore, sql: Sql, log: string, si
     return slot;
   };
   const planSlots = plans.map((ranges) => ranges.map(slotOf));
-  const encoded = hashRanges(unique, await store.nodeLookup(log, nodeIdsForRanges(unique), sql)).map((hash) => hash.toString('base64'));
+  const encoded = hashRanges(unique, await store.nodeLookup(log, nodeIdsForRanges(unique), sql)).map((hash) =>
+    hash.toString('base64'),
+  );
   return planSlots.map((slotsOfProof) => slotsOfProof.map((slot) => encoded[slot]));
 }

@@ -28,7 +28,10 @@ export class InvestigationController {
   @Get('events')
   @RequirePermission('events:read')
   @RecordRead('events.search', { personal: ['subject'] })
-  @ApiOperation({ summary: 'Search entries (newest first, keyset pages): tenant, type, category, actor, target, subject, source, outcome, from, to, limit, cursor' })
+  @ApiOperation({
+    summary:
+      'Search entries (newest first, keyset pages): tenant, type, category, actor, target, subject, source, outcome, from, to, limit, cursor',
+  })
   searchEvents(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<SearchPage> {
     return this.reads.find(principal, parseSearchQuery(query));
   }
@@ -38,16 +41,25 @@ export class InvestigationController {
   @RecordRead('events.read')
   @ApiOperation({ summary: 'One entry, with its inclusion proof against a signed checkpoint of its log' })
   readEvent(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<EventWithProof> {
-    if (!UUID.test(id)) throw new RequestValidationError([{ path: '/params/id', message: 'must be an event id (UUID)' }]);
+    if (!UUID.test(id))
+      throw new RequestValidationError([{ path: '/params/id', message: 'must be an event id (UUID)' }]);
     return this.reads.read(principal, id.toLowerCase());
   }
 
   @Get('exports')
   @RequirePermission('events:read')
   @RecordRead('exports', { personal: ['subject'] })
-  @ApiOperation({ summary: 'Stream a verifiable export of one log (NDJSON, or CSV with format=csv) for the filters of a search' })
-  async exportEvents(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<StreamableFile> {
+  @ApiOperation({
+    summary: 'Stream a verifiable export of one log (NDJSON, or CSV with format=csv) for the filters of a search',
+  })
+  async exportEvents(
+    @Query() query: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<StreamableFile> {
     const opened = await this.exports.open(principal, parseExportQuery(query));
-    return new StreamableFile(opened.stream, { type: opened.contentType, disposition: `attachment; filename="${opened.fileName}"` });
+    return new StreamableFile(opened.stream, {
+      type: opened.contentType,
+      disposition: `attachment; filename="${opened.fileName}"`,
+    });
   }
 }

@@ -2,18 +2,26 @@ import { entryFailure, isolateFailures, leafMatchesFilter } from './projection-q
 
 describe('entryFailure', () => {
   it("names an entry's own failures by SQLSTATE and condition, never by the database's message", () => {
-    expect(entryFailure({ code: '22P05', message: 'unsupported Unicode escape sequence' })).toBe('22P05 untranslatable_character');
+    expect(entryFailure({ code: '22P05', message: 'unsupported Unicode escape sequence' })).toBe(
+      '22P05 untranslatable_character',
+    );
     expect(entryFailure({ code: 'P0001', message: 'refused alice@example.com' })).toBe('P0001 raise_exception');
-    expect(entryFailure({ code: '23505', message: 'duplicate key value violates unique constraint' })).toBe('23505 unique_violation');
-    expect(entryFailure({ code: '54000', message: 'index row size 3000 exceeds maximum' })).toBe('54000 program_limit_exceeded');
+    expect(entryFailure({ code: '23505', message: 'duplicate key value violates unique constraint' })).toBe(
+      '23505 unique_violation',
+    );
+    expect(entryFailure({ code: '54000', message: 'index row size 3000 exceeds maximum' })).toBe(
+      '54000 program_limit_exceeded',
+    );
     // A code of those classes without a listed name: the class's name.
     expect(entryFailure({ code: '2200G' })).toBe('2200G data_exception');
     expect(entryFailure({ code: '23P01' })).toBe('23P01 integrity_constraint_violation');
   });
 
   it('refuses to blame an entry for the database or the service: those failures go through', () => {
-    for (const code of ['42501', '08006', '57P01', '40001', '40P01', '53300', 'XX000', '42P01']) expect(entryFailure({ code })).toBeNull();
-    for (const error of [new Error('connection terminated'), null, undefined, 'text', { code: 42 }, { code: 'nope' }]) expect(entryFailure(error)).toBeNull();
+    for (const code of ['42501', '08006', '57P01', '40001', '40P01', '53300', 'XX000', '42P01'])
+      expect(entryFailure({ code })).toBeNull();
+    for (const error of [new Error('connection terminated'), null, undefined, 'text', { code: 42 }, { code: 'nope' }])
+      expect(entryFailure(error)).toBeNull();
   });
 });
 
@@ -74,9 +82,21 @@ describe('leafMatchesFilter', () => {
 
   it('matches every member the read model holds, as the read model would (U+0000 read as U+FFFD)', () => {
     expect(leafMatchesFilter(leaf, {})).toBe(true);
-    expect(leafMatchesFilter(leaf, { tenant: 'ignored', from: '2000-01-01T00:00:00.000Z', to: '2000-01-02T00:00:00.000Z' })).toBe(true);
     expect(
-      leafMatchesFilter(leaf, { source: 'billing', type: 'auth.login.failed', category: 'auth', actor: 'a\uFFFDb', actorType: 'user', target: 't1', targetType: 'ticket', outcome: 'failure', subject: 's-1' }),
+      leafMatchesFilter(leaf, { tenant: 'ignored', from: '2000-01-01T00:00:00.000Z', to: '2000-01-02T00:00:00.000Z' }),
+    ).toBe(true);
+    expect(
+      leafMatchesFilter(leaf, {
+        source: 'billing',
+        type: 'auth.login.failed',
+        category: 'auth',
+        actor: 'a\uFFFDb',
+        actorType: 'user',
+        target: 't1',
+        targetType: 'ticket',
+        outcome: 'failure',
+        subject: 's-1',
+      }),
     ).toBe(true);
   });
 

@@ -100,7 +100,11 @@ export function leafMatchesFilter(leaf: unknown, filter: EventFilter): boolean {
     const wanted = filter[member as keyof typeof LEAF_PATHS];
     if (wanted === undefined) continue;
     let value: unknown = leaf;
-    for (const key of path) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    for (const key of path)
+      value =
+        typeof value === 'object' && value !== null && !Array.isArray(value)
+          ? (value as Record<string, unknown>)[key]
+          : undefined;
     if (typeof value !== 'string' || value.replaceAll('\u0000', '\uFFFD') !== wanted) return false;
   }
   return true;

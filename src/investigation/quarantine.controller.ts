@@ -34,8 +34,13 @@ export class QuarantineController {
   @Get('quarantine')
   @RequirePermission('logs:read')
   @RecordRead('logs.quarantine')
-  @ApiOperation({ summary: 'Entries the search read model could not project: {items: [{index, id, error, since}]}, index order' })
-  async quarantine(@Param('log') log: string, @CurrentPrincipal() principal: Principal): Promise<{ items: QuarantineItem[] }> {
+  @ApiOperation({
+    summary: 'Entries the search read model could not project: {items: [{index, id, error, since}]}, index order',
+  })
+  async quarantine(
+    @Param('log') log: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ items: QuarantineItem[] }> {
     const name = readableLog(log, principal);
     const items = await this.logs.tenantScoped(principal.tenants, async (sql) => {
       if (!(await this.logs.head(name, sql))) throw new UnknownLogError();

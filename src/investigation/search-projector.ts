@@ -69,7 +69,13 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
       // for every handful of entries that arrived since the last one.
       const caughtUp: string[] = [];
       while (!this.stopping && Date.now() < until) {
-        const projected = await this.store.project({ logs: null, skip: caughtUp, wait: false, perLog: CHUNK, maxLogs: LOGS });
+        const projected = await this.store.project({
+          logs: null,
+          skip: caughtUp,
+          wait: false,
+          perLog: CHUNK,
+          maxLogs: LOGS,
+        });
         caughtUp.push(...projected.caughtUp);
         if (!projected.more) break;
       }
@@ -94,7 +100,10 @@ export class SearchProjector implements OnApplicationBootstrap, BeforeApplicatio
   /** ProjectionsHealth: the quarantined entries of every log, and this process's projector. */
   async projectionsHealth(): Promise<{ degraded: boolean; details: Record<string, unknown> }> {
     const quarantined = await this.store.quarantinedCount();
-    return { degraded: quarantined > 0 || this.lastPass === 'failing', details: { quarantined, projector: this.lastPass } };
+    return {
+      degraded: quarantined > 0 || this.lastPass === 'failing',
+      details: { quarantined, projector: this.lastPass },
+    };
   }
 
   /** Brings the read model of `logs` (null: every log) up to their heads, waiting for other projectors. */

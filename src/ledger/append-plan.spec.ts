@@ -3,7 +3,14 @@ import { sampleKey } from '../../libs/ledger/testdata/sample-log';
 import { EventToAppend, planAppend } from './append-plan';
 import { LogHead } from './log-store';
 
-const emptyHead = (log = 'acme'): LogHead => ({ log, size: 0, root: EMPTY_ROOT, frontier: [], lastLeafHash: null, lastRecordedAt: null });
+const emptyHead = (log = 'acme'): LogHead => ({
+  log,
+  size: 0,
+  root: EMPTY_ROOT,
+  frontier: [],
+  lastLeafHash: null,
+  lastRecordedAt: null,
+});
 
 const event = (i: number, extra: Partial<EventToAppend> = {}): EventToAppend => ({
   log: 'acme',
@@ -24,7 +31,12 @@ describe('planAppend', () => {
     const leaves: Buffer[] = [];
     const nodes: Buffer[] = [];
     for (const batch of [3, 1, 7, 20]) {
-      const plan = planAppend(head, Array.from({ length: batch }, (_, i) => event(i)), new Date('2026-11-27T12:00:00Z'), ids);
+      const plan = planAppend(
+        head,
+        Array.from({ length: batch }, (_, i) => event(i)),
+        new Date('2026-11-27T12:00:00Z'),
+        ids,
+      );
       plan.entries.forEach((row) => {
         leaves.push(row.leaf);
         nodes.push(row.treeNodes);
@@ -51,7 +63,12 @@ describe('planAppend', () => {
 
   it('puts only the personal digest in the leaf and the data beside it', () => {
     const salt = Buffer.alloc(32, 3);
-    const plan = planAppend(emptyHead(), [event(0, { personal: { subject: 's1', data: { email: 'x@example.com' }, salt, digest: 'A'.repeat(43) + '=' } })], new Date(), ids);
+    const plan = planAppend(
+      emptyHead(),
+      [event(0, { personal: { subject: 's1', data: { email: 'x@example.com' }, salt, digest: 'A'.repeat(43) + '=' } })],
+      new Date(),
+      ids,
+    );
     expect(plan.entries[0].leaf.toString()).not.toContain('x@example.com');
     expect(plan.personal).toEqual([{ idx: 0, subject: 's1', salt, data: { email: 'x@example.com' } }]);
   });

@@ -5,10 +5,18 @@ import { EntryRow, LogHead, PersonalRow } from './log-store';
 export const SERVICE_SOURCE = 'audit-trail';
 
 /** An event ready to be sequenced: validated, attributed to its source, personal data salted. */
-export interface EventToAppend extends Pick<LedgerEntry, 'log' | 'source' | 'type' | 'category' | 'actor' | 'target' | 'outcome' | 'context'> {
+export interface EventToAppend extends Pick<
+  LedgerEntry,
+  'log' | 'source' | 'type' | 'category' | 'actor' | 'target' | 'outcome' | 'context'
+> {
   /** The emitter's time, RFC 3339 UTC with milliseconds; the recorded time when absent. */
   readonly occurredAt?: string;
-  readonly personal?: { readonly subject: string; readonly data: JsonValue; readonly salt: Buffer; readonly digest: string };
+  readonly personal?: {
+    readonly subject: string;
+    readonly data: JsonValue;
+    readonly salt: Buffer;
+    readonly digest: string;
+  };
   readonly idempotency?: { readonly key: string; readonly digest: Buffer };
 }
 
@@ -61,7 +69,12 @@ export function entryFor(event: EventToAppend, position: EntryPosition): LedgerE
  * in. `recordedAt` is `now`, or the head's last time when the clock went backwards, so it never
  * decreases within a log.
  */
-export function planAppend(head: LogHead, events: readonly EventToAppend[], now: Date, newId: () => string): AppendPlan {
+export function planAppend(
+  head: LogHead,
+  events: readonly EventToAppend[],
+  now: Date,
+  newId: () => string,
+): AppendPlan {
   const last = head.lastRecordedAt;
   const recorded = last !== null && last.getTime() > now.getTime() ? last : now;
   const recordedAt = recorded.toISOString();
@@ -90,7 +103,13 @@ export function planAppend(head: LogHead, events: readonly EventToAppend[], now:
       treeNodes: Buffer.concat(completed.slice(1).map((n) => n.hash)),
       leaf,
     });
-    if (event.personal) personal.push({ idx: index, subject: event.personal.subject, salt: event.personal.salt, data: event.personal.data });
+    if (event.personal)
+      personal.push({
+        idx: index,
+        subject: event.personal.subject,
+        salt: event.personal.salt,
+        data: event.personal.data,
+      });
     appended.push({ id, log: head.log, index, leafHash: hash.toString('base64'), recordedAt });
     previous = hash;
   }

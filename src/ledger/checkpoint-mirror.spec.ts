@@ -23,7 +23,10 @@ describe('CheckpointMirror', () => {
   it('lets a failed write fail alone: the next write of the log still happens', async () => {
     const mirror = new CheckpointMirror({ checkpointDir: dir } as AppConfig);
     mkdirSync(join(dir, 'acme', '7'), { recursive: true }); // the file for size 7 cannot be written
-    const [failed, next] = await Promise.allSettled([mirror.write('acme', 7, note(7)), mirror.write('acme', 8, note(8))]);
+    const [failed, next] = await Promise.allSettled([
+      mirror.write('acme', 7, note(7)),
+      mirror.write('acme', 8, note(8)),
+    ]);
     expect(failed.status).toBe('rejected');
     expect(next.status).toBe('fulfilled');
     expect(await mirror.latest('acme')).toEqual({ size: 8, note: note(8) });

@@ -22,9 +22,11 @@ export class CheckpointMirror {
     const previous = this.writing.get(log) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.writeNow(log, size, note));
     this.writing.set(log, next);
-    void next.finally(() => {
-      if (this.writing.get(log) === next) this.writing.delete(log);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.writing.get(log) === next) this.writing.delete(log);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -56,7 +58,10 @@ export class CheckpointMirror {
   async logs(): Promise<string[]> {
     try {
       const entries = await readdir(this.config.checkpointDir, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;

@@ -104,7 +104,9 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
       if (previous) verifyConsistency(previous.size, head.size, proof, previous.root, root);
     } catch (e) {
       const reason = e instanceof Error ? e.message : 'unknown';
-      this.logger.error(`NOT signing log ${head.log} at size ${head.size}: it is not consistent with its last checkpoint (${reason})`);
+      this.logger.error(
+        `NOT signing log ${head.log} at size ${head.size}: it is not consistent with its last checkpoint (${reason})`,
+      );
       return previous;
     }
     const note = signCheckpoint(

@@ -10,7 +10,6 @@ import { RequestValidationError } from '../platform/http/request.errors';
 import { SigningKey } from './signing-key';
 import { ConsistencyProof, InclusionProof, LogReader } from './log-reader';
 
-
 function count(value: string | undefined, name: string): number {
   if (value === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) {
     throw new RequestValidationError([{ path: `/query/${name}`, message: 'must be a non-negative integer' }]);
@@ -32,7 +31,11 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @RecordRead('logs.checkpoint')
   @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint), text/plain' })
-  async checkpoint(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async checkpoint(
+    @Param('log') log: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const note = await this.reader.latestCheckpoint(readableLog(log, principal), principal.tenants);
     void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
     return note;
@@ -42,7 +45,11 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @RecordRead('logs.key')
   @ApiOperation({ summary: 'The verifier key of the checkpoints (Go note format), text/plain' })
-  verifierKey(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): string {
+  verifierKey(
+    @Param('log') log: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string {
     readableLog(log, principal);
     void reply.header('content-type', 'text/plain; charset=utf-8');
     return `${this.key.verifierKey}\n`;
@@ -52,16 +59,36 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @RecordRead('logs.proof.inclusion')
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of leaf `index` in the tree of `size` leaves' })
-  inclusion(@Param('log') log: string, @Query('index') index: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<InclusionProof> {
-    return this.reader.inclusionProof(readableLog(log, principal), count(index, 'index'), count(size, 'size'), principal.tenants);
+  inclusion(
+    @Param('log') log: string,
+    @Query('index') index: string,
+    @Query('size') size: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<InclusionProof> {
+    return this.reader.inclusionProof(
+      readableLog(log, principal),
+      count(index, 'index'),
+      count(size, 'size'),
+      principal.tenants,
+    );
   }
 
   @Get('proof/consistency')
   @RequirePermission('logs:read')
   @RecordRead('logs.proof.consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between trees of `from` and `size` leaves' })
-  consistency(@Param('log') log: string, @Query('from') from: string, @Query('size') size: string, @CurrentPrincipal() principal: Principal): Promise<ConsistencyProof> {
-    return this.reader.consistencyProof(readableLog(log, principal), count(from, 'from'), count(size, 'size'), principal.tenants);
+  consistency(
+    @Param('log') log: string,
+    @Query('from') from: string,
+    @Query('size') size: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ConsistencyProof> {
+    return this.reader.consistencyProof(
+      readableLog(log, principal),
+      count(from, 'from'),
+      count(size, 'size'),
+      principal.tenants,
+    );
   }
 
   // Entry bundles carry the events themselves, hash tiles only hashes: two routes, so their
@@ -70,7 +97,12 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @RecordRead('logs.entries')
   @ApiOperation({ summary: 'C2SP tlog-tiles entry bundle (tile/entries/<N>[.p/<W>])' })
-  entries(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+  entries(
+    @Param('log') log: string,
+    @Param('*') rest: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
     return this.tileBytes(readableLog(log, principal), `tile/entries/${rest}`, principal, reply);
   }
 
@@ -78,7 +110,12 @@ export class LogReadController {
   @RequirePermission('logs:read')
   @RecordRead('logs.tile')
   @ApiOperation({ summary: 'C2SP tlog-tiles hash tile (tile/<L>/<N>[.p/<W>])' })
-  tile(@Param('log') log: string, @Param('*') rest: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+  tile(
+    @Param('log') log: string,
+    @Param('*') rest: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
     return this.tileBytes(readableLog(log, principal), `tile/${rest}`, principal, reply);
   }
 

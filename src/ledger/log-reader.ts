@@ -72,7 +72,12 @@ export class LogReader {
     });
   }
 
-  async consistencyProof(log: string, from: number, size: number, tenants: readonly string[]): Promise<ConsistencyProof> {
+  async consistencyProof(
+    log: string,
+    from: number,
+    size: number,
+    tenants: readonly string[],
+  ): Promise<ConsistencyProof> {
     return this.store.tenantScoped(tenants, async (sql) => {
       const head = await this.headOf(log, sql);
       if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
@@ -91,7 +96,10 @@ export class LogReader {
       if (parsed.kind === 'entries') {
         if (!entryBundleServableForSize(parsed.index, parsed.width, head.size)) throw new NoSuchTileError();
         const { start, end } = entryBundleLeafRange(parsed.index, parsed.width);
-        return { bytes: encodeEntryBundle(await this.store.leaves(log, start, end, sql)), immutable: parsed.width === TILE_WIDTH };
+        return {
+          bytes: encodeEntryBundle(await this.store.leaves(log, start, end, sql)),
+          immutable: parsed.width === TILE_WIDTH,
+        };
       }
       if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
       const ids = tileNodeIds(parsed.tile);

@@ -104,7 +104,17 @@ export class LogStore {
 
   /** The pg pool of the runtime role, for the append path's single statements. */
   sql(): Sql {
-    const pool = (this.db.driver as unknown as { master: { query(query: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: Record<string, unknown>[] }> } }).master;
+    const pool = (
+      this.db.driver as unknown as {
+        master: {
+          query(query: {
+            text: string;
+            values?: unknown[];
+            name?: string;
+          }): Promise<{ rows: Record<string, unknown>[] }>;
+        };
+      }
+    ).master;
     return async (text, params, name) => (await pool.query({ text, values: params, name })).rows;
   }
 
@@ -252,12 +262,19 @@ export class LogStore {
     const rows: { idx: string; leaf_hash: Buffer; tree_nodes: Buffer }[] =
       owners.length === 0
         ? []
-        : await this.read(sql, 'SELECT e.idx, e.leaf_hash, e.tree_nodes FROM unnest($2::bigint[]) AS o(idx) JOIN entries e ON e.log = $1 AND e.idx = o.idx', [log, owners]);
+        : await this.read(
+            sql,
+            'SELECT e.idx, e.leaf_hash, e.tree_nodes FROM unnest($2::bigint[]) AS o(idx) JOIN entries e ON e.log = $1 AND e.idx = o.idx',
+            [log, owners],
+          );
     const byIdx = new Map(rows.map((r) => [Number(r.idx), r]));
     return (id) => {
       const row = byIdx.get(owner(id));
-      const hash = row && (id.level === 0 ? row.leaf_hash : row.tree_nodes.subarray((id.level - 1) * HASH_SIZE, id.level * HASH_SIZE));
-      if (!hash || hash.length !== HASH_SIZE) throw new Error(`stored tree node ${id.level}/${id.index} of log ${log} is missing`);
+      const hash =
+        row &&
+        (id.level === 0 ? row.leaf_hash : row.tree_nodes.subarray((id.level - 1) * HASH_SIZE, id.level * HASH_SIZE));
+      if (!hash || hash.length !== HASH_SIZE)
+        throw new Error(`stored tree node ${id.level}/${id.index} of log ${log} is missing`);
       return hash;
     };
   }
@@ -277,7 +294,12 @@ export class LogStore {
    * range rather than `idx > x LIMIT n`: the planner then always walks the primary key, even
    * before a freshly loaded table has statistics.
    */
-  async entryPage(log: string, from: number, limit: number, sql?: Sql): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
+  async entryPage(
+    log: string,
+    from: number,
+    limit: number,
+    sql?: Sql,
+  ): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
     const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.read(
       sql,
       'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
@@ -288,7 +310,11 @@ export class LogStore {
 
   /** One past the highest stored index of `log` (0 when it has none), whatever the head says. */
   async storedEnd(log: string, sql?: Sql): Promise<number> {
-    const rows: { end: string | null }[] = await this.read(sql, 'SELECT max(idx) + 1 AS end FROM entries WHERE log = $1', [log]);
+    const rows: { end: string | null }[] = await this.read(
+      sql,
+      'SELECT max(idx) + 1 AS end FROM entries WHERE log = $1',
+      [log],
+    );
     return Number(rows[0]?.end ?? 0);
   }
 

@@ -24,7 +24,11 @@ export class LogVerificationController {
   @RequirePermission('logs:verify')
   @RecordRead('logs.sign')
   @ApiOperation({ summary: 'Sign a checkpoint of the current head now (on demand), and return the latest, text/plain' })
-  async signNow(@Param('log') log: string, @CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+  async signNow(
+    @Param('log') log: string,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     const note = await this.signer.signNow(readableLog(log, principal));
     if (note === null) throw new NoCheckpointError();
     void reply.header('content-type', 'text/plain; charset=utf-8');

@@ -53,13 +53,26 @@ export class LogVerification {
     if (mirrored) {
       const same = checkpoints.find((c) => c.size === mirrored.size);
       if (!same) {
-        extra.push({ index: null, code: 'log_behind_checkpoint', message: `the checkpoint mirror holds size ${mirrored.size}, which the database never recorded: the database is behind the mirror` });
+        extra.push({
+          index: null,
+          code: 'log_behind_checkpoint',
+          message: `the checkpoint mirror holds size ${mirrored.size}, which the database never recorded: the database is behind the mirror`,
+        });
       } else if (same.note !== mirrored.note) {
-        extra.push({ index: null, code: 'root_mismatch', message: `the database's checkpoint at size ${mirrored.size} differs from the mirrored one: the database is forked` });
+        extra.push({
+          index: null,
+          code: 'root_mismatch',
+          message: `the database's checkpoint at size ${mirrored.size} differs from the mirrored one: the database is forked`,
+        });
       }
       notes.push(mirrored.note);
     }
-    const verifier = new LogVerifier({ log, origin: `${this.config.logOriginPrefix}/${log}`, verifier: this.key.verifier, checkpoints: notes });
+    const verifier = new LogVerifier({
+      log,
+      origin: `${this.config.logOriginPrefix}/${log}`,
+      verifier: this.key.verifier,
+      checkpoints: notes,
+    });
     let next = 0;
     // Read the next page while this one is checked, so the database and the CPU work together.
     // Ranges up to the highest stored index, so missing entries (even a whole range) are seen.
@@ -80,12 +93,22 @@ export class LogVerification {
     }
     const report = verifier.finish();
     if (head.size !== report.size) {
-      extra.push({ index: null, code: 'log_behind_checkpoint', message: `the head says ${head.size} entries but ${report.size} are stored` });
+      extra.push({
+        index: null,
+        code: 'log_behind_checkpoint',
+        message: `the head says ${head.size} entries but ${report.size} are stored`,
+      });
     } else if (!head.root.equals(report.root)) {
-      extra.push({ index: null, code: 'root_mismatch', message: 'the head root differs from the root of the stored entries' });
+      extra.push({
+        index: null,
+        code: 'root_mismatch',
+        message: 'the head root differs from the root of the stored entries',
+      });
     }
     const problems = [...report.problems, ...extra];
-    const indices = problems.filter((p) => p.index !== null && p.code !== 'root_mismatch').map((p) => p.index as number);
+    const indices = problems
+      .filter((p) => p.index !== null && p.code !== 'root_mismatch')
+      .map((p) => p.index as number);
     const firstBadIndex = indices.length > 0 ? Math.min(...indices) : report.firstBadIndex;
     return {
       ok: problems.length === 0,

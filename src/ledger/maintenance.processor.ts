@@ -23,6 +23,10 @@ export class MaintenanceSchedule implements OnApplicationBootstrap {
   constructor(@InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(MIRROR_CHECK_JOB, { every: MIRROR_CHECK_EVERY_MS }, { name: MIRROR_CHECK_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    await this.queue.upsertJobScheduler(
+      MIRROR_CHECK_JOB,
+      { every: MIRROR_CHECK_EVERY_MS },
+      { name: MIRROR_CHECK_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    );
   }
 }

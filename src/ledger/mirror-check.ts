@@ -36,7 +36,8 @@ export class MirrorCheck implements OnApplicationBootstrap {
       if (!mirrored) continue;
       const recorded = (await this.store.checkpoints(log)).find((c) => c.size === mirrored.size);
       if (!recorded) found.push({ log, problem: 'database_behind', mirroredSize: mirrored.size });
-      else if (recorded.note !== mirrored.note) found.push({ log, problem: 'database_forked', mirroredSize: mirrored.size });
+      else if (recorded.note !== mirrored.note)
+        found.push({ log, problem: 'database_forked', mirroredSize: mirrored.size });
     }
     for (const d of found) {
       this.logger.error(

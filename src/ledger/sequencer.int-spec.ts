@@ -27,7 +27,9 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
       actor: { type: 'user', id: 'usr_1' },
       outcome: 'success',
       context: { note },
-      ...(personal ? { personal: { subject: 'subject-1', data: personal, salt, digest: personalDigest(salt, personal) } } : {}),
+      ...(personal
+        ? { personal: { subject: 'subject-1', data: personal, salt, digest: personalDigest(salt, personal) } }
+        : {}),
     };
   };
 
@@ -48,7 +50,9 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
         END IF;
         RETURN NEW;
       END $$`);
-    await owner.query('CREATE TRIGGER entries_test_outage BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_outage()');
+    await owner.query(
+      'CREATE TRIGGER entries_test_outage BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_outage()',
+    );
     t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' });
     sequencer = t.app.get(Sequencer);
   });
@@ -68,7 +72,11 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     // Called in one tick: the first request takes the log's statement, the other nine queue and
     // share the next one.
     const settled = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => sequencer.append([event('acme', `n${i}`, i === 6 ? { email: 'alice@example.com\u0000' } : { email: 'bob@example.com' })])),
+      Array.from({ length: 10 }, (_, i) =>
+        sequencer.append([
+          event('acme', `n${i}`, i === 6 ? { email: 'alice@example.com\u0000' } : { email: 'bob@example.com' }),
+        ]),
+      ),
     );
     const refused = settled[6];
     expect(refused.status).toBe('rejected');
@@ -87,15 +95,21 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
 
   it('refuses a poisoned request on the locked path (an effect) alone as well', async () => {
     const before = await indices('acme');
-    await expect(sequencer.append([event('acme', 'locked', { email: 'carol@example.com\u0000' })], async () => undefined)).rejects.toBeInstanceOf(UnprocessableEntryError);
+    await expect(
+      sequencer.append([event('acme', 'locked', { email: 'carol@example.com\u0000' })], async () => undefined),
+    ).rejects.toBeInstanceOf(UnprocessableEntryError);
     expect(await indices('acme')).toEqual(before);
     const [next] = await sequencer.append([event('acme', 'locked-clean')], async () => undefined);
     expect(next.index).toBe(before.length);
   });
 
-  it('does not split a statement refused for the database\'s state: every request gets the original error, once', async () => {
+  it("does not split a statement refused for the database's state: every request gets the original error, once", async () => {
     const before = await indices('globex');
-    const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => sequencer.append([event('globex', i === 0 ? 'first' : i === 5 ? 'outage' : `n${i}`)])));
+    const settled = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        sequencer.append([event('globex', i === 0 ? 'first' : i === 5 ? 'outage' : `n${i}`)]),
+      ),
+    );
     // The first request had the statement to itself; the other seven shared the refused one.
     expect(settled[0].status).toBe('fulfilled');
     for (const s of settled.slice(1)) {

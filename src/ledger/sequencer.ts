@@ -150,7 +150,9 @@ export class Sequencer implements BeforeApplicationShutdown {
       const started = process.hrtime.bigint();
       try {
         const { results, refused } = lock
-          ? await this.db.transaction('READ COMMITTED', (tx) => this.write((text, params) => tx.query(text, params), logs, batch, true))
+          ? await this.db.transaction('READ COMMITTED', (tx) =>
+              this.write((text, params) => tx.query(text, params), logs, batch, true),
+            )
           : await this.write(this.store.sql(), logs, batch, false);
         this.metrics.commitSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         let count = 0;
@@ -209,7 +211,8 @@ export class Sequencer implements BeforeApplicationShutdown {
     lock: boolean,
   ): Promise<{ results: Map<number, AppendedEntry[]>; refused: Map<number, Error> }> {
     const heads = new Map<string, LogHead>();
-    for (const log of logs) heads.set(log, (!lock && this.heads.get(log)) || (await this.store.openHead(sql, log, lock)));
+    for (const log of logs)
+      heads.set(log, (!lock && this.heads.get(log)) || (await this.store.openHead(sql, log, lock)));
     for (const request of batch) if (request.effect) await request.effect(sql);
 
     const refused = new Map<number, Error>();
@@ -247,7 +250,15 @@ export class Sequencer implements BeforeApplicationShutdown {
       if (event.idempotency) {
         const list = claims.get(slot.log) ?? [];
         claims.set(slot.log, list);
-        list.push({ source: event.source, key: event.idempotency.key, digest: event.idempotency.digest, idx: entry.index, id: entry.id, leafHash: Buffer.from(entry.leafHash, 'base64'), recordedAt: entry.recordedAt });
+        list.push({
+          source: event.source,
+          key: event.idempotency.key,
+          digest: event.idempotency.digest,
+          idx: entry.index,
+          id: entry.id,
+          leafHash: Buffer.from(entry.leafHash, 'base64'),
+          recordedAt: entry.recordedAt,
+        });
       }
     }
     for (const [key, original] of duplicates) {
@@ -258,7 +269,16 @@ export class Sequencer implements BeforeApplicationShutdown {
       }
     }
     if (plans.size > 0) {
-      await this.store.append(sql, [...plans].map(([log, plan]) => ({ log, entries: plan.entries, personal: plan.personal, claims: claims.get(log) ?? [], head: plan.head })));
+      await this.store.append(
+        sql,
+        [...plans].map(([log, plan]) => ({
+          log,
+          entries: plan.entries,
+          personal: plan.personal,
+          claims: claims.get(log) ?? [],
+          head: plan.head,
+        })),
+      );
     }
     // Planned heads become the cache only once the statement succeeded; a transaction may still
     // roll back, so its logs are read afresh next time.
@@ -283,15 +303,24 @@ export class Sequencer implements BeforeApplicationShutdown {
     const keyed: { r: number; e: number; source: string; key: string; digest: Buffer }[] = [];
     batch.forEach((request, r) =>
       request.events.forEach((event, e) => {
-        if (event.idempotency) keyed.push({ r, e, source: event.source, key: event.idempotency.key, digest: event.idempotency.digest });
+        if (event.idempotency)
+          keyed.push({ r, e, source: event.source, key: event.idempotency.key, digest: event.idempotency.digest });
       }),
     );
     if (keyed.length === 0) return duplicates;
-    const rows: { source: string; key: string; request_digest: Buffer; log: string; idx: string; id: string; leaf_hash: Buffer; recorded_at: Date }[] =
-      (await sql(
-        `SELECT c.* FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)`,
-        [keyed.map((k) => k.source), keyed.map((k) => k.key)],
-      )) as never;
+    const rows: {
+      source: string;
+      key: string;
+      request_digest: Buffer;
+      log: string;
+      idx: string;
+      id: string;
+      leaf_hash: Buffer;
+      recorded_at: Date;
+    }[] = (await sql(
+      `SELECT c.* FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)`,
+      [keyed.map((k) => k.source), keyed.map((k) => k.key)],
+    )) as never;
     const existing = new Map(rows.map((row) => [`${row.source}\u0000${row.key}`, row]));
     const firstInBatch = new Map<string, { digest: Buffer; at: string }>();
     for (const k of keyed) {

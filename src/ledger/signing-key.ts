@@ -25,8 +25,14 @@ export class SigningKey implements OnModuleInit {
     let privateKey = this.config.signingKey;
     if (!privateKey) {
       const generated = generateNoteKey(this.config.logOriginPrefix, randomBytes(32)).privateKey;
-      await this.db.query('INSERT INTO service_keys (name, private_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [GENERATED_KEY_ROW, generated]);
-      const rows: { private_key: string }[] = await this.db.query('SELECT private_key FROM service_keys WHERE name = $1', [GENERATED_KEY_ROW]);
+      await this.db.query('INSERT INTO service_keys (name, private_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        GENERATED_KEY_ROW,
+        generated,
+      ]);
+      const rows: { private_key: string }[] = await this.db.query(
+        'SELECT private_key FROM service_keys WHERE name = $1',
+        [GENERATED_KEY_ROW],
+      );
       privateKey = rows[0].private_key;
       this.logger.warn(
         'AUDIT_SIGNING_KEY is not set: checkpoints are signed with a key generated once and kept in the database. ' +

@@ -24,7 +24,7 @@ describe('classifyStatementFailure', () => {
     expect(classifyStatementFailure(Object.assign(new Error('x'), { code }))).toBe(expected);
   });
 
-  it('takes no Node error code or code-less error for a request\'s fault', () => {
+  it("takes no Node error code or code-less error for a request's fault", () => {
     expect(classifyStatementFailure(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('other');
     expect(classifyStatementFailure(new Error('Connection terminated unexpectedly'))).toBe('other');
     expect(classifyStatementFailure(undefined)).toBe('other');
@@ -40,17 +40,25 @@ describe('describeRefusal', () => {
       detail: 'Failing row contains (acme, 3, alice@example.com)',
     });
     const text = describeRefusal(error);
-    expect(text).toBe('the database refused this entry (SQLSTATE 23514): new row for relation "entries" violates check constraint "entries_small"');
+    expect(text).toBe(
+      'the database refused this entry (SQLSTATE 23514): new row for relation "entries" violates check constraint "entries_small"',
+    );
     expect(text).not.toContain('alice');
   });
 
   it('replaces a quoted value that is not a name the error reports', () => {
-    const error = Object.assign(new Error('invalid input syntax for type uuid: "alice@example.com"'), { code: '22P02' });
-    expect(describeRefusal(error)).toBe('the database refused this entry (SQLSTATE 22P02): invalid input syntax for type uuid: "…"');
+    const error = Object.assign(new Error('invalid input syntax for type uuid: "alice@example.com"'), {
+      code: '22P02',
+    });
+    expect(describeRefusal(error)).toBe(
+      'the database refused this entry (SQLSTATE 22P02): invalid input syntax for type uuid: "…"',
+    );
   });
 
   it('adds the constraint when the message does not name it', () => {
     const error = Object.assign(new Error('refused'), { code: '23P01', constraint: 'no_overlap' });
-    expect(describeRefusal(error)).toBe('the database refused this entry (SQLSTATE 23P01): refused (constraint "no_overlap")');
+    expect(describeRefusal(error)).toBe(
+      'the database refused this entry (SQLSTATE 23P01): refused (constraint "no_overlap")',
+    );
   });
 });

@@ -45,8 +45,14 @@ export function classifyStatementFailure(error: unknown): StatementFailure {
  */
 export function describeRefusal(error: unknown): string {
   const e = (error ?? {}) as PgErrorFields;
-  const names = new Set([e.constraint, e.table, e.column, e.schema, e.dataType].filter((n): n is string => typeof n === 'string'));
-  const message = typeof e.message === 'string' ? e.message.replace(/"([^"]*)"/g, (quoted, inner: string) => (names.has(inner) ? quoted : '"…"')) : 'refused';
-  const constraint = typeof e.constraint === 'string' && !message.includes(`"${e.constraint}"`) ? ` (constraint "${e.constraint}")` : '';
+  const names = new Set(
+    [e.constraint, e.table, e.column, e.schema, e.dataType].filter((n): n is string => typeof n === 'string'),
+  );
+  const message =
+    typeof e.message === 'string'
+      ? e.message.replace(/"([^"]*)"/g, (quoted, inner: string) => (names.has(inner) ? quoted : '"…"'))
+      : 'refused';
+  const constraint =
+    typeof e.constraint === 'string' && !message.includes(`"${e.constraint}"`) ? ` (constraint "${e.constraint}")` : '';
   return `the database refused this entry (SQLSTATE ${sqlState(error) ?? 'unknown'}): ${message}${constraint}`;
 }

@@ -19,18 +19,36 @@ describe('notificationPayload', () => {
   });
 
   it('drops members it does not know, so nothing else can leak out', () => {
-    const sneaky = { ...placed, email: 'someone@example.com', subjectRef: { ...placed.subjectRef, name: 'Someone' } } as Notification;
+    const sneaky = {
+      ...placed,
+      email: 'someone@example.com',
+      subjectRef: { ...placed.subjectRef, name: 'Someone' },
+    } as Notification;
     expect(JSON.stringify(notificationPayload(sneaky))).not.toMatch(/someone/i);
   });
 
   it('names every bad member', () => {
-    const bad = { type: 'hold.exploded', id: '12345', tenant: 'Acme Corp', at: 'yesterday', subjectRef: { type: 'Hold', id: '' }, ledger: { log: 'acme', index: -1 } };
+    const bad = {
+      type: 'hold.exploded',
+      id: '12345',
+      tenant: 'Acme Corp',
+      at: 'yesterday',
+      subjectRef: { type: 'Hold', id: '' },
+      ledger: { log: 'acme', index: -1 },
+    };
     expect.assertions(2);
     try {
       notificationPayload(bad as unknown as Notification);
     } catch (e) {
       expect(e).toBeInstanceOf(InvalidNotificationError);
-      expect((e as InvalidNotificationError).problems.map((p) => p.split(' ')[0])).toEqual(['type', 'id', 'tenant', 'at', 'subjectRef', 'ledger']);
+      expect((e as InvalidNotificationError).problems.map((p) => p.split(' ')[0])).toEqual([
+        'type',
+        'id',
+        'tenant',
+        'at',
+        'subjectRef',
+        'ledger',
+      ]);
     }
   });
 

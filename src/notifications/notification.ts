@@ -70,16 +70,35 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function notificationPayload(n: Notification): NotificationPayload {
   const problems: string[] = [];
   const input = n as unknown as Record<string, unknown>;
-  if (!(NOTIFICATION_TYPES as readonly unknown[]).includes(input.type)) problems.push(`type must be one of ${NOTIFICATION_TYPES.join(', ')}`);
-  if (typeof input.id !== 'string' || !ID.test(input.id)) problems.push('id must be 1-200 characters of A-Z a-z 0-9 . _ - and not only digits');
-  if (typeof input.tenant !== 'string' || !(input.tenant === '*' || LOG_NAME_PATTERN.test(input.tenant))) problems.push('tenant must be a log name or *');
-  if (typeof input.at !== 'string' || !RFC3339.test(input.at) || Number.isNaN(Date.parse(input.at))) problems.push('at must be an RFC 3339 time');
+  if (!(NOTIFICATION_TYPES as readonly unknown[]).includes(input.type))
+    problems.push(`type must be one of ${NOTIFICATION_TYPES.join(', ')}`);
+  if (typeof input.id !== 'string' || !ID.test(input.id))
+    problems.push('id must be 1-200 characters of A-Z a-z 0-9 . _ - and not only digits');
+  if (typeof input.tenant !== 'string' || !(input.tenant === '*' || LOG_NAME_PATTERN.test(input.tenant)))
+    problems.push('tenant must be a log name or *');
+  if (typeof input.at !== 'string' || !RFC3339.test(input.at) || Number.isNaN(Date.parse(input.at)))
+    problems.push('at must be an RFC 3339 time');
   const ref = input.subjectRef;
-  if (!isObject(ref) || typeof ref.type !== 'string' || !REF_TYPE.test(ref.type) || typeof ref.id !== 'string' || !REF_ID.test(ref.id)) {
-    problems.push('subjectRef must be {type, id} with type ^[a-z][a-z0-9_.-]{0,63}$ and id 1-256 printable ASCII characters');
+  if (
+    !isObject(ref) ||
+    typeof ref.type !== 'string' ||
+    !REF_TYPE.test(ref.type) ||
+    typeof ref.id !== 'string' ||
+    !REF_ID.test(ref.id)
+  ) {
+    problems.push(
+      'subjectRef must be {type, id} with type ^[a-z][a-z0-9_.-]{0,63}$ and id 1-256 printable ASCII characters',
+    );
   }
   const ledger = input.ledger;
-  if (ledger !== undefined && (!isObject(ledger) || typeof ledger.log !== 'string' || !LOG_NAME_PATTERN.test(ledger.log) || !Number.isSafeInteger(ledger.index) || (ledger.index as number) < 0)) {
+  if (
+    ledger !== undefined &&
+    (!isObject(ledger) ||
+      typeof ledger.log !== 'string' ||
+      !LOG_NAME_PATTERN.test(ledger.log) ||
+      !Number.isSafeInteger(ledger.index) ||
+      (ledger.index as number) < 0)
+  ) {
     problems.push('ledger must be {log, index} with a log name and an index from 0');
   }
   if (problems.length > 0) throw new InvalidNotificationError(problems);

@@ -47,10 +47,16 @@ export class Notifier {
       return;
     }
     try {
-      await within(this.queue.add(DELIVER_JOB, payload, deliveryJobOptions(payload.id, webhook.backoffMs)), ENQUEUE_TIMEOUT_MS);
+      await within(
+        this.queue.add(DELIVER_JOB, payload, deliveryJobOptions(payload.id, webhook.backoffMs)),
+        ENQUEUE_TIMEOUT_MS,
+      );
     } catch (e) {
       this.metrics.notifications.inc({ outcome: 'not_queued' });
-      const why = e instanceof DeadlineExceededError ? `Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms` : (e as Error).message;
+      const why =
+        e instanceof DeadlineExceededError
+          ? `Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms`
+          : (e as Error).message;
       this.logger.warn(`notification ${payload.type} ${payload.id} was not queued: ${why}`);
     }
   }

@@ -4,7 +4,14 @@ import { NotificationPayload } from './notification';
 import { WebhookUnreachableError, postDelivery } from './webhook-delivery';
 
 describe('postDelivery', () => {
-  const payload: NotificationPayload = { v: 1, type: 'hold.placed', id: 'n-1', tenant: 'acme', at: '2025-01-01T00:00:00Z', subjectRef: { type: 'hold', id: 'h-1' } };
+  const payload: NotificationPayload = {
+    v: 1,
+    type: 'hold.placed',
+    id: 'n-1',
+    tenant: 'acme',
+    at: '2025-01-01T00:00:00Z',
+    subjectRef: { type: 'hold', id: 'h-1' },
+  };
   const webhook = (url: string) => ({ url, secret: 'x'.repeat(32) });
 
   async function listen(handler: RequestListener = () => undefined): Promise<{ server: Server; url: string }> {
@@ -21,7 +28,9 @@ describe('postDelivery', () => {
   it('gives up on a receiver that does not answer in time', async () => {
     const { server, url } = await listen();
     try {
-      await expect(postDelivery(webhook(url), 'n-1', payload, 1, 200)).rejects.toThrow(new WebhookUnreachableError('webhook did not answer within 200 ms'));
+      await expect(postDelivery(webhook(url), 'n-1', payload, 1, 200)).rejects.toThrow(
+        new WebhookUnreachableError('webhook did not answer within 200 ms'),
+      );
     } finally {
       await close(server);
     }
@@ -30,7 +39,9 @@ describe('postDelivery', () => {
   it('names the network error of an unreachable receiver, not its URL', async () => {
     const { server, url } = await listen();
     await close(server);
-    await expect(postDelivery(webhook(`${url}?token=url-token`), 'n-1', payload, 1, 2000)).rejects.toThrow('webhook unreachable (ECONNREFUSED)');
+    await expect(postDelivery(webhook(`${url}?token=url-token`), 'n-1', payload, 1, 2000)).rejects.toThrow(
+      'webhook unreachable (ECONNREFUSED)',
+    );
   });
 
   it('does not follow redirects', async () => {

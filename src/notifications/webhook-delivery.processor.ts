@@ -30,7 +30,9 @@ export class WebhookDeliveryProcessor extends WorkerHost {
     } catch (e) {
       const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.metrics.notifications.inc({ outcome: final ? 'failed' : 'attempt_failed' });
-      this.logger.warn(`notification ${job.id} attempt ${job.attemptsMade + 1} failed${final ? ', giving up' : ''}: ${(e as Error).message}`);
+      this.logger.warn(
+        `notification ${job.id} attempt ${job.attemptsMade + 1} failed${final ? ', giving up' : ''}: ${(e as Error).message}`,
+      );
       throw e;
     }
   }

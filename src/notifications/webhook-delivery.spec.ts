@@ -10,6 +10,7 @@ describe('deliveryVerdict', () => {
   });
 
   it('retries everything else, redirects and throttling included', () => {
-    for (const status of [100, 301, 302, 401, 403, 404, 408, 409, 425, 429, 500, 502, 503, 504]) expect(deliveryVerdict(status)).toBe('retry');
+    for (const status of [100, 301, 302, 401, 403, 404, 408, 409, 425, 429, 500, 502, 503, 504])
+      expect(deliveryVerdict(status)).toBe('retry');
   });
 });

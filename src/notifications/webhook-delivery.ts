@@ -53,7 +53,8 @@ export async function postDelivery(
     });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') throw new WebhookUnreachableError(`webhook did not answer within ${timeoutMs} ms`);
+    if (err.name === 'TimeoutError' || err.name === 'AbortError')
+      throw new WebhookUnreachableError(`webhook did not answer within ${timeoutMs} ms`);
     throw new WebhookUnreachableError(`webhook unreachable (${err.cause?.code ?? err.cause?.message ?? err.name})`);
   }
   // The answer's body means nothing to us; release the connection.

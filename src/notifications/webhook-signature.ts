@@ -21,8 +21,12 @@ export function hmacSha256Hex(key: string | Uint8Array, data: string | Uint8Arra
 
 /** The signed bytes: `<timestamp>.<body>`. Requires timestamp to be a non-negative safe integer. */
 export function signedContent(timestamp: number, body: string | Uint8Array): Buffer {
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError('timestamp must be unix seconds, a non-negative integer');
-  return Buffer.concat([Buffer.from(`${timestamp}.`, 'ascii'), typeof body === 'string' ? Buffer.from(body, 'utf8') : body]);
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0)
+    throw new RangeError('timestamp must be unix seconds, a non-negative integer');
+  return Buffer.concat([
+    Buffer.from(`${timestamp}.`, 'ascii'),
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+  ]);
 }
 
 /** The `x-audit-signature` value: `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. */

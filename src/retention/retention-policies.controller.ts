@@ -33,9 +33,16 @@ export class RetentionPoliciesController {
   @HttpCode(200)
   @RequirePermission('retention:manage')
   @ApiBody({ schema: PUT_RETENTION_POLICY_SCHEMA as object })
-  async put(@Param('category') category: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<RetentionPolicyRecord> {
+  async put(
+    @Param('category') category: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<RetentionPolicyRecord> {
     // A policy holds for every tenant: a key scoped to some tenants may not change it for all.
-    if (!principal.tenants.includes('*')) throw new PermissionError('retention policies hold for every tenant: only a key for every tenant ("*") may change them');
+    if (!principal.tenants.includes('*'))
+      throw new PermissionError(
+        'retention policies hold for every tenant: only a key for every tenant ("*") may change them',
+      );
     if (!isCategory(category)) throw new UnknownCategoryError(category);
     return this.commands.execute(new ChangeRetentionPolicy(principal, category, parsePutRetentionPolicy(body)));
   }

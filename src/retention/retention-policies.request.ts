@@ -20,7 +20,9 @@ export const PUT_RETENTION_POLICY_SCHEMA = {
   },
 } as const;
 
-const validatePut = validator<{ minDays: number; maxDays: number | null; mode: RetentionMode; reason?: string }>(PUT_RETENTION_POLICY_SCHEMA);
+const validatePut = validator<{ minDays: number; maxDays: number | null; mode: RetentionMode; reason?: string }>(
+  PUT_RETENTION_POLICY_SCHEMA,
+);
 
 export function parsePutRetentionPolicy(body: unknown): PolicyChange {
   const { minDays, maxDays, mode, reason } = validatePut(body);

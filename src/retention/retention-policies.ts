@@ -33,7 +33,10 @@ function recordOf(row: PolicyRow): RetentionPolicyRecord {
     mode: row.mode,
     source: 'set',
     updatedAt: row.updated_at.toISOString(),
-    updatedBy: colon < 0 ? { type: 'unknown', id: row.updated_by } : { type: row.updated_by.slice(0, colon), id: row.updated_by.slice(colon + 1) },
+    updatedBy:
+      colon < 0
+        ? { type: 'unknown', id: row.updated_by }
+        : { type: row.updated_by.slice(0, colon), id: row.updated_by.slice(colon + 1) },
   };
 }
 
@@ -60,9 +63,14 @@ export class RetentionPolicies {
   }
 
   /** The policy of `category`; UnknownCategoryError when the catalogue does not declare it. */
-  async get(category: string, sql: Sql = (text, params) => this.db.query(text, params)): Promise<RetentionPolicyRecord> {
+  async get(
+    category: string,
+    sql: Sql = (text, params) => this.db.query(text, params),
+  ): Promise<RetentionPolicyRecord> {
     if (!isCategory(category)) throw new UnknownCategoryError(category);
-    const rows = (await sql(`SELECT ${COLUMNS} FROM retention_policies WHERE category = $1`, [category])) as unknown as PolicyRow[];
+    const rows = (await sql(`SELECT ${COLUMNS} FROM retention_policies WHERE category = $1`, [
+      category,
+    ])) as unknown as PolicyRow[];
     return rows[0] ? recordOf(rows[0]) : { ...defaultPolicy(category), source: 'default' };
   }
 
@@ -70,7 +78,13 @@ export class RetentionPolicies {
    * Writes `next` inside the caller's transaction, only over the terms `current` had (no row, for
    * a default). Returns false when another change committed first: the caller decides again.
    */
-  async save(sql: Sql, current: RetentionPolicyRecord, next: RetentionPolicy, by: { type: string; id: string }, at: Date): Promise<boolean> {
+  async save(
+    sql: Sql,
+    current: RetentionPolicyRecord,
+    next: RetentionPolicy,
+    by: { type: string; id: string },
+    at: Date,
+  ): Promise<boolean> {
     const params = [next.category, next.minDays, next.maxDays, next.mode, at, `${by.type}:${by.id}`];
     const rows =
       current.source === 'default'

@@ -2,9 +2,24 @@ import fc from 'fast-check';
 import { Principal } from '../access/roles';
 import { CATEGORIES } from '../events/event-catalogue';
 import { RETENTION_DEFAULTS, defaultPolicy } from './retention-defaults';
-import { DAY_MS, PolicyChange, RetentionEvent, RetentionPolicy, decideChange, evolve, minimumUntil, purgeAt, purgeDue } from './retention-policy.decider';
+import {
+  DAY_MS,
+  PolicyChange,
+  RetentionEvent,
+  RetentionPolicy,
+  decideChange,
+  evolve,
+  minimumUntil,
+  purgeAt,
+  purgeDue,
+} from './retention-policy.decider';
 import { retentionEventEntry } from './retention-policy.entries';
-import { ComplianceMinimumError, ComplianceModeError, ReasonRequiredError, RetentionPeriodError } from './retention.errors';
+import {
+  ComplianceMinimumError,
+  ComplianceModeError,
+  ReasonRequiredError,
+  RetentionPeriodError,
+} from './retention.errors';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
 const admin: Principal = { keyId: 'key-ada', name: 'ada', roles: ['admin'], tenants: ['*'], expiresAt: null };
@@ -26,7 +41,11 @@ function given(policy: RetentionPolicy) {
   };
 }
 
-const changed = (before: RetentionPolicy, after: Omit<RetentionPolicy, 'category'>, reason: string | null): RetentionEvent => ({
+const changed = (
+  before: RetentionPolicy,
+  after: Omit<RetentionPolicy, 'category'>,
+  reason: string | null,
+): RetentionEvent => ({
   type: 'retention.policy_changed',
   category: before.category,
   before: { minDays: before.minDays, maxDays: before.maxDays, mode: before.mode },
@@ -38,22 +57,36 @@ const changed = (before: RetentionPolicy, after: Omit<RetentionPolicy, 'category
 
 describe('retention policy decider: compliance', () => {
   it('lengthens the minimum, with or without a reason', () => {
-    given(compliance).when({ minDays: 4000, maxDays: 4018, mode: 'compliance', reason: 'new tax rule' }).then([changed(compliance, { minDays: 4000, maxDays: 4018, mode: 'compliance' }, 'new tax rule')]);
-    given(compliance).when({ minDays: 4000, maxDays: 4018, mode: 'compliance' }).then([changed(compliance, { minDays: 4000, maxDays: 4018, mode: 'compliance' }, null)]);
+    given(compliance)
+      .when({ minDays: 4000, maxDays: 4018, mode: 'compliance', reason: 'new tax rule' })
+      .then([changed(compliance, { minDays: 4000, maxDays: 4018, mode: 'compliance' }, 'new tax rule')]);
+    given(compliance)
+      .when({ minDays: 4000, maxDays: 4018, mode: 'compliance' })
+      .then([changed(compliance, { minDays: 4000, maxDays: 4018, mode: 'compliance' }, null)]);
   });
 
   it('never shortens the minimum, whatever the reason', () => {
-    given(compliance).when({ minDays: 3652, maxDays: 4018, mode: 'compliance', reason: 'board decision' }).thenRefused(ComplianceMinimumError);
-    given(compliance).when({ minDays: 0, maxDays: null, mode: 'governance', reason: 'r' }).thenRefused(ComplianceMinimumError);
+    given(compliance)
+      .when({ minDays: 3652, maxDays: 4018, mode: 'compliance', reason: 'board decision' })
+      .thenRefused(ComplianceMinimumError);
+    given(compliance)
+      .when({ minDays: 0, maxDays: null, mode: 'governance', reason: 'r' })
+      .thenRefused(ComplianceMinimumError);
   });
 
   it('never becomes governance, even with the same minimum', () => {
-    given(compliance).when({ minDays: 3653, maxDays: 4018, mode: 'governance', reason: 'r' }).thenRefused(ComplianceModeError);
+    given(compliance)
+      .when({ minDays: 3653, maxDays: 4018, mode: 'governance', reason: 'r' })
+      .thenRefused(ComplianceModeError);
   });
 
   it('may change its maximum (never below the minimum) and drop it', () => {
-    given(compliance).when({ minDays: 3653, maxDays: 3653, mode: 'compliance' }).then([changed(compliance, { minDays: 3653, maxDays: 3653, mode: 'compliance' }, null)]);
-    given(compliance).when({ minDays: 3653, maxDays: null, mode: 'compliance' }).then([changed(compliance, { minDays: 3653, maxDays: null, mode: 'compliance' }, null)]);
+    given(compliance)
+      .when({ minDays: 3653, maxDays: 3653, mode: 'compliance' })
+      .then([changed(compliance, { minDays: 3653, maxDays: 3653, mode: 'compliance' }, null)]);
+    given(compliance)
+      .when({ minDays: 3653, maxDays: null, mode: 'compliance' })
+      .then([changed(compliance, { minDays: 3653, maxDays: null, mode: 'compliance' }, null)]);
     given(compliance).when({ minDays: 3653, maxDays: 3000, mode: 'compliance' }).thenRefused(RetentionPeriodError);
   });
 });
@@ -61,18 +94,24 @@ describe('retention policy decider: compliance', () => {
 describe('retention policy decider: governance', () => {
   it('shortens the minimum only with a reason', () => {
     given(governance).when({ minDays: 180, maxDays: 730, mode: 'governance' }).thenRefused(ReasonRequiredError);
-    given(governance).when({ minDays: 180, maxDays: 730, mode: 'governance', reason: '   ' }).thenRefused(ReasonRequiredError);
+    given(governance)
+      .when({ minDays: 180, maxDays: 730, mode: 'governance', reason: '   ' })
+      .thenRefused(ReasonRequiredError);
     given(governance)
       .when({ minDays: 180, maxDays: 730, mode: 'governance', reason: 'privacy review' })
       .then([changed(governance, { minDays: 180, maxDays: 730, mode: 'governance' }, 'privacy review')]);
   });
 
   it('lengthens, or becomes compliance, without a reason', () => {
-    given(governance).when({ minDays: 400, maxDays: 730, mode: 'governance' }).then([changed(governance, { minDays: 400, maxDays: 730, mode: 'governance' }, null)]);
+    given(governance)
+      .when({ minDays: 400, maxDays: 730, mode: 'governance' })
+      .then([changed(governance, { minDays: 400, maxDays: 730, mode: 'governance' }, null)]);
     const locked = given(governance).when({ minDays: 365, maxDays: 730, mode: 'compliance' }).thenPolicy();
     expect(locked).toEqual({ category: 'auth', minDays: 365, maxDays: 730, mode: 'compliance' });
     // ... after which it is compliance: no more shortening.
-    given(locked).when({ minDays: 100, maxDays: 730, mode: 'compliance', reason: 'r' }).thenRefused(ComplianceMinimumError);
+    given(locked)
+      .when({ minDays: 100, maxDays: 730, mode: 'compliance', reason: 'r' })
+      .thenRefused(ComplianceMinimumError);
   });
 
   it('a shortening that also becomes compliance still needs a reason', () => {
@@ -96,18 +135,31 @@ describe('retention policy decider: any policy', () => {
       return null;
     };
     expect(refusal({ minDays: 800, maxDays: 730, mode: 'governance' })).toEqual([RetentionPeriodError, '/maxDays']);
-    expect(refusal({ minDays: -1, maxDays: 730, mode: 'governance', reason: 'r' })).toEqual([RetentionPeriodError, '/minDays']);
-    expect(refusal({ minDays: 1.5, maxDays: 730, mode: 'governance', reason: 'r' })).toEqual([RetentionPeriodError, '/minDays']);
+    expect(refusal({ minDays: -1, maxDays: 730, mode: 'governance', reason: 'r' })).toEqual([
+      RetentionPeriodError,
+      '/minDays',
+    ]);
+    expect(refusal({ minDays: 1.5, maxDays: 730, mode: 'governance', reason: 'r' })).toEqual([
+      RetentionPeriodError,
+      '/minDays',
+    ]);
     expect(refusal({ minDays: 365, maxDays: 730.5, mode: 'governance' })).toEqual([RetentionPeriodError, '/maxDays']);
     expect(refusal({ minDays: 0, maxDays: 0, mode: 'governance', reason: 'r' })).toBeNull();
   });
 
   it('evolve applies the new terms', () => {
-    expect(given(governance).when({ minDays: 30, maxDays: null, mode: 'governance', reason: 'r' }).thenPolicy()).toEqual({ category: 'auth', minDays: 30, maxDays: null, mode: 'governance' });
+    expect(
+      given(governance).when({ minDays: 30, maxDays: null, mode: 'governance', reason: 'r' }).thenPolicy(),
+    ).toEqual({ category: 'auth', minDays: 30, maxDays: null, mode: 'governance' });
   });
 
   it('a change is a platform-log entry with the acting key, the policy, before, after and reason', () => {
-    const [event] = decideChange(admin, governance, { minDays: 180, maxDays: 730, mode: 'governance', reason: 'privacy review' }, NOW);
+    const [event] = decideChange(
+      admin,
+      governance,
+      { minDays: 180, maxDays: 730, mode: 'governance', reason: 'privacy review' },
+      NOW,
+    );
     expect(retentionEventEntry(event)).toEqual({
       log: 'platform',
       source: 'audit-trail',
@@ -125,11 +177,18 @@ describe('retention policy decider: any policy', () => {
       },
     });
     const operator: Principal = { keyId: 'operator', name: 'cli', roles: ['admin'], tenants: ['*'], expiresAt: null };
-    expect(decideChange(operator, governance, { minDays: 400, maxDays: 730, mode: 'governance' }, NOW)[0].by).toEqual({ type: 'operator', id: 'cli' });
+    expect(decideChange(operator, governance, { minDays: 400, maxDays: 730, mode: 'governance' }, NOW)[0].by).toEqual({
+      type: 'operator',
+      id: 'cli',
+    });
   });
 
   it('property: whatever is asked, an accepted change never shortens a compliance minimum and keeps max ≥ min', () => {
-    const terms = fc.record({ minDays: fc.integer({ min: 0, max: 5000 }), maxDays: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: null }), mode: fc.constantFrom('compliance' as const, 'governance' as const) });
+    const terms = fc.record({
+      minDays: fc.integer({ min: 0, max: 5000 }),
+      maxDays: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: null }),
+      mode: fc.constantFrom('compliance' as const, 'governance' as const),
+    });
     fc.assert(
       fc.property(terms, terms, fc.option(fc.constant('why'), { nil: undefined }), (current, change, reason) => {
         fc.pre(current.maxDays === null || current.maxDays >= current.minDays);
@@ -141,7 +200,8 @@ describe('retention policy decider: any policy', () => {
           return;
         }
         const next = events.reduce(evolve, policy);
-        if (current.mode === 'compliance') expect(next.mode === 'compliance' && next.minDays >= current.minDays).toBe(true);
+        if (current.mode === 'compliance')
+          expect(next.mode === 'compliance' && next.minDays >= current.minDays).toBe(true);
         if (next.minDays < current.minDays) expect(events[0].reason).toBe('why');
         expect(next.maxDays === null || next.maxDays >= next.minDays).toBe(true);
       }),
@@ -184,11 +244,17 @@ describe('retention clocks (run on recordedAt)', () => {
 
   it('property: a due purge is always at or past the minimum', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 0, max: 9000 }), (min, extra, ageDays) => {
-        const p = { minDays: min, maxDays: min + extra, mode: 'governance' as const };
-        const now = new Date(Date.parse(recordedAt) + ageDays * DAY_MS);
-        if (purgeDue(p, recordedAt, now)) expect(now.getTime()).toBeGreaterThanOrEqual(Date.parse(minimumUntil(p, recordedAt)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 4000 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.integer({ min: 0, max: 9000 }),
+        (min, extra, ageDays) => {
+          const p = { minDays: min, maxDays: min + extra, mode: 'governance' as const };
+          const now = new Date(Date.parse(recordedAt) + ageDays * DAY_MS);
+          if (purgeDue(p, recordedAt, now))
+            expect(now.getTime()).toBeGreaterThanOrEqual(Date.parse(minimumUntil(p, recordedAt)));
+        },
+      ),
     );
   });
 });
@@ -204,15 +270,28 @@ describe('retention defaults', () => {
   });
 
   it('compliance defaults are pinned: lowering one in code would shorten a minimum nobody may shorten', () => {
-    const pinned = Object.fromEntries(Object.entries(RETENTION_DEFAULTS).filter(([, terms]) => terms.mode === 'compliance').map(([category, terms]) => [category, terms.minDays]));
+    const pinned = Object.fromEntries(
+      Object.entries(RETENTION_DEFAULTS)
+        .filter(([, terms]) => terms.mode === 'compliance')
+        .map(([category, terms]) => [category, terms.minDays]),
+    );
     // Raising one, or adding a compliance category, is fine: update this list. Lowering one is not.
-    const floors: Record<string, number> = { billing: 3653, marketplace: 2192, access: 365, holds: 3653, deletion: 3653, retention: 3653 };
+    const floors: Record<string, number> = {
+      billing: 3653,
+      marketplace: 2192,
+      access: 365,
+      holds: 3653,
+      deletion: 3653,
+      retention: 3653,
+    };
     for (const [category, minDays] of Object.entries(floors)) expect(pinned[category]).toBeGreaterThanOrEqual(minDays);
     expect(Object.keys(pinned).sort()).toEqual(Object.keys(floors).sort());
   });
 
   it('billing keeps ten full years (leap days included) in compliance mode', () => {
     expect(RETENTION_DEFAULTS.billing).toMatchObject({ mode: 'compliance' });
-    expect(minimumUntil(RETENTION_DEFAULTS.billing, '2026-01-01T00:00:00.000Z') >= '2036-01-01T00:00:00.000Z').toBe(true);
+    expect(minimumUntil(RETENTION_DEFAULTS.billing, '2026-01-01T00:00:00.000Z') >= '2036-01-01T00:00:00.000Z').toBe(
+      true,
+    );
   });
 });

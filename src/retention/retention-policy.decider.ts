@@ -1,5 +1,10 @@
 import { Principal, actorOf } from '../access/roles';
-import { ComplianceMinimumError, ComplianceModeError, ReasonRequiredError, RetentionPeriodError } from './retention.errors';
+import {
+  ComplianceMinimumError,
+  ComplianceModeError,
+  ReasonRequiredError,
+  RetentionPeriodError,
+} from './retention.errors';
 
 /**
  * Retention policies as plain functions (DESIGN.md "Retention, immutability rules and deletion
@@ -58,10 +63,16 @@ function sameTerms(a: RetentionTerms, b: RetentionTerms): boolean {
 
 /** Refuses terms that cannot be a policy (the same rule the table's CHECKs enforce). */
 export function assertValidTerms(terms: RetentionTerms): void {
-  if (!Number.isSafeInteger(terms.minDays) || terms.minDays < 0) throw new RetentionPeriodError('/minDays', 'must be a whole number of days, 0 or more');
+  if (!Number.isSafeInteger(terms.minDays) || terms.minDays < 0)
+    throw new RetentionPeriodError('/minDays', 'must be a whole number of days, 0 or more');
   if (terms.maxDays === null) return;
-  if (!Number.isSafeInteger(terms.maxDays) || terms.maxDays < 0) throw new RetentionPeriodError('/maxDays', 'must be a whole number of days, or null');
-  if (terms.maxDays < terms.minDays) throw new RetentionPeriodError('/maxDays', `must be at least minDays (${terms.minDays}), or null for no automatic purge`);
+  if (!Number.isSafeInteger(terms.maxDays) || terms.maxDays < 0)
+    throw new RetentionPeriodError('/maxDays', 'must be a whole number of days, or null');
+  if (terms.maxDays < terms.minDays)
+    throw new RetentionPeriodError(
+      '/maxDays',
+      `must be at least minDays (${terms.minDays}), or null for no automatic purge`,
+    );
 }
 
 /**
@@ -74,7 +85,12 @@ export function assertValidTerms(terms: RetentionTerms): void {
  * Lengthening, setting maxDays and governance → compliance need no reason (one is recorded if given).
  * Who may ask at all (admins) is the route's permission, not this function's.
  */
-export function decideChange(by: Principal, current: RetentionPolicy, change: PolicyChange, now: Date): RetentionEvent[] {
+export function decideChange(
+  by: Principal,
+  current: RetentionPolicy,
+  change: PolicyChange,
+  now: Date,
+): RetentionEvent[] {
   const after = termsOf(change);
   assertValidTerms(after);
   if (sameTerms(current, after)) return [];
@@ -85,7 +101,17 @@ export function decideChange(by: Principal, current: RetentionPolicy, change: Po
   }
   const reason = change.reason?.trim() ? change.reason : null;
   if (shortens && reason === null) throw new ReasonRequiredError(current.minDays);
-  return [{ type: 'retention.policy_changed', category: current.category, before: termsOf(current), after, reason, by: actorOf(by), at: now.toISOString() }];
+  return [
+    {
+      type: 'retention.policy_changed',
+      category: current.category,
+      before: termsOf(current),
+      after,
+      reason,
+      by: actorOf(by),
+      at: now.toISOString(),
+    },
+  ];
 }
 
 export function evolve(policy: RetentionPolicy, event: RetentionEvent): RetentionPolicy {
@@ -132,5 +158,7 @@ export function purgeAt(policy: RetentionTerms, recordedAt: string): string | nu
  */
 export function purgeDue(policy: RetentionTerms, recordedAt: string, now: Date): boolean {
   const at = purgeAt(policy, recordedAt);
-  return at !== null && now.getTime() >= Date.parse(at) && now.getTime() >= Date.parse(minimumUntil(policy, recordedAt));
+  return (
+    at !== null && now.getTime() >= Date.parse(at) && now.getTime() >= Date.parse(minimumUntil(policy, recordedAt))
+  );
 }

@@ -20,6 +20,11 @@ export function retentionEventEntry(event: RetentionEvent): EventToAppend {
     target: { type: 'retention_policy', id: event.category },
     outcome: 'success',
     occurredAt: event.at,
-    context: { category: event.category, before: termsJson(event.before), after: termsJson(event.after), reason: event.reason },
+    context: {
+      category: event.category,
+      before: termsJson(event.before),
+      after: termsJson(event.after),
+      reason: event.reason,
+    },
   };
 }

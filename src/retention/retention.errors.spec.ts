@@ -1,5 +1,12 @@
 import { toErrorBody } from '../platform/http/error.filter';
-import { ComplianceMinimumError, ComplianceModeError, ReasonRequiredError, RetentionPeriodError, RetentionPolicyChangedError, UnknownCategoryError } from './retention.errors';
+import {
+  ComplianceMinimumError,
+  ComplianceModeError,
+  ReasonRequiredError,
+  RetentionPeriodError,
+  RetentionPolicyChangedError,
+  UnknownCategoryError,
+} from './retention.errors';
 import * as errors from './retention.errors';
 
 describe('retention errors as HTTP', () => {
@@ -9,8 +16,16 @@ describe('retention errors as HTTP', () => {
       [new ComplianceMinimumError('billing', 3653), 409],
       [new ComplianceModeError('billing'), 409],
       [new RetentionPolicyChangedError(), 409],
-      [new ReasonRequiredError(365), 400, [{ path: '/reason', message: 'is required to shorten the minimum (now 365 days)' }]],
-      [new RetentionPeriodError('/maxDays', 'must be at least minDays (10), or null'), 400, [{ path: '/maxDays', message: 'must be at least minDays (10), or null' }]],
+      [
+        new ReasonRequiredError(365),
+        400,
+        [{ path: '/reason', message: 'is required to shorten the minimum (now 365 days)' }],
+      ],
+      [
+        new RetentionPeriodError('/maxDays', 'must be at least minDays (10), or null'),
+        400,
+        [{ path: '/maxDays', message: 'must be at least minDays (10), or null' }],
+      ],
     ];
     for (const [error, status, details] of cases) {
       const body = toErrorBody(error);
@@ -18,7 +33,9 @@ describe('retention errors as HTTP', () => {
       expect(body.details).toEqual(details);
     }
     // A new concrete error class must be added above.
-    const concrete = Object.values(errors).filter((value) => typeof value === 'function' && !['RetentionError', 'RetentionFieldError'].includes(value.name));
+    const concrete = Object.values(errors).filter(
+      (value) => typeof value === 'function' && !['RetentionError', 'RetentionFieldError'].includes(value.name),
+    );
     expect(concrete.map((c) => c.name).sort()).toEqual(cases.map(([e]) => e.constructor.name).sort());
   });
 });

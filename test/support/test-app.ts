@@ -51,7 +51,11 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
  * `logs`: collect the service's JSON log lines (every level) here instead of discarding them.
  * `clock`: the service's clock (retention decisions), for tests that move time.
  */
-export async function startTestApp(databaseUrl: string, env: Record<string, string> = {}, options: { logs?: string[]; clock?: Clock } = {}): Promise<TestApp> {
+export async function startTestApp(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: { logs?: string[]; clock?: Clock } = {},
+): Promise<TestApp> {
   const config = loadConfig(testEnv(databaseUrl, env));
   const logs = options.logs;
   const logger = logs ? new PinoLogger('trace', { write: (line: string) => void logs.push(line) }) : false;
@@ -59,7 +63,10 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
   if (options.clock) builder.overrideProvider(CLOCK).useValue(options.clock);
   const moduleRef = await builder.compile();
   moduleRef.useLogger(logger);
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(configureHttp.adapter(), { logger, abortOnError: false });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(configureHttp.adapter(), {
+    logger,
+    abortOnError: false,
+  });
   configureHttp(app);
   app.enableShutdownHooks();
   await app.init();
@@ -78,8 +85,19 @@ export async function startTestApp(databaseUrl: string, env: Record<string, stri
 }
 
 /** Creates an API key through the API (with the bootstrap admin key unless `by` is given) and returns its secret. */
-export async function createKey(t: TestApp, name: string, roles: string[], tenants: string[], by = t.adminKey): Promise<string> {
-  const res = await t.http().post('/v1/keys').set('authorization', `Bearer ${by}`).send({ name, roles, tenants }).expect(201);
+export async function createKey(
+  t: TestApp,
+  name: string,
+  roles: string[],
+  tenants: string[],
+  by = t.adminKey,
+): Promise<string> {
+  const res = await t
+    .http()
+    .post('/v1/keys')
+    .set('authorization', `Bearer ${by}`)
+    .send({ name, roles, tenants })
+    .expect(201);
   return res.body.key as string;
 }
 
@@ -87,7 +105,9 @@ export async function createKey(t: TestApp, name: string, roles: string[], tenan
 export async function platformEntries(databaseUrl: string): Promise<Record<string, any>[]> {
   const client = await superuserClient(databaseUrl);
   try {
-    const { rows } = await client.query("SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = 'platform' ORDER BY idx");
+    const { rows } = await client.query(
+      "SELECT convert_from(leaf, 'UTF8') AS leaf FROM entries WHERE log = 'platform' ORDER BY idx",
+    );
     return rows.map((r: { leaf: string }) => JSON.parse(r.leaf));
   } finally {
     await client.end();

@@ -27,7 +27,10 @@ export async function dropTestDatabase(url: string): Promise<void> {
   const client = new Client({ connectionString: `${SERVER}/postgres` });
   await client.connect();
   try {
-    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    await client.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [name],
+    );
     await client.query(`DROP DATABASE IF EXISTS "${name}"`);
   } finally {
     await client.end();
@@ -44,12 +47,15 @@ export async function superuserClient(url: string): Promise<Client> {
 
 /** Entries appended but not yet in the search read model, over every log. */
 export async function searchLag(client: Client): Promise<number> {
-  const { rows } = await client.query('SELECT coalesce(sum(l.size - coalesce(p.size, 0)), 0)::int AS n FROM logs l LEFT JOIN event_search_progress p ON p.log = l.log');
+  const { rows } = await client.query(
+    'SELECT coalesce(sum(l.size - coalesce(p.size, 0)), 0)::int AS n FROM logs l LEFT JOIN event_search_progress p ON p.log = l.log',
+  );
   return rows[0].n as number;
 }
 
 /** Waits (up to 10 s) until a background projector has brought every log's read model up to its head. */
 export async function untilProjected(client: Client): Promise<void> {
-  for (let i = 0; i < 400 && (await searchLag(client)) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  for (let i = 0; i < 400 && (await searchLag(client)) > 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 25));
   expect(await searchLag(client)).toBe(0);
 }

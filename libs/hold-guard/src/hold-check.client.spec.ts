@@ -154,9 +154,13 @@ describe('HoldCheckClient', () => {
 
     it('reads Retry-After in seconds on 429', async () => {
       const { client } = clientWith(() =>
-        json(429, { statusCode: 429, error: 'Too Many Requests', code: 'rate_limited', message: 'slow down' }, {
-          'retry-after': '7',
-        }),
+        json(
+          429,
+          { statusCode: 429, error: 'Too Many Requests', code: 'rate_limited', message: 'slow down' },
+          {
+            'retry-after': '7',
+          },
+        ),
       );
       const error = await checkError(client);
       expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 7000 });

@@ -56,7 +56,13 @@ class FakeAuditService {
       return send(500, { statusCode: 500, error: 'Internal Server Error', code: 'internal', message: 'store down' });
     }
     if (question.subject === 'held-person' && !this.released) {
-      return send(200, { held: true, holds: [{ id: 'hold-1', matter: 'M-1' }, { id: 'hold-2', matter: 'M-2' }] });
+      return send(200, {
+        held: true,
+        holds: [
+          { id: 'hold-1', matter: 'M-1' },
+          { id: 'hold-2', matter: 'M-2' },
+        ],
+      });
     }
     return send(200, { held: false, holds: [] });
   }

@@ -35,7 +35,8 @@ function fakeChecker(answers: Record<string, string[] | Error>): HoldChecker & {
   };
 }
 
-const perSubject = (job: Job<Data, string>) => job.data.subjects.map((subject) => ({ tenant: job.data.tenant, subject }));
+const perSubject = (job: Job<Data, string>) =>
+  job.data.subjects.map((subject) => ({ tenant: job.data.tenant, subject }));
 
 describe('withHoldGuard', () => {
   it('runs the processor when nothing is held, passing token and signal through', async () => {
@@ -43,9 +44,14 @@ describe('withHoldGuard', () => {
     const processor = jest.fn(async () => 'erased');
     const { job, asJob } = fakeJob({ tenant: 'acme', subjects: ['a', 'b'] });
     const signal = new AbortController().signal;
-    await expect(withHoldGuard(processor, { client, question: perSubject })(asJob, 'tok', signal)).resolves.toBe('erased');
+    await expect(withHoldGuard(processor, { client, question: perSubject })(asJob, 'tok', signal)).resolves.toBe(
+      'erased',
+    );
     expect(processor).toHaveBeenCalledWith(asJob, 'tok', signal);
-    expect(client.asked).toEqual([{ tenant: 'acme', subject: 'a' }, { tenant: 'acme', subject: 'b' }]);
+    expect(client.asked).toEqual([
+      { tenant: 'acme', subject: 'a' },
+      { tenant: 'acme', subject: 'b' },
+    ]);
     expect(job.moveToDelayed).not.toHaveBeenCalled();
     expect(job.updateProgress).not.toHaveBeenCalled();
   });
@@ -54,7 +60,10 @@ describe('withHoldGuard', () => {
     const client = fakeChecker({});
     const processor = jest.fn(async () => 'erased');
     const { asJob } = fakeJob({ tenant: 'acme', subjects: [] });
-    const guarded = withHoldGuard(processor, { client, question: (j: Job<Data, string>) => ({ tenant: j.data.tenant }) });
+    const guarded = withHoldGuard(processor, {
+      client,
+      question: (j: Job<Data, string>) => ({ tenant: j.data.tenant }),
+    });
     await expect(guarded(asJob)).resolves.toBe('erased');
     expect(client.asked).toEqual([{ tenant: 'acme' }]);
   });

@@ -82,7 +82,8 @@ describe('canonicalJson', () => {
       { numRuns: 500 },
     );
     for (const { input, name } of JCS_VECTORS) {
-      if (name !== 'values') expect(canonicalJsonLength(JSON.parse(input))).toBe(canonicalJsonBytes(JSON.parse(input)).length);
+      if (name !== 'values')
+        expect(canonicalJsonLength(JSON.parse(input))).toBe(canonicalJsonBytes(JSON.parse(input)).length);
     }
     expect(() => canonicalJsonLength({ a: [1, NaN] })).toThrow(CanonicalJsonError);
     expect(() => canonicalJsonLength({ s: 'a\ud800' })).toThrow(CanonicalJsonError);

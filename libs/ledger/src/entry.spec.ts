@@ -1,11 +1,21 @@
 import fc from 'fast-check';
 import { sampleEntry } from '../testdata/sample-log';
 import { CanonicalJsonError } from './canonical-json';
-import { EntryFormatError, GENESIS_PREV, LeafTooLargeError, LedgerEntry, decodeLeaf, encodeLeaf, leafLength, prevLink } from './entry';
+import {
+  EntryFormatError,
+  GENESIS_PREV,
+  LeafTooLargeError,
+  LedgerEntry,
+  decodeLeaf,
+  encodeLeaf,
+  leafLength,
+  prevLink,
+} from './entry';
 import { leafHash } from './hashing';
 import { scanLeaf } from './leaf-scanner';
 
-const entry = (over: Partial<Record<keyof LedgerEntry, unknown>> = {}) => ({ ...sampleEntry('tenant-a', 0, GENESIS_PREV), ...over }) as LedgerEntry;
+const entry = (over: Partial<Record<keyof LedgerEntry, unknown>> = {}) =>
+  ({ ...sampleEntry('tenant-a', 0, GENESIS_PREV), ...over }) as LedgerEntry;
 
 describe('leaf encoding', () => {
   it('writes the RFC 8785 form with sorted members, and reads it back', () => {
@@ -80,7 +90,9 @@ describe('leaf encoding', () => {
     fc.assert(
       fc.property(fc.nat({ max: 1_000_000 }), tricky, (index, context) => {
         const prev = prevLink(Buffer.alloc(32, index % 251));
-        const leaf = encodeLeaf(entry({ index, prev: index === 0 ? GENESIS_PREV : prev, context: { nested: context, ...context } }));
+        const leaf = encodeLeaf(
+          entry({ index, prev: index === 0 ? GENESIS_PREV : prev, context: { nested: context, ...context } }),
+        );
         const scan = scanLeaf(leaf);
         const parsed = JSON.parse(leaf.toString('utf8'));
         expect(scan).not.toBeNull();

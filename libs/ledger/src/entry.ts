@@ -1,4 +1,10 @@
-import { CanonicalJsonError, JsonValue, canonicalJson, canonicalJsonBytes, canonicalJsonLength } from './canonical-json';
+import {
+  CanonicalJsonError,
+  JsonValue,
+  canonicalJson,
+  canonicalJsonBytes,
+  canonicalJsonLength,
+} from './canonical-json';
 import { HASH_SIZE, MAX_LEAF_BYTES } from './hashing';
 import { LedgerError } from './ledger.errors';
 
@@ -137,15 +143,22 @@ export function decodeLeaf(leaf: Uint8Array): LedgerEntry {
 
 function assertEntryShape(e: Record<string, unknown>): void {
   if (e.v !== LEAF_FORMAT_VERSION) throw new EntryFormatError('v', `must be ${LEAF_FORMAT_VERSION}`);
-  if (typeof e.log !== 'string' || !LOG_NAME_PATTERN.test(e.log)) throw new EntryFormatError('log', 'is not a log name');
-  if (!Number.isSafeInteger(e.index) || (e.index as number) < 0) throw new EntryFormatError('index', 'must be an integer >= 0');
-  if (typeof e.prev !== 'string' || !BASE64_HASH.test(e.prev)) throw new EntryFormatError('prev', 'must be base64 of 32 bytes');
+  if (typeof e.log !== 'string' || !LOG_NAME_PATTERN.test(e.log))
+    throw new EntryFormatError('log', 'is not a log name');
+  if (!Number.isSafeInteger(e.index) || (e.index as number) < 0)
+    throw new EntryFormatError('index', 'must be an integer >= 0');
+  if (typeof e.prev !== 'string' || !BASE64_HASH.test(e.prev))
+    throw new EntryFormatError('prev', 'must be base64 of 32 bytes');
   if (e.index === 0 && e.prev !== GENESIS_PREV) throw new EntryFormatError('prev', 'of index 0 must be 32 zero bytes');
   for (const m of ['id', 'source', 'type', 'category'] as const) {
     if (typeof e[m] !== 'string' || e[m] === '') throw new EntryFormatError(m, 'must be a non-empty string');
   }
   for (const m of ['recordedAt', 'occurredAt'] as const) {
-    if (typeof e[m] !== 'string' || !RFC3339_UTC_MILLIS.test(e[m] as string) || Number.isNaN(Date.parse(e[m] as string))) {
+    if (
+      typeof e[m] !== 'string' ||
+      !RFC3339_UTC_MILLIS.test(e[m] as string) ||
+      Number.isNaN(Date.parse(e[m] as string))
+    ) {
       throw new EntryFormatError(m, 'must be an RFC 3339 UTC time with milliseconds');
     }
   }
@@ -170,7 +183,14 @@ function assertEntryShape(e: Record<string, unknown>): void {
 
 function assertRef(ref: unknown, member: string): void {
   const r = ref as Record<string, unknown> | null;
-  if (typeof r !== 'object' || r === null || typeof r.type !== 'string' || r.type === '' || typeof r.id !== 'string' || r.id === '') {
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    typeof r.type !== 'string' ||
+    r.type === '' ||
+    typeof r.id !== 'string' ||
+    r.id === ''
+  ) {
     throw new EntryFormatError(member, 'must be {type, id} with non-empty strings');
   }
 }

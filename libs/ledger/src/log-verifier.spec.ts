@@ -10,10 +10,18 @@ async function* pages(leaves: Buffer[], pageSize: number) {
 
 describe('verifyLog', () => {
   const sample = buildSampleLog(300);
-  const options = (checkpoints: string[]) => ({ log: sample.log, origin: sample.origin, verifier: sample.verifier, checkpoints });
+  const options = (checkpoints: string[]) => ({
+    log: sample.log,
+    origin: sample.origin,
+    verifier: sample.verifier,
+    checkpoints,
+  });
 
   it('accepts an untouched log with checkpoints at several sizes, and computes its root', async () => {
-    const report = await verifyLog(pages(sample.leaves, 64), options([sample.checkpoint(300), sample.checkpoint(0), sample.checkpoint(17)]));
+    const report = await verifyLog(
+      pages(sample.leaves, 64),
+      options([sample.checkpoint(300), sample.checkpoint(0), sample.checkpoint(17)]),
+    );
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report).toMatchObject({ size: 300, checked: 300, checkpointsVerified: [0, 17, 300] });
@@ -72,7 +80,9 @@ describe('verifyLog', () => {
     );
     expect(report.firstBadIndex).toBe(2);
 
-    const badGenesis = Buffer.from(leaves[0].toString().replace(/"prev":"[^"]+"/, `"prev":"${prevLink(Buffer.alloc(32, 1))}"`));
+    const badGenesis = Buffer.from(
+      leaves[0].toString().replace(/"prev":"[^"]+"/, `"prev":"${prevLink(Buffer.alloc(32, 1))}"`),
+    );
     const genesisReport = await verifyLog(pages([badGenesis], 1), options([]));
     expect(genesisReport.problems).toEqual([expect.objectContaining({ index: 0, code: 'broken_chain' })]);
   });
@@ -90,14 +100,22 @@ describe('verifyLog', () => {
       verifier: sample.verifier,
     });
     expect(report.problems.map((p) => p.code)).toEqual(['bad_checkpoint', 'bad_checkpoint']);
-    const wrongKey = await verifyLog(pages(sample.leaves, 100), { ...options([sample.checkpoint(300)]), verifier: other.verifier });
+    const wrongKey = await verifyLog(pages(sample.leaves, 100), {
+      ...options([sample.checkpoint(300)]),
+      verifier: other.verifier,
+    });
     expect(wrongKey.problems.map((p) => p.code)).toEqual(['bad_checkpoint']);
   });
 
   it('finds the first bad leaf wherever it is (every position in a small log)', () => {
     const small = buildSampleLog(40);
     for (let bad = 0; bad < 40; bad++) {
-      const v = new LogVerifier({ log: small.log, origin: small.origin, verifier: small.verifier, checkpoints: [small.checkpoint(40)] });
+      const v = new LogVerifier({
+        log: small.log,
+        origin: small.origin,
+        verifier: small.verifier,
+        checkpoints: [small.checkpoint(40)],
+      });
       small.leaves.forEach((leaf, i) => {
         const copy = Buffer.from(leaf);
         if (i === bad) copy[copy.length - 3] ^= 1;
@@ -118,7 +136,12 @@ describe('LogVerifier with stored tree nodes', () => {
       return Buffer.concat(completed.slice(1).map((n) => n.hash));
     });
     const run = (nodes: Buffer[]) => {
-      const v = new LogVerifier({ log: sample.log, origin: sample.origin, verifier: sample.verifier, checkpoints: [sample.checkpoint(64)] });
+      const v = new LogVerifier({
+        log: sample.log,
+        origin: sample.origin,
+        verifier: sample.verifier,
+        checkpoints: [sample.checkpoint(64)],
+      });
       sample.leaves.forEach((leaf, i) => v.push(leaf, sample.leafHashes[i], nodes[i]));
       return v.finish();
     };

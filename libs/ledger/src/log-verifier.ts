@@ -123,11 +123,17 @@ export class LogVerifier {
       if (scan.logStart < 0 || bytes.compare(this.logName, 0, this.logName.length, scan.logStart, scan.logEnd) !== 0) {
         this.report({ index, code: 'wrong_log', message: `leaf does not belong to log ${this.options.log}` });
       }
-      if (scan.prevStart < 0 || bytes.compare(this.expectedPrev, 0, this.expectedPrev.length, scan.prevStart, scan.prevEnd) !== 0) {
+      if (
+        scan.prevStart < 0 ||
+        bytes.compare(this.expectedPrev, 0, this.expectedPrev.length, scan.prevStart, scan.prevEnd) !== 0
+      ) {
         this.report({
           index,
           code: 'broken_chain',
-          message: index === 0 ? 'prev of the first leaf is not 32 zero bytes' : `prev does not match the hash of leaf ${index - 1}`,
+          message:
+            index === 0
+              ? 'prev of the first leaf is not 32 zero bytes'
+              : `prev does not match the hash of leaf ${index - 1}`,
         });
       }
     }
@@ -142,7 +148,11 @@ export class LogVerifier {
       this.completed.length = 0;
       this.tree.append(hash, this.completed);
       if (!sameNodes(this.completed, storedTreeNodes)) {
-        this.report({ index, code: 'tree_node_mismatch', message: 'stored tree nodes completed by this leaf differ from the recomputed ones' });
+        this.report({
+          index,
+          code: 'tree_node_mismatch',
+          message: 'stored tree nodes completed by this leaf differ from the recomputed ones',
+        });
       }
     }
     this.checkCheckpointsAt(this.tree.size);

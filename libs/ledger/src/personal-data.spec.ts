@@ -7,7 +7,10 @@ describe('personal data commitment', () => {
   const data = { email: 'ada@example.com', ip: '192.0.2.1' };
 
   it('is base64 of SHA-256(salt ‖ canonical JSON)', () => {
-    const expected = createHash('sha256').update(salt).update('{"email":"ada@example.com","ip":"192.0.2.1"}').digest('base64');
+    const expected = createHash('sha256')
+      .update(salt)
+      .update('{"email":"ada@example.com","ip":"192.0.2.1"}')
+      .digest('base64');
     expect(personalDigest(salt, data)).toBe(expected);
     // Member order does not matter: the JSON is canonical.
     expect(personalDigest(salt, { ip: '192.0.2.1', email: 'ada@example.com' })).toBe(expected);
@@ -28,10 +31,14 @@ describe('personal data commitment', () => {
 
   it('differs for different salts over the same data (nothing guessable without the salt)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (a, b) => {
-        fc.pre(!Buffer.from(a).equals(Buffer.from(b)));
-        expect(personalDigest(a, data)).not.toBe(personalDigest(b, data));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (a, b) => {
+          fc.pre(!Buffer.from(a).equals(Buffer.from(b)));
+          expect(personalDigest(a, data)).not.toBe(personalDigest(b, data));
+        },
+      ),
     );
   });
 });

@@ -1,6 +1,15 @@
 import { GrantExceedsHolderError, KeyNotActiveError, KeyNotFoundError } from '../access.errors';
 import { Principal } from '../roles';
-import { ApiKeyEvent, ApiKeyState, CreateKeyRequest, applyEvents, decideCreate, decideRevoke, decideRotate, mayManage } from './api-key.decider';
+import {
+  ApiKeyEvent,
+  ApiKeyState,
+  CreateKeyRequest,
+  applyEvents,
+  decideCreate,
+  decideRevoke,
+  decideRotate,
+  mayManage,
+} from './api-key.decider';
 
 const NOW = new Date('2026-11-27T12:00:00.000Z');
 
@@ -9,7 +18,15 @@ function admin(tenants: string[], expiresAt: string | null = null): Principal {
 }
 
 function request(overrides: Partial<CreateKeyRequest> = {}): CreateKeyRequest {
-  return { id: 'k1', name: 'billing', prefix: 'atk_AAAAAAAA', roles: ['emitter'], tenants: ['acme'], expiresAt: null, ...overrides };
+  return {
+    id: 'k1',
+    name: 'billing',
+    prefix: 'atk_AAAAAAAA',
+    roles: ['emitter'],
+    tenants: ['acme'],
+    expiresAt: null,
+    ...overrides,
+  };
 }
 
 /** The state after `events`, the way a store would hold it. */
@@ -23,7 +40,18 @@ describe('API key decider', () => {
   describe('create', () => {
     it('creates a key inside the holder scope', () => {
       expect(decideCreate(admin(['acme', 'globex']), request())).toEqual([
-        { type: 'api_key.created', key: { id: 'k1', name: 'billing', prefix: 'atk_AAAAAAAA', roles: ['emitter'], tenants: ['acme'], expiresAt: null, revokedAt: null } },
+        {
+          type: 'api_key.created',
+          key: {
+            id: 'k1',
+            name: 'billing',
+            prefix: 'atk_AAAAAAAA',
+            roles: ['emitter'],
+            tenants: ['acme'],
+            expiresAt: null,
+            revokedAt: null,
+          },
+        },
       ]);
     });
 
@@ -44,7 +72,9 @@ describe('API key decider', () => {
   describe('rotate', () => {
     it('gives a live key a new prefix and keeps the rest', () => {
       const events = decideRotate(admin(['*']), given(created), 'atk_BBBBBBBB', NOW);
-      expect(events).toEqual([{ type: 'api_key.rotated', id: 'k1', prefix: 'atk_BBBBBBBB', previousPrefix: 'atk_AAAAAAAA' }]);
+      expect(events).toEqual([
+        { type: 'api_key.rotated', id: 'k1', prefix: 'atk_BBBBBBBB', previousPrefix: 'atk_AAAAAAAA' },
+      ]);
       expect(given(created, ...events)).toEqual({ ...given(created), prefix: 'atk_BBBBBBBB' });
     });
 

@@ -46,8 +46,12 @@ function liveState(key: ApiKeyState, now: Date): 'active' | 'revoked' | 'expired
  */
 export function decideCreate(by: Principal, request: CreateKeyRequest): ApiKeyEvent[] {
   const outside = request.tenants.filter((tenant) => !coversAllTenants(by, [tenant]));
-  if (outside.length > 0) throw new GrantExceedsHolderError(`this key may not grant access to tenant ${outside.join(', ')}`);
-  if (by.expiresAt !== null && (request.expiresAt === null || Date.parse(request.expiresAt) > Date.parse(by.expiresAt))) {
+  if (outside.length > 0)
+    throw new GrantExceedsHolderError(`this key may not grant access to tenant ${outside.join(', ')}`);
+  if (
+    by.expiresAt !== null &&
+    (request.expiresAt === null || Date.parse(request.expiresAt) > Date.parse(by.expiresAt))
+  ) {
     throw new GrantExceedsHolderError(`this key expires at ${by.expiresAt}; a key it creates must expire no later`);
   }
   const { id, name, prefix, roles, tenants, expiresAt } = request;

@@ -29,7 +29,14 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
     if (!secret) return;
     const by = operator('bootstrap');
     // The operator chose this secret: show as little of it as a generated key's prefix shows.
-    const events = decideCreate(by, { id: uuidv7(), name: 'bootstrap-admin', prefix: secret.slice(0, 4), roles: ['admin'], tenants: ['*'], expiresAt: null });
+    const events = decideCreate(by, {
+      id: uuidv7(),
+      name: 'bootstrap-admin',
+      prefix: secret.slice(0, 4),
+      roles: ['admin'],
+      tenants: ['*'],
+      expiresAt: null,
+    });
     const key = applyEvents(undefined, events) as ApiKeyState;
     try {
       await this.sequencer.append(

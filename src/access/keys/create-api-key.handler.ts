@@ -25,7 +25,8 @@ export class CreateApiKeyHandler implements ICommandHandler<CreateApiKey> {
     await this.sequencer.append(
       events.map((event) => keyEventEntry(event, key, by)),
       async (sql) => {
-        if (!(await this.keys.insert(sql, key, secret, keyIdOf(by)))) throw new Error('a generated key secret collided');
+        if (!(await this.keys.insert(sql, key, secret, keyIdOf(by))))
+          throw new Error('a generated key secret collided');
       },
     );
     return { id, key: secret, prefix, name, roles: key.roles, tenants: key.tenants, expiresAt: key.expiresAt };

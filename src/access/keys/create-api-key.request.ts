@@ -23,10 +23,15 @@ export const CREATE_KEY_SCHEMA = {
   },
 } as const;
 
-const validateCreateKey = validator<{ name: string; roles: Role[]; tenants: string[]; expiresAt?: string }>(CREATE_KEY_SCHEMA);
+const validateCreateKey = validator<{ name: string; roles: Role[]; tenants: string[]; expiresAt?: string }>(
+  CREATE_KEY_SCHEMA,
+);
 
 /** Validated creation request, with the expiry normalised to RFC 3339 UTC. */
-export function parseCreateKey(body: unknown, now = Date.now()): { name: string; roles: Role[]; tenants: string[]; expiresAt: string | null } {
+export function parseCreateKey(
+  body: unknown,
+  now = Date.now(),
+): { name: string; roles: Role[]; tenants: string[]; expiresAt: string | null } {
   const request = validateCreateKey(body);
   if (request.tenants.includes('*') && request.tenants.length > 1) {
     throw new RequestValidationError([{ path: '/tenants', message: '"*" stands alone' }]);
@@ -34,9 +39,9 @@ export function parseCreateKey(body: unknown, now = Date.now()): { name: string;
   let expiresAt: string | null = null;
   if (request.expiresAt !== undefined) {
     const ms = parseRfc3339(request.expiresAt);
-    if (ms === null || ms <= now) throw new RequestValidationError([{ path: '/expiresAt', message: 'must be a valid time in the future' }]);
+    if (ms === null || ms <= now)
+      throw new RequestValidationError([{ path: '/expiresAt', message: 'must be a valid time in the future' }]);
     expiresAt = new Date(ms).toISOString();
   }
   return { name: request.name, roles: request.roles, tenants: request.tenants, expiresAt };
 }
-

@@ -36,14 +36,20 @@ export class KeysController {
   @ApiBody({ schema: CREATE_KEY_SCHEMA as object })
   create(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
     const request = parseCreateKey(body);
-    return this.commands.execute(new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt));
+    return this.commands.execute(
+      new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt),
+    );
   }
 
   /** Keys inside the caller's tenant scope, never a secret; `prefix` finds a key seen in the wild. */
   @Get()
   @RequirePermission('keys:manage')
-  async list(@CurrentPrincipal() principal: Principal, @Query('prefix') prefix?: unknown): Promise<{ items: ApiKeyRecord[] }> {
-    if (prefix !== undefined && typeof prefix !== 'string') throw new RequestValidationError([{ path: '/prefix', message: 'must be given once' }]);
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query('prefix') prefix?: unknown,
+  ): Promise<{ items: ApiKeyRecord[] }> {
+    if (prefix !== undefined && typeof prefix !== 'string')
+      throw new RequestValidationError([{ path: '/prefix', message: 'must be given once' }]);
     const items = (await this.keys.list(prefix)).filter((key) => mayManage(principal, key));
     return { items };
   }

@@ -29,6 +29,14 @@ export class RotateApiKeyHandler implements ICommandHandler<RotateApiKey> {
       },
     );
     this.keys.changed();
-    return { id, key: secret, prefix, name: key.name, roles: key.roles, tenants: key.tenants, expiresAt: key.expiresAt };
+    return {
+      id,
+      key: secret,
+      prefix,
+      name: key.name,
+      roles: key.roles,
+      tenants: key.tenants,
+      expiresAt: key.expiresAt,
+    };
   }
 }

@@ -28,8 +28,14 @@ export class ReadRecordInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const principal = request.principal;
     // randomInt is uniform over [0, 2^48): a draw in [0, 1) without Math.random.
-    if (!options || !principal || !shouldRecord(this.config.readRecords, options.route, randomInt(2 ** 48 - 1) / 2 ** 48)) return next.handle();
-    const record = (outcome: 'success' | 'failure', error?: unknown) => this.sequencer.append([this.entry(options, request, principal, outcome, error)]);
+    if (
+      !options ||
+      !principal ||
+      !shouldRecord(this.config.readRecords, options.route, randomInt(2 ** 48 - 1) / 2 ** 48)
+    )
+      return next.handle();
+    const record = (outcome: 'success' | 'failure', error?: unknown) =>
+      this.sequencer.append([this.entry(options, request, principal, outcome, error)]);
     return next.handle().pipe(
       mergeMap(async (answer: unknown) => {
         await record('success');
@@ -39,7 +45,13 @@ export class ReadRecordInterceptor implements NestInterceptor {
     );
   }
 
-  private entry(options: RecordReadOptions, request: AuthenticatedRequest, principal: Principal, outcome: 'success' | 'failure', error: unknown): EventToAppend {
+  private entry(
+    options: RecordReadOptions,
+    request: AuthenticatedRequest,
+    principal: Principal,
+    outcome: 'success' | 'failure',
+    error: unknown,
+  ): EventToAppend {
     const { log, '*': path, ...params } = (request.params ?? {}) as Record<string, unknown>;
     const query = (request.query ?? {}) as Record<string, unknown>;
     const tenant = typeof log === 'string' ? log : typeof query.tenant === 'string' ? query.tenant : undefined;

@@ -25,11 +25,18 @@ describe('read record policy', () => {
   });
 
   it('keeps filters bounded and personal ones apart', () => {
-    const { filters, personal } = recordedFilters({ tenant: 'acme', subject: 'user-42', size: 'x'.repeat(500), tags: ['a', 'b'] }, ['subject']);
+    const { filters, personal } = recordedFilters(
+      { tenant: 'acme', subject: 'user-42', size: 'x'.repeat(500), tags: ['a', 'b'] },
+      ['subject'],
+    );
     expect(personal).toEqual({ subject: 'user-42' });
     expect(filters.tenant).toBe('acme');
     expect(filters.size).toHaveLength(200);
     expect(filters.tags).toBe('a,b');
-    expect(Object.keys(recordedFilters(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}`, 'v'])), []).filters)).toHaveLength(20);
+    expect(
+      Object.keys(
+        recordedFilters(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${i}`, 'v'])), []).filters,
+      ),
+    ).toHaveLength(20);
   });
 });

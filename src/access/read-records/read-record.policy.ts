@@ -43,14 +43,20 @@ export type ReadRecordSwitches = ReadonlyMap<ReadRoute, number>;
 export function parseReadRecordSwitches(raw: string | undefined): { switches: ReadRecordSwitches; problems: string[] } {
   const switches = new Map<ReadRoute, number>();
   const problems: string[] = [];
-  for (const item of (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const item of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const [pattern, value, ...rest] = item.split('=').map((s) => s.trim());
     const share = value === 'on' ? 1 : value === 'off' ? 0 : /^(0|1|0?\.\d+)$/.test(value ?? '') ? Number(value) : NaN;
     if (rest.length > 0 || Number.isNaN(share)) {
       problems.push(`AUDIT_READ_RECORDS item "${item}" must be <route>=on, off or a fraction from 0 to 1`);
       continue;
     }
-    const routes = READ_ROUTES.filter((route) => route === pattern || (pattern.endsWith('.*') && route.startsWith(pattern.slice(0, -1))) || pattern === '*');
+    const routes = READ_ROUTES.filter(
+      (route) =>
+        route === pattern || (pattern.endsWith('.*') && route.startsWith(pattern.slice(0, -1))) || pattern === '*',
+    );
     if (routes.length === 0) {
       problems.push(`AUDIT_READ_RECORDS names an unknown route "${pattern}" (known: ${READ_ROUTES.join(', ')})`);
       continue;

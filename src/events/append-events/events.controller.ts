@@ -25,7 +25,9 @@ export class EventsController {
     @CurrentPrincipal() principal: Principal,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<AppendedEntry> {
-    const [entry] = await this.commands.execute(new AppendEvents([prepareSingleEvent(body, principal, idempotencyKey)]));
+    const [entry] = await this.commands.execute(
+      new AppendEvents([prepareSingleEvent(body, principal, idempotencyKey)]),
+    );
     return entry;
   }
 
@@ -40,7 +42,9 @@ export class EventsController {
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<{ results: AppendedEntry[] }> {
     if (idempotencyKey !== undefined) {
-      throw new RequestValidationError([{ path: '/headers/idempotency-key', message: 'a batch takes an idempotencyKey per event instead' }]);
+      throw new RequestValidationError([
+        { path: '/headers/idempotency-key', message: 'a batch takes an idempotencyKey per event instead' },
+      ]);
     }
     return { results: await this.commands.execute(new AppendEvents(prepareBatch(body, principal))) };
   }

@@ -12,6 +12,8 @@ export class DeadlineExceededError extends Error {
  */
 export function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms)));
+  const deadline = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new DeadlineExceededError(ms)), ms)),
+  );
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -59,18 +59,36 @@ describe('loadConfig', () => {
   it('turns webhook notifications on only with a URL and a secret of 32+ characters, never echoing either', () => {
     expect(loadConfig({}).webhook).toBeNull();
     const secret = 'w'.repeat(32);
-    expect(loadConfig({ AUDIT_WEBHOOK_URL: 'https://hooks.example/audit', AUDIT_WEBHOOK_SECRET: secret }).webhook).toEqual({
+    expect(
+      loadConfig({ AUDIT_WEBHOOK_URL: 'https://hooks.example/audit', AUDIT_WEBHOOK_SECRET: secret }).webhook,
+    ).toEqual({
       url: 'https://hooks.example/audit',
       secret,
       backoffMs: 2000,
     });
-    expect(loadConfig({ AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/h', AUDIT_WEBHOOK_SECRET: secret, AUDIT_WEBHOOK_BACKOFF_MS: '5' }).webhook?.backoffMs).toBe(5);
-    expect(() => loadConfig({ AUDIT_WEBHOOK_URL: 'https://hooks.example/audit' })).toThrow(/AUDIT_WEBHOOK_SECRET is required/);
+    expect(
+      loadConfig({
+        AUDIT_WEBHOOK_URL: 'http://127.0.0.1:9/h',
+        AUDIT_WEBHOOK_SECRET: secret,
+        AUDIT_WEBHOOK_BACKOFF_MS: '5',
+      }).webhook?.backoffMs,
+    ).toBe(5);
+    expect(() => loadConfig({ AUDIT_WEBHOOK_URL: 'https://hooks.example/audit' })).toThrow(
+      /AUDIT_WEBHOOK_SECRET is required/,
+    );
     expect.assertions(6);
     try {
-      loadConfig({ AUDIT_WEBHOOK_URL: 'ftp://hooks.example/?token=url-token-xyz', AUDIT_WEBHOOK_SECRET: 'too-short-hook-secret', AUDIT_WEBHOOK_BACKOFF_MS: '0' });
+      loadConfig({
+        AUDIT_WEBHOOK_URL: 'ftp://hooks.example/?token=url-token-xyz',
+        AUDIT_WEBHOOK_SECRET: 'too-short-hook-secret',
+        AUDIT_WEBHOOK_BACKOFF_MS: '0',
+      });
     } catch (e) {
-      expect((e as ConfigError).problems.map((p) => p.split(' ')[0])).toEqual(['AUDIT_WEBHOOK_URL', 'AUDIT_WEBHOOK_SECRET', 'AUDIT_WEBHOOK_BACKOFF_MS']);
+      expect((e as ConfigError).problems.map((p) => p.split(' ')[0])).toEqual([
+        'AUDIT_WEBHOOK_URL',
+        'AUDIT_WEBHOOK_SECRET',
+        'AUDIT_WEBHOOK_BACKOFF_MS',
+      ]);
       expect((e as Error).message).not.toMatch(/too-short-hook-secret|url-token-xyz/);
     }
   });

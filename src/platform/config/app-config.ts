@@ -75,7 +75,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function url(env: Env, name: string, fallback: string | undefined, protocols: string[], problems: string[]): string | undefined {
+function url(
+  env: Env,
+  name: string,
+  fallback: string | undefined,
+  protocols: string[],
+  problems: string[],
+): string | undefined {
   const raw = env[name] || fallback;
   if (raw === undefined) return undefined;
   try {
@@ -107,7 +113,9 @@ function rateLimit(env: Env, name: string, fallback: RateLimitSetting, problems:
   const perSecond = match ? Number(match[1]) : NaN;
   const burst = match ? Number(match[2]) : NaN;
   if (!(perSecond > 0 && perSecond <= 1_000_000 && Number.isSafeInteger(burst) && burst >= 1 && burst <= 1_000_000)) {
-    problems.push(`${name} must be <perSecond>/<burst> (for example 50/100; perSecond above 0, burst from 1 to 1000000) or 0 for no limit`);
+    problems.push(
+      `${name} must be <perSecond>/<burst> (for example 50/100; perSecond above 0, burst from 1 to 1000000) or 0 for no limit`,
+    );
     return fallback;
   }
   return { perSecond, burst };
@@ -147,13 +155,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
   problems.push(...readRecords.problems);
   const webhookUrl = url(env, 'AUDIT_WEBHOOK_URL', undefined, ['http:', 'https:'], problems);
   const webhookSecret = env.AUDIT_WEBHOOK_SECRET || undefined;
-  if (webhookUrl !== undefined && webhookSecret === undefined) problems.push('AUDIT_WEBHOOK_SECRET is required when AUDIT_WEBHOOK_URL is set');
-  if (webhookSecret !== undefined && webhookSecret.length < 32) problems.push('AUDIT_WEBHOOK_SECRET must be at least 32 characters');
+  if (webhookUrl !== undefined && webhookSecret === undefined)
+    problems.push('AUDIT_WEBHOOK_SECRET is required when AUDIT_WEBHOOK_URL is set');
+  if (webhookSecret !== undefined && webhookSecret.length < 32)
+    problems.push('AUDIT_WEBHOOK_SECRET must be at least 32 characters');
   const webhookBackoffMs = integer(env, 'AUDIT_WEBHOOK_BACKOFF_MS', 2000, 1, 3_600_000, problems);
 
   const config: AppConfig = {
     port: integer(env, 'PORT', 3000, 0, 65535, problems),
-    databaseUrl: url(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/audit_trail', ['postgres:', 'postgresql:'], problems) as string,
+    databaseUrl: url(
+      env,
+      'DATABASE_URL',
+      'postgres://postgres@127.0.0.1:5432/audit_trail',
+      ['postgres:', 'postgresql:'],
+      problems,
+    ) as string,
     runtimeDatabaseUrl: url(env, 'DATABASE_RUNTIME_URL', undefined, ['postgres:', 'postgresql:'], problems),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'], problems) as string,
     bootstrapAdminKey,
@@ -173,7 +189,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       emitter: rateLimit(env, 'AUDIT_RATE_LIMIT_EMITTER', { perSecond: 2000, burst: 4000 }, problems),
       other: rateLimit(env, 'AUDIT_RATE_LIMIT_OTHER', { perSecond: 50, burst: 100 }, problems),
     },
-    webhook: webhookUrl !== undefined && webhookSecret !== undefined ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs } : null,
+    webhook:
+      webhookUrl !== undefined && webhookSecret !== undefined
+        ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs }
+        : null,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

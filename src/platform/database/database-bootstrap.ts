@@ -10,7 +10,8 @@ const MIGRATION_LOCK_KEY = 0x61756469; // "audi"
 
 function databaseName(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z0-9_-]{1,63}$/.test(name)) throw new Error('DATABASE_URL must name a database of letters, digits, _ and -');
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(name))
+    throw new Error('DATABASE_URL must name a database of letters, digits, _ and -');
   return name;
 }
 
@@ -60,8 +61,9 @@ export async function runMigrations(url: string): Promise<void> {
  * `runtimeUrl` is given, otherwise the owner's login switched to the runtime role for the whole
  * session at connection start, before any query can run.
  */
-export function runtimeConnection(ownerUrl: string, runtimeUrl?: string): { url: string; extra: Record<string, unknown> } {
-  return runtimeUrl
-    ? { url: runtimeUrl, extra: {} }
-    : { url: ownerUrl, extra: { options: `-c role=${RUNTIME_ROLE}` } };
+export function runtimeConnection(
+  ownerUrl: string,
+  runtimeUrl?: string,
+): { url: string; extra: Record<string, unknown> } {
+  return runtimeUrl ? { url: runtimeUrl, extra: {} } : { url: ownerUrl, extra: { options: `-c role=${RUNTIME_ROLE}` } };
 }

@@ -6,13 +6,19 @@ function withCode(code: string, message = 'failed'): Error {
 }
 
 describe('isConnectionFailure', () => {
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])('counts the socket error %s', (code) => {
-    expect(isConnectionFailure(withCode(code, `connect ${code} 127.0.0.1:5432`))).toBe(true);
-  });
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])(
+    'counts the socket error %s',
+    (code) => {
+      expect(isConnectionFailure(withCode(code, `connect ${code} 127.0.0.1:5432`))).toBe(true);
+    },
+  );
 
-  it.each(['08000', '08001', '08003', '08006', '08P01', '57P01', '57P02', '57P03', '53300'])('counts SQLSTATE %s', (code) => {
-    expect(isConnectionFailure(withCode(code))).toBe(true);
-  });
+  it.each(['08000', '08001', '08003', '08006', '08P01', '57P01', '57P02', '57P03', '53300'])(
+    'counts SQLSTATE %s',
+    (code) => {
+      expect(isConnectionFailure(withCode(code))).toBe(true);
+    },
+  );
 
   it.each([
     'Connection terminated unexpectedly',
@@ -26,8 +32,14 @@ describe('isConnectionFailure', () => {
   });
 
   it('looks inside TypeORM, cause and AggregateError wrappers', () => {
-    expect(isConnectionFailure(new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly')))).toBe(true);
-    expect(isConnectionFailure(new QueryFailedError('SELECT 1', [], withCode('57P01', 'terminating connection due to administrator command')))).toBe(true);
+    expect(
+      isConnectionFailure(new QueryFailedError('SELECT 1', [], new Error('Connection terminated unexpectedly'))),
+    ).toBe(true);
+    expect(
+      isConnectionFailure(
+        new QueryFailedError('SELECT 1', [], withCode('57P01', 'terminating connection due to administrator command')),
+      ),
+    ).toBe(true);
     expect(isConnectionFailure(new Error('query failed', { cause: withCode('ECONNRESET') }))).toBe(true);
     expect(isConnectionFailure(new AggregateError([withCode('ECONNREFUSED'), withCode('ECONNREFUSED')]))).toBe(true);
   });

@@ -10,4 +10,15 @@ import { CheckpointSizeOffTheHead1764892800000 } from '../../../migrations/17648
 import { ProjectionQuarantine1765152000000 } from '../../../migrations/1765152000000-projection-quarantine';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
-export const MIGRATIONS = [Ledger1764201600000, TenantIsolation1764288000000, ApiKeyRotation1764374400000, Holds1764460800000, Retention1764547200000, Deletion1764633600000, EventSearch1764720000000, SearchProjector1764806400000, CheckpointSizeOffTheHead1764892800000, ProjectionQuarantine1765152000000];
+export const MIGRATIONS = [
+  Ledger1764201600000,
+  TenantIsolation1764288000000,
+  ApiKeyRotation1764374400000,
+  Holds1764460800000,
+  Retention1764547200000,
+  Deletion1764633600000,
+  EventSearch1764720000000,
+  SearchProjector1764806400000,
+  CheckpointSizeOffTheHead1764892800000,
+  ProjectionQuarantine1765152000000,
+];

@@ -19,5 +19,7 @@ export function sqlState(error: unknown): string | undefined {
  * stale head) decide that first.
  */
 export function refusesValue(code: string): boolean {
-  return code.startsWith('22') || code.startsWith('23') || code.startsWith('P0') || code === '54000' || code === '54001';
+  return (
+    code.startsWith('22') || code.startsWith('23') || code.startsWith('P0') || code === '54000' || code === '54001'
+  );
 }

@@ -35,7 +35,11 @@ export function tenantScopeSetting(tenants: readonly string[]): string {
  * This is a second line behind the application's own tenant checks, not a sandbox: code running
  * in `fn` could `RESET ROLE` (see docs/api.md "Tenant isolation in PostgreSQL").
  */
-export async function withTenantScope<T>(db: DataSource, tenants: readonly string[], fn: (sql: ScopedSql) => Promise<T>): Promise<T> {
+export async function withTenantScope<T>(
+  db: DataSource,
+  tenants: readonly string[],
+  fn: (sql: ScopedSql) => Promise<T>,
+): Promise<T> {
   const scope = tenantScopeSetting(tenants);
   const pool = (db.driver as unknown as { master: Pool }).master;
   const client = await pool.connect();
@@ -46,7 +50,9 @@ export async function withTenantScope<T>(db: DataSource, tenants: readonly strin
     // A scope of every tenant filters nothing: it skips the role switch and with it the per-row
     // policy check (a full verification reads a million rows), and stays read-only.
     await client.query(
-      scope === '*' ? 'BEGIN READ ONLY' : `BEGIN READ ONLY; SELECT set_config('role', '${READER_ROLE}', true), set_config('audit.tenants', ${client.escapeLiteral(scope)}, true)`,
+      scope === '*'
+        ? 'BEGIN READ ONLY'
+        : `BEGIN READ ONLY; SELECT set_config('role', '${READER_ROLE}', true), set_config('audit.tenants', ${client.escapeLiteral(scope)}, true)`,
     );
     const result = await fn(async (text, params) => (await client.query(text, params)).rows);
     await client.query('COMMIT');

@@ -6,7 +6,10 @@ function given(probe: () => Promise<unknown>) {
   const lines: { level: 'error' | 'log'; message: string }[] = [];
   let now = 1_000_000;
   const tracker = new DependencyTracker('postgres', {
-    log: { error: (message) => lines.push({ level: 'error', message }), log: (message) => lines.push({ level: 'log', message }) },
+    log: {
+      error: (message) => lines.push({ level: 'error', message }),
+      log: (message) => lines.push({ level: 'log', message }),
+    },
     probe,
     probeEveryMs: 5,
     whileDown: 'requests that need it are answered 503 unavailable',
@@ -26,13 +29,21 @@ describe('DependencyTracker', () => {
     tracker.unreachable(); // background work failing too counts nothing and says nothing more
     expect(tracker.down).toBe(true);
     await sleep(30); // several failed probes: still one line
-    expect(lines).toEqual([{ level: 'error', message: 'postgres is unreachable: requests that need it are answered 503 unavailable until it is back' }]);
+    expect(lines).toEqual([
+      {
+        level: 'error',
+        message: 'postgres is unreachable: requests that need it are answered 503 unavailable until it is back',
+      },
+    ]);
     advance(4_200);
     reachable = true;
     for (let i = 0; i < 200 && tracker.down; i++) await sleep(5);
     expect(tracker.down).toBe(false);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toEqual({ level: 'log', message: 'postgres is back after 4.2 s: 1000 request(s) refused meanwhile' });
+    expect(lines[1]).toEqual({
+      level: 'log',
+      message: 'postgres is back after 4.2 s: 1000 request(s) refused meanwhile',
+    });
     tracker.stop();
   });
 

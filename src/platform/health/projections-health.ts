@@ -19,7 +19,10 @@ export interface ProjectionsHealth {
  * so a 503 would only take every instance out of its load balancer for good. Not answered within
  * 2 s (or at all): degraded too, the postgres indicator says why.
  */
-export async function projectionsIndicator(indicators: HealthIndicatorService, source: ProjectionsHealth): Promise<HealthIndicatorResult> {
+export async function projectionsIndicator(
+  indicators: HealthIndicatorService,
+  source: ProjectionsHealth,
+): Promise<HealthIndicatorResult> {
   const indicator = indicators.check('projections');
   try {
     const { degraded, details } = await within(source.projectionsHealth(), 2000);

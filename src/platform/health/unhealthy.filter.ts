@@ -21,6 +21,11 @@ export class UnhealthyFilter implements ExceptionFilter {
       .status(503)
       .header('Retry-After', '1')
       .header('content-type', 'application/json; charset=utf-8')
-      .send({ ...report, statusCode: 503, code: 'unavailable', message: `unavailable: ${down.join(', ') || 'unknown'}` });
+      .send({
+        ...report,
+        statusCode: 503,
+        code: 'unavailable',
+        message: `unavailable: ${down.join(', ') || 'unknown'}`,
+      });
   }
 }

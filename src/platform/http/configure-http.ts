@@ -17,7 +17,11 @@ export function configureHttp(app: NestFastifyApplication): void {
   // Replaces JSON.parse, which keeps the last of duplicate members and turns invalid UTF-8 and
   // lone surrogates into U+FFFD: stored evidence must be what was sent.
   app.useBodyParser('application/json', { bodyLimit: BODY_LIMIT_BYTES }, parseJsonBody);
-  app.useBodyParser(['application/x-www-form-urlencoded', 'text/plain'], { bodyLimit: BODY_LIMIT_BYTES }, refuseNonJsonBody);
+  app.useBodyParser(
+    ['application/x-www-form-urlencoded', 'text/plain'],
+    { bodyLimit: BODY_LIMIT_BYTES },
+    refuseNonJsonBody,
+  );
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -63,7 +67,9 @@ function answerFrameworkError(error: FastifyError, _request: FastifyRequest, rep
     error.code === 'FST_ERR_BAD_URL'
       ? new RequestValidationError([{ path: '/params', message: 'the path is not percent-encoded UTF-8' }])
       : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? new RequestValidationError([{ path: '/params', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }])
+        ? new RequestValidationError([
+            { path: '/params', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` },
+          ])
         : error;
   const payload = toErrorBody(refusal);
   void reply.status(payload.statusCode).header('content-type', 'application/json; charset=utf-8').send(payload);
@@ -73,4 +79,10 @@ function answerFrameworkError(error: FastifyError, _request: FastifyRequest, rep
 const MAX_PARAM_LENGTH = 100;
 
 configureHttp.adapter = (): FastifyAdapter =>
-  new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, maxParamLength: MAX_PARAM_LENGTH, logger: false, clientErrorHandler: answerClientError, frameworkErrors: answerFrameworkError });
+  new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    maxParamLength: MAX_PARAM_LENGTH,
+    logger: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+  });

@@ -87,7 +87,12 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const HTTP_CODES: Record<number, string> = { 400: 'invalid_request', 404: 'not_found', 413: 'payload_too_large', 415: 'unsupported_media_type' };
+const HTTP_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
 
 export interface ErrorBody {
   statusCode: number;
@@ -98,7 +103,13 @@ export interface ErrorBody {
 }
 
 function body(statusCode: number, code: string, message: string, details?: unknown): ErrorBody {
-  return { statusCode, error: REASONS[statusCode] ?? 'Error', code, message, ...(details !== undefined ? { details } : {}) };
+  return {
+    statusCode,
+    error: REASONS[statusCode] ?? 'Error',
+    code,
+    message,
+    ...(details !== undefined ? { details } : {}),
+  };
 }
 
 /** Fastify's own errors (body parsing, limits) carry a code and a status. */
@@ -107,16 +118,26 @@ function fastifyError(e: unknown): ErrorBody | null {
   if (typeof err?.code !== 'string' || !err.code.startsWith('FST_') || typeof err.statusCode !== 'number') return null;
   const status = err.statusCode;
   const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
-  const message = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is not valid JSON' : (err.message ?? 'bad request');
+  const message =
+    err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+      ? 'the body is not valid JSON'
+      : (err.message ?? 'bad request');
   return body(status, code, message);
 }
 
 /** Maps every error to the documented JSON shape, in one place. Unknown errors become 500 without details. */
 export function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof RequestValidationError) return body(400, e.code, e.message, e.problems);
-  if (e instanceof HoldNarrowingError) return body(422, e.code, e.message, e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })));
+  if (e instanceof HoldNarrowingError)
+    return body(
+      422,
+      e.code,
+      e.message,
+      e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })),
+    );
   if (e instanceof RetentionFieldError) return body(400, e.code, e.message, [{ path: e.path, message: e.problem }]);
-  if (e instanceof PayloadTooLargeError) return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
+  if (e instanceof PayloadTooLargeError)
+    return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
   if (e instanceof CodedError || e instanceof LedgerError) {
     const code = (e as Coded).code as ErrorCode;
     const status = STATUS_BY_CODE[code];

@@ -7,11 +7,17 @@ import { RequestError, RequestValidationError, UnsupportedMediaTypeError } from 
 const refusedBodies = new WeakMap<object, RequestError>();
 
 function errorOf(refusal: InputRefusal): RequestError {
-  return refusal.kind === 'invalid' ? new RequestValidationError([refusal.problem]) : new UnsupportedMediaTypeError(refusal.message);
+  return refusal.kind === 'invalid'
+    ? new RequestValidationError([refusal.problem])
+    : new UnsupportedMediaTypeError(refusal.message);
 }
 
 /** The body parser of `application/json` (configure-http.ts): the input rule's strict decoder. */
-export function parseJsonBody(request: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void {
+export function parseJsonBody(
+  request: FastifyRequest,
+  body: Buffer,
+  done: (err: Error | null, value?: unknown) => void,
+): void {
   const result = decodeJsonBody(body, request.headers['content-type']);
   if (result.ok) return done(null, result.value);
   refusedBodies.set(request, errorOf(result));
@@ -22,8 +28,15 @@ export function parseJsonBody(request: FastifyRequest, body: Buffer, done: (err:
  * The body parser of the other media types Fastify and Nest would read (form fields, plain
  * text): every body of the API is a JSON object, and their decoders replace bad bytes silently.
  */
-export function refuseNonJsonBody(request: FastifyRequest, _body: Buffer, done: (err: Error | null, value?: unknown) => void): void {
-  refusedBodies.set(request, new UnsupportedMediaTypeError('request bodies are JSON: send Content-Type: application/json'));
+export function refuseNonJsonBody(
+  request: FastifyRequest,
+  _body: Buffer,
+  done: (err: Error | null, value?: unknown) => void,
+): void {
+  refusedBodies.set(
+    request,
+    new UnsupportedMediaTypeError('request bodies are JSON: send Content-Type: application/json'),
+  );
   done(null, undefined);
 }
 

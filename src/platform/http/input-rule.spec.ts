@@ -1,9 +1,23 @@
 import fc from 'fast-check';
-import { MAX_JSON_NESTING, decodeJsonBody, normaliseRfc3339, paramsProblem, parseRfc3339, parseStrictJson, rawQueryProblem, stringProblem, valueProblem } from './input-rule';
+import {
+  MAX_JSON_NESTING,
+  decodeJsonBody,
+  normaliseRfc3339,
+  paramsProblem,
+  parseRfc3339,
+  parseStrictJson,
+  rawQueryProblem,
+  stringProblem,
+  valueProblem,
+} from './input-rule';
 
 // Any UTF-16 code unit, so U+0000 and lone surrogates come up often enough to matter.
 const codeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
-const anyUnit = fc.oneof(codeUnit, fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '"', '\\', '/', '~'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }));
+const anyUnit = fc.oneof(
+  codeUnit,
+  fc.constantFrom('\u0000', '\ud800', '\udfff', '\ud83d\ude00', '"', '\\', '/', '~'),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+);
 const anyString = fc.string({ unit: anyUnit, maxLength: 12 });
 const anyJson = fc.jsonValue({ maxDepth: 4, stringUnit: anyUnit });
 const cleanJson = fc.jsonValue({ maxDepth: 4, stringUnit: 'grapheme' });
@@ -64,7 +78,13 @@ describe('parseStrictJson', () => {
   });
 
   it('never throws, whatever the text, and refuses whatever JSON.parse refuses', () => {
-    const jsonish = fc.string({ unit: fc.oneof(anyUnit, fc.constantFrom('{', '}', '[', ']', ':', ',', '"', '1', 'e', '-', '.', ' ', 'true', 'null', '\\u')), maxLength: 40 });
+    const jsonish = fc.string({
+      unit: fc.oneof(
+        anyUnit,
+        fc.constantFrom('{', '}', '[', ']', ':', ',', '"', '1', 'e', '-', '.', ' ', 'true', 'null', '\\u'),
+      ),
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(jsonish, (text) => {
         const result = parseStrictJson(text);
@@ -86,7 +106,11 @@ describe('parseStrictJson', () => {
         fc.pre(name !== '__proto__' && name !== 'constructor');
         const text = `{"outer":[{${JSON.stringify(name)}:${JSON.stringify(a)},${JSON.stringify(name)}:${JSON.stringify(b)}}]}`;
         const pointer = name.replace(/~/g, '~0').replace(/\//g, '~1');
-        expect(parseStrictJson(text)).toEqual({ ok: false, kind: 'invalid', problem: { path: `/outer/0/${pointer}`, message: 'appears twice in the same object' } });
+        expect(parseStrictJson(text)).toEqual({
+          ok: false,
+          kind: 'invalid',
+          problem: { path: `/outer/0/${pointer}`, message: 'appears twice in the same object' },
+        });
       }),
     );
   });
@@ -95,7 +119,11 @@ describe('parseStrictJson', () => {
     ['{"tenant":"globex","tenant":"acme"}', '/tenant', 'appears twice in the same object'],
     ['{"a":{"__proto__":{"x":1}}}', '/a/__proto__', 'is a reserved member name (__proto__)'],
     ['{"__proto__":null}', '/__proto__', 'is a reserved member name (__proto__)'],
-    ['{"a":{"constructor":{"prototype":{}}}}', '/a/constructor/prototype', 'is a reserved member name (constructor.prototype)'],
+    [
+      '{"a":{"constructor":{"prototype":{}}}}',
+      '/a/constructor/prototype',
+      'is a reserved member name (constructor.prototype)',
+    ],
     ['{"k":"\\u0000"}', '/k', 'contains U+0000, which cannot be stored'],
     ['{"k":["ok","\\ud800"]}', '/k/1', 'contains a lone surrogate, which is not valid Unicode'],
     ['{"k":"\\udc00\\ud800"}', '/k', 'contains a lone surrogate, which is not valid Unicode'],
@@ -106,14 +134,42 @@ describe('parseStrictJson', () => {
     expect(parseStrictJson(text)).toEqual({ ok: false, kind: 'invalid', problem: { path, message } });
   });
 
-  it.each(['{"a":1,}', '[1,]', '{"a" 1}', '"\\x"', '"a\nb"', '01', '1.', '-', '.5', '+1', 'tru', 'nul', '{"a":1}x', '"\\u12"', "{'a':1}", 'NaN', 'Infinity'])('refuses the malformed %j', (text) => {
+  it.each([
+    '{"a":1,}',
+    '[1,]',
+    '{"a" 1}',
+    '"\\x"',
+    '"a\nb"',
+    '01',
+    '1.',
+    '-',
+    '.5',
+    '+1',
+    'tru',
+    'nul',
+    '{"a":1}x',
+    '"\\u12"',
+    "{'a':1}",
+    'NaN',
+    'Infinity',
+  ])('refuses the malformed %j', (text) => {
     const result = parseStrictJson(text);
-    expect(result).toMatchObject({ ok: false, kind: 'invalid', problem: { path: '', message: expect.stringMatching(/^the body is not valid JSON: .+ at offset \d+$/) } });
+    expect(result).toMatchObject({
+      ok: false,
+      kind: 'invalid',
+      problem: { path: '', message: expect.stringMatching(/^the body is not valid JSON: .+ at offset \d+$/) },
+    });
   });
 
   it('keeps a constructor member that is no prototype path, and numbers as JSON.parse reads them', () => {
-    expect(parseStrictJson('{"constructor":"x","prototype":1}')).toEqual({ ok: true, value: { constructor: 'x', prototype: 1 } });
-    expect(parseStrictJson('[12345678901234567890,1e400,-0,1E-400,0.1]')).toEqual({ ok: true, value: JSON.parse('[12345678901234567890,1e400,-0,1E-400,0.1]') });
+    expect(parseStrictJson('{"constructor":"x","prototype":1}')).toEqual({
+      ok: true,
+      value: { constructor: 'x', prototype: 1 },
+    });
+    expect(parseStrictJson('[12345678901234567890,1e400,-0,1E-400,0.1]')).toEqual({
+      ok: true,
+      value: JSON.parse('[12345678901234567890,1e400,-0,1E-400,0.1]'),
+    });
     expect(parseStrictJson('"\\ud83d\\ude00\\u00e9\\/"')).toEqual({ ok: true, value: '\ud83d\ude00\u00e9/' });
   });
 
@@ -126,11 +182,22 @@ describe('parseStrictJson', () => {
 });
 
 describe('decodeJsonBody', () => {
-  it.each([undefined, 'application/json', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8'])('reads %s', (contentType) => {
+  it.each([
+    undefined,
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json;charset="UTF-8"',
+    'application/json; charset=utf8',
+  ])('reads %s', (contentType) => {
     expect(decodeJsonBody(Buffer.from('{"a":"\u00e9"}'), contentType)).toEqual({ ok: true, value: { a: '\u00e9' } });
   });
 
-  it.each(['application/json; charset=iso-8859-1', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'application/json; charset='])('refuses %s as unsupported', (contentType) => {
+  it.each([
+    'application/json; charset=iso-8859-1',
+    'application/json; charset=utf-16',
+    'application/json; charset=latin1',
+    'application/json; charset=',
+  ])('refuses %s as unsupported', (contentType) => {
     expect(decodeJsonBody(Buffer.from('{}'), contentType)).toMatchObject({ ok: false, kind: 'unsupported_media_type' });
   });
 
@@ -142,7 +209,11 @@ describe('decodeJsonBody', () => {
     ['beyond U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
   ])('refuses invalid UTF-8: %s', (_name, bytes) => {
     const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
-    expect(decodeJsonBody(body, 'application/json')).toEqual({ ok: false, kind: 'invalid', problem: { path: '', message: 'the body is not valid UTF-8' } });
+    expect(decodeJsonBody(body, 'application/json')).toEqual({
+      ok: false,
+      kind: 'invalid',
+      problem: { path: '', message: 'the body is not valid UTF-8' },
+    });
   });
 
   it('never changes bytes: it accepts a string exactly when it is valid UTF-8, and keeps its bytes', () => {
@@ -180,15 +251,25 @@ describe('rawQueryProblem and paramsProblem', () => {
 
   it('accepts every storable value as a browser encodes it', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 10 }), fc.string({ unit: 'grapheme', maxLength: 20 }), (name, value) => {
-        expect(rawQueryProblem(`${encodeURIComponent(name)}=${encodeURIComponent(value)}&&x=a+b`)).toBeNull();
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 10 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+        (name, value) => {
+          expect(rawQueryProblem(`${encodeURIComponent(name)}=${encodeURIComponent(value)}&&x=a+b`)).toBeNull();
+        },
+      ),
     );
   });
 
   it('names the path parameter', () => {
-    expect(paramsProblem({ log: 'acme', id: 'a\u0000' })).toEqual({ path: '/params/id', message: 'contains U+0000, which cannot be stored' });
-    expect(paramsProblem({ '*': 'entries/\ud800' })).toEqual({ path: '/params/*', message: 'contains a lone surrogate, which is not valid Unicode' });
+    expect(paramsProblem({ log: 'acme', id: 'a\u0000' })).toEqual({
+      path: '/params/id',
+      message: 'contains U+0000, which cannot be stored',
+    });
+    expect(paramsProblem({ '*': 'entries/\ud800' })).toEqual({
+      path: '/params/*',
+      message: 'contains a lone surrogate, which is not valid Unicode',
+    });
     expect(paramsProblem({ log: 'acme' })).toBeNull();
   });
 });
@@ -236,25 +317,41 @@ describe('parseRfc3339', () => {
     const min = Date.parse('0001-01-02T00:00:00Z');
     const max = Date.parse('9999-12-30T23:59:59.999Z');
     fc.assert(
-      fc.property(fc.integer({ min, max }), fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }), (instant, offset) => {
-        expect(parseRfc3339(new Date(instant).toISOString())).toBe(instant);
-        const local = new Date(instant + offset * 60_000).toISOString().slice(0, 23);
-        const sign = offset < 0 ? '-' : '+';
-        const zone = `${sign}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0')}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
-        expect(parseRfc3339(local + zone)).toBe(instant);
-      }),
+      fc.property(
+        fc.integer({ min, max }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        (instant, offset) => {
+          expect(parseRfc3339(new Date(instant).toISOString())).toBe(instant);
+          const local = new Date(instant + offset * 60_000).toISOString().slice(0, 23);
+          const sign = offset < 0 ? '-' : '+';
+          const zone = `${sign}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0')}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
+          expect(parseRfc3339(local + zone)).toBe(instant);
+        },
+      ),
     );
   });
 
   it('accepts a date exactly when the calendar has it', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), (year, month, day) => {
-        const value = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:00:00Z`;
-        const d = new Date(0);
-        d.setUTCFullYear(year, month - 1, day);
-        const real = year >= 1 && month >= 1 && month <= 12 && day >= 1 && d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
-        expect(parseRfc3339(value) !== null).toBe(real);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        (year, month, day) => {
+          const value = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:00:00Z`;
+          const d = new Date(0);
+          d.setUTCFullYear(year, month - 1, day);
+          const real =
+            year >= 1 &&
+            month >= 1 &&
+            month <= 12 &&
+            day >= 1 &&
+            d.getUTCFullYear() === year &&
+            d.getUTCMonth() === month - 1 &&
+            d.getUTCDate() === day;
+          expect(parseRfc3339(value) !== null).toBe(real);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

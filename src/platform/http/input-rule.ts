@@ -12,7 +12,9 @@ import type { FieldProblem } from './request.errors';
  */
 
 /** Refused: 400 for a field, 415 for a body that is not UTF-8. */
-export type InputRefusal = { readonly kind: 'invalid'; readonly problem: FieldProblem } | { readonly kind: 'unsupported_media_type'; readonly message: string };
+export type InputRefusal =
+  | { readonly kind: 'invalid'; readonly problem: FieldProblem }
+  | { readonly kind: 'unsupported_media_type'; readonly message: string };
 
 export type InputResult<T> = { readonly ok: true; readonly value: T } | ({ readonly ok: false } & InputRefusal);
 
@@ -22,7 +24,11 @@ export type InputResult<T> = { readonly ok: true; readonly value: T } | ({ reado
  */
 export const MAX_JSON_NESTING = 64;
 
-const invalid = (path: string, message: string): { ok: false; kind: 'invalid'; problem: FieldProblem } => ({ ok: false, kind: 'invalid', problem: { path, message } });
+const invalid = (path: string, message: string): { ok: false; kind: 'invalid'; problem: FieldProblem } => ({
+  ok: false,
+  kind: 'invalid',
+  problem: { path, message },
+});
 
 /** One segment of a JSON pointer (RFC 6901: `~` and `/` escaped). */
 export function pointerSegment(name: string): string {
@@ -77,7 +83,11 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 export function decodeJsonBody(bytes: Uint8Array, contentType: string | undefined): InputResult<unknown> {
   const charset = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return { ok: false, kind: 'unsupported_media_type', message: 'a JSON body must be UTF-8 (charset=utf-8, or no charset)' };
+    return {
+      ok: false,
+      kind: 'unsupported_media_type',
+      message: 'a JSON body must be UTF-8 (charset=utf-8, or no charset)',
+    };
   }
   let text: string;
   try {
@@ -196,7 +206,8 @@ export function parseStrictJson(text: string): InputResult<unknown> {
     const c = text[i];
     if (c === '"') return checked(parseString(), path);
     if (c === '{' || c === '[') {
-      if (depth >= MAX_JSON_NESTING) throw new Refusal({ path, message: `is nested deeper than ${MAX_JSON_NESTING} levels` });
+      if (depth >= MAX_JSON_NESTING)
+        throw new Refusal({ path, message: `is nested deeper than ${MAX_JSON_NESTING} levels` });
       return c === '{' ? parseObject(path, depth + 1) : parseArray(path, depth + 1);
     }
     if (c === 't') return literal('true', true);
@@ -238,13 +249,23 @@ export function parseStrictJson(text: string): InputResult<unknown> {
       const nameProblem = stringProblem(name);
       if (nameProblem !== null) throw new Refusal({ path, message: `has a member name that ${nameProblem}` });
       const memberPath = `${path}/${pointerSegment(name)}`;
-      if (name === '__proto__') throw new Refusal({ path: memberPath, message: 'is a reserved member name (__proto__)' });
-      if (Object.prototype.hasOwnProperty.call(out, name)) throw new Refusal({ path: memberPath, message: 'appears twice in the same object' });
+      if (name === '__proto__')
+        throw new Refusal({ path: memberPath, message: 'is a reserved member name (__proto__)' });
+      if (Object.prototype.hasOwnProperty.call(out, name))
+        throw new Refusal({ path: memberPath, message: 'appears twice in the same object' });
       skipSpace();
       if (text[i++] !== ':') syntax('expected :');
       const value = parseValue(memberPath, depth);
-      if (name === 'constructor' && typeof value === 'object' && value !== null && Object.prototype.hasOwnProperty.call(value, 'prototype')) {
-        throw new Refusal({ path: `${memberPath}/prototype`, message: 'is a reserved member name (constructor.prototype)' });
+      if (
+        name === 'constructor' &&
+        typeof value === 'object' &&
+        value !== null &&
+        Object.prototype.hasOwnProperty.call(value, 'prototype')
+      ) {
+        throw new Refusal({
+          path: `${memberPath}/prototype`,
+          message: 'is a reserved member name (constructor.prototype)',
+        });
       }
       out[name] = value;
       skipSpace();
@@ -277,7 +298,8 @@ export function rawQueryProblem(rawQuery: string): FieldProblem | null {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     const name = decodeQueryPart(eq === -1 ? pair : pair.slice(0, eq));
-    if (name === null) return { path: '/query', message: 'has a parameter name that is not valid percent-encoded UTF-8' };
+    if (name === null)
+      return { path: '/query', message: 'has a parameter name that is not valid percent-encoded UTF-8' };
     const nameProblem = stringProblem(name);
     if (nameProblem !== null) return { path: '/query', message: `has a parameter name that ${nameProblem}` };
     const path = `/query/${pointerSegment(name)}`;

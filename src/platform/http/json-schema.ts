@@ -8,8 +8,12 @@ export const RFC3339_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 
 function problemOf(error: ErrorObject): FieldProblem {
-  const missing = error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
-  const extra = error.keyword === 'additionalProperties' ? `/${(error.params as { additionalProperty: string }).additionalProperty}` : '';
+  const missing =
+    error.keyword === 'required' ? `/${(error.params as { missingProperty: string }).missingProperty}` : '';
+  const extra =
+    error.keyword === 'additionalProperties'
+      ? `/${(error.params as { additionalProperty: string }).additionalProperty}`
+      : '';
   const path = `${error.instancePath}${missing}${extra}`;
   const message =
     error.keyword === 'required'
@@ -21,7 +25,9 @@ function problemOf(error: ErrorObject): FieldProblem {
 }
 
 /** A compiled validator that throws RequestValidationError naming every bad field by its path. */
-export function validator<T>(schema: JSONSchemaType<T> | Record<string, unknown>): (value: unknown, pathPrefix?: string) => T {
+export function validator<T>(
+  schema: JSONSchemaType<T> | Record<string, unknown>,
+): (value: unknown, pathPrefix?: string) => T {
   const validate = ajv.compile(schema) as ValidateFunction<T>;
   return (value, pathPrefix = '') => {
     if (!validate(value)) {

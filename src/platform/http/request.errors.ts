@@ -16,7 +16,11 @@ export class RequestValidationError extends RequestError {
   readonly code = 'invalid_request';
 
   constructor(readonly problems: readonly FieldProblem[]) {
-    super(problems.length === 1 ? `${problems[0].path || '/'}: ${problems[0].message}` : `${problems.length} fields are invalid`);
+    super(
+      problems.length === 1
+        ? `${problems[0].path || '/'}: ${problems[0].message}`
+        : `${problems.length} fields are invalid`,
+    );
   }
 }
 

@@ -9,7 +9,10 @@ export class PinoLogger implements LoggerService {
   private readonly pino: Logger;
 
   constructor(level: string, destination?: pino.DestinationStream) {
-    this.pino = pino({ level, base: { service: 'audit-trail' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+    this.pino = pino(
+      { level, base: { service: 'audit-trail' }, timestamp: pino.stdTimeFunctions.isoTime },
+      destination,
+    );
   }
 
   log(message: unknown, context?: string): void {

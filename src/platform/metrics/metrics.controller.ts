@@ -23,7 +23,8 @@ export class MetricsController {
       // Redis down: BullMQ would hold the command until it is back, and the scrape with it.
       if (!(await redisReady(this.queue))) throw new Error('redis unreachable');
       const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-      for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ queue: MAINTENANCE_QUEUE, state }, n);
+      for (const [state, n] of Object.entries(counts))
+        this.metrics.queueDepth.set({ queue: MAINTENANCE_QUEUE, state }, n);
     } catch {
       // Redis down: the other metrics still matter.
     }

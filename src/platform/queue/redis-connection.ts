@@ -23,6 +23,9 @@ export function redisOptions(url: string): RedisOptions {
  */
 export async function redisReady(queue: Queue): Promise<boolean> {
   // The client promise is settled once the first connection was made; before that, not ready.
-  const client = await Promise.race([queue.getBackend().client, new Promise<null>((resolve) => setImmediate(() => resolve(null)))]);
+  const client = await Promise.race([
+    queue.getBackend().client,
+    new Promise<null>((resolve) => setImmediate(() => resolve(null))),
+  ]);
   return client?.status === 'ready';
 }

@@ -42,8 +42,7 @@ export interface ExportHeader {
  * `verifyPersonalDigest(salt, data, leaf.personal.digest)` holds), or the mark that it was erased.
  */
 export type ExportPersonal =
-  | { readonly data: { readonly [member: string]: JsonValue }; readonly salt: string }
-  | { readonly erased: true };
+  { readonly data: { readonly [member: string]: JsonValue }; readonly salt: string } | { readonly erased: true };
 
 /** One entry line of an export. */
 export interface ExportEntryLine {
@@ -64,7 +63,9 @@ export interface ExportEntryLine {
  * types ExportHeader states, a JSON-safe `filter` (string values only) and a checkpoint note and
  * key text as the note library produces them; ExportVerifier is what finds a bad one.
  */
-export function formatExportHeader(header: Omit<ExportHeader, 'v'> & { readonly v?: typeof EXPORT_FORMAT_VERSION }): string {
+export function formatExportHeader(
+  header: Omit<ExportHeader, 'v'> & { readonly v?: typeof EXPORT_FORMAT_VERSION },
+): string {
   return `${JSON.stringify({
     v: EXPORT_FORMAT_VERSION,
     log: header.log,
@@ -73,7 +74,9 @@ export function formatExportHeader(header: Omit<ExportHeader, 'v'> & { readonly 
     count: header.count,
     filter: header.filter,
     exportedAt: header.exportedAt,
-    ...(header.quarantined !== undefined && header.quarantined.length > 0 ? { incomplete: true, quarantined: header.quarantined } : {}),
+    ...(header.quarantined !== undefined && header.quarantined.length > 0
+      ? { incomplete: true, quarantined: header.quarantined }
+      : {}),
   })}\n`;
 }
 

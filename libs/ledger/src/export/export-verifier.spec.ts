@@ -36,7 +36,14 @@ function editLine(lines: readonly string[], n: number, edit: (value: Json) => vo
 
 describe('export format', () => {
   it('writes one line per call, members in a fixed order', () => {
-    const header = formatExportHeader({ log: 'acme', checkpoint: 'c\n', key: 'k', count: 0, filter: { type: 'a.b' }, exportedAt: '2026-01-01T00:00:00Z' });
+    const header = formatExportHeader({
+      log: 'acme',
+      checkpoint: 'c\n',
+      key: 'k',
+      count: 0,
+      filter: { type: 'a.b' },
+      exportedAt: '2026-01-01T00:00:00Z',
+    });
     expect(header.endsWith('\n')).toBe(true);
     expect(header.indexOf('\n')).toBe(header.length - 1);
     expect(Object.keys(JSON.parse(header))).toEqual(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt']);
@@ -63,12 +70,21 @@ describe('export format', () => {
     const personal = fc.oneof(
       fc.constant(undefined),
       fc.constant({ erased: true as const }),
-      fc.record({ data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null))), salt: base64 }),
+      fc.record({
+        data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null))),
+        salt: base64,
+      }),
     );
     fc.assert(
       fc.property(fc.nat(), base64, fc.array(base64, { maxLength: 40 }), personal, (index, leaf, proof, p) => {
-        const expected = JSON.stringify(p === undefined ? { index, leaf, proof } : { index, leaf, proof, personal: 'erased' in p ? { erased: true } : { data: p.data, salt: p.salt } });
-        expect(formatExportEntry({ index, leaf, proof, ...(p === undefined ? {} : { personal: p }) })).toBe(`${expected}\n`);
+        const expected = JSON.stringify(
+          p === undefined
+            ? { index, leaf, proof }
+            : { index, leaf, proof, personal: 'erased' in p ? { erased: true } : { data: p.data, salt: p.salt } },
+        );
+        expect(formatExportEntry({ index, leaf, proof, ...(p === undefined ? {} : { personal: p }) })).toBe(
+          `${expected}\n`,
+        );
       }),
     );
   });
@@ -94,8 +110,16 @@ describe('ExportVerifier accepts', () => {
 
   it('a filtered (sparse) export at an older checkpoint, with personal data, none and erased', async () => {
     const indices = [0, 2, 3, 5, 17, 28, 29];
-    const lines = sampleExport(sample, { indices, size: 30, erased: [28], filter: { actor: 'usr_3', type: 'billing.invoice.paid' } });
-    expect(JSON.parse(lines[1]).personal).toEqual({ data: { email: 'user0@example.com', name: 'User 0' }, salt: expect.any(String) });
+    const lines = sampleExport(sample, {
+      indices,
+      size: 30,
+      erased: [28],
+      filter: { actor: 'usr_3', type: 'billing.invoice.paid' },
+    });
+    expect(JSON.parse(lines[1]).personal).toEqual({
+      data: { email: 'user0@example.com', name: 'User 0' },
+      salt: expect.any(String),
+    });
     expect(JSON.parse(lines[2]).personal).toBeUndefined(); // index 2 commits to no personal data
     expect(JSON.parse(lines[6]).personal).toEqual({ erased: true });
     const report = await verifyExport(lines, { trustedKey });
@@ -168,7 +192,11 @@ describe('ExportVerifier names the bad line', () => {
     const dropped = [...lines.slice(0, 4), ...lines.slice(5)];
     expect(problems(check(dropped))).toEqual([[9, 'count_mismatch']]);
     expect(check(lines.slice(0, 6)).problems).toEqual([
-      expect.objectContaining({ line: 7, code: 'count_mismatch', message: expect.stringContaining('announces 8 entry lines but the file has 5') }),
+      expect.objectContaining({
+        line: 7,
+        code: 'count_mismatch',
+        message: expect.stringContaining('announces 8 entry lines but the file has 5'),
+      }),
     ]);
     const text = exportText(lines);
     const cut = text.slice(0, text.indexOf(lines[6]) + 50).split('\n');
@@ -235,7 +263,11 @@ describe('ExportVerifier names the bad line', () => {
     expect(JSON.stringify(report)).not.toContain('example.com');
     expect(JSON.stringify(report)).not.toContain('User 0');
 
-    const salted = editLine(lines, 3, (v) => ((v.personal as { salt: string }).salt = Buffer.alloc(32, 7).toString('base64')));
+    const salted = editLine(
+      lines,
+      3,
+      (v) => ((v.personal as { salt: string }).salt = Buffer.alloc(32, 7).toString('base64')),
+    );
     expect(problems(check(salted))).toEqual([[3, 'personal_mismatch']]);
     const missing = editLine(lines, 5, (v) => delete v.personal);
     expect(problems(check(missing))).toEqual([[5, 'personal_missing']]);
@@ -256,7 +288,11 @@ describe('ExportVerifier names the bad line', () => {
 
   it('a leaf in bad base64: malformed_leaf', () => {
     const noPadding = editLine(lines, 8, (v) => (v.leaf = (v.leaf as string).replace(/=+$/, '')));
-    const urlSafe = editLine(lines, 8, (v) => (v.leaf = `${(v.leaf as string).slice(0, 8)}-${(v.leaf as string).slice(9)}`));
+    const urlSafe = editLine(
+      lines,
+      8,
+      (v) => (v.leaf = `${(v.leaf as string).slice(0, 8)}-${(v.leaf as string).slice(9)}`),
+    );
     const notString = editLine(lines, 8, (v) => (v.leaf = 42));
     expect(sample.leaves[10].length % 3).not.toBe(0); // the leaf has padding to remove
     expect(problems(check(noPadding))).toEqual([[8, 'malformed_leaf']]);
@@ -275,14 +311,31 @@ describe('ExportVerifier names the bad line', () => {
     expect(problems(check(beyond))).toEqual([[3, 'beyond_checkpoint']]);
 
     const otherLog = editLine(lines, 1, (v) => (v.log = 'tenant-b'));
-    expect(problems(check(otherLog))).toEqual([[1, 'wrong_log'], ...[2, 3, 4, 5, 6, 7, 8, 9].map((n): [number, string] => [n, 'wrong_log'])]);
+    expect(problems(check(otherLog))).toEqual([
+      [1, 'wrong_log'],
+      ...[2, 3, 4, 5, 6, 7, 8, 9].map((n): [number, string] => [n, 'wrong_log']),
+    ]);
   });
 
   it('header problems: not JSON, another version, bad key, missing members, an empty file', () => {
     expect(problems(check(['{', ...lines.slice(1)]))).toEqual([[1, 'malformed_header']]);
-    expect(check(['{', ...lines.slice(1)])).toMatchObject({ ok: false, log: null, size: null, count: null, entries: 8, verified: 0 });
+    expect(check(['{', ...lines.slice(1)])).toMatchObject({
+      ok: false,
+      log: null,
+      size: null,
+      count: null,
+      entries: 8,
+      verified: 0,
+    });
     expect(problems(check(editLine(lines, 1, (v) => (v.v = 2))))).toEqual([[1, 'unsupported_version']]);
-    expect(problems(check(editLine(lines, 1, (v) => (v.key = 'not a key')), null))).toEqual([[1, 'bad_key']]);
+    expect(
+      problems(
+        check(
+          editLine(lines, 1, (v) => (v.key = 'not a key')),
+          null,
+        ),
+      ),
+    ).toEqual([[1, 'bad_key']]);
     expect(problems(check(editLine(lines, 1, (v) => delete v.exportedAt)))).toEqual([[1, 'malformed_header']]);
     expect(problems(check(editLine(lines, 1, (v) => (v.filter = { n: 1 }))))).toEqual([[1, 'malformed_header']]);
     expect(problems(check(editLine(lines, 1, (v) => (v.extra = true))))).toEqual([[1, 'malformed_header']]);
@@ -320,8 +373,21 @@ describe('an incomplete export (entries the service could not project)', () => {
 
   it('is written with incomplete and quarantined last, only when some are listed', () => {
     const base = { log: 'acme', checkpoint: 'c\n', key: 'k', count: 0, filter: {}, exportedAt: '2026-01-01T00:00:00Z' };
-    expect(Object.keys(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] })))).toEqual(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt', 'incomplete', 'quarantined']);
-    expect(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] }))).toMatchObject({ incomplete: true, quarantined: [3, 9] });
+    expect(Object.keys(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] })))).toEqual([
+      'v',
+      'log',
+      'checkpoint',
+      'key',
+      'count',
+      'filter',
+      'exportedAt',
+      'incomplete',
+      'quarantined',
+    ]);
+    expect(JSON.parse(formatExportHeader({ ...base, quarantined: [3, 9] }))).toMatchObject({
+      incomplete: true,
+      quarantined: [3, 9],
+    });
     expect(Object.keys(JSON.parse(formatExportHeader({ ...base, quarantined: [] })))).not.toContain('incomplete');
   });
 

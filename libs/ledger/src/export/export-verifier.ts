@@ -97,7 +97,17 @@ export class ExportVerifierFinishedError extends LedgerError {
   readonly code = 'export_verifier_finished';
 }
 
-const HEADER_MEMBERS = new Set(['v', 'log', 'checkpoint', 'key', 'count', 'filter', 'exportedAt', 'incomplete', 'quarantined']);
+const HEADER_MEMBERS = new Set([
+  'v',
+  'log',
+  'checkpoint',
+  'key',
+  'count',
+  'filter',
+  'exportedAt',
+  'incomplete',
+  'quarantined',
+]);
 const ENTRY_MEMBERS = new Set(['index', 'leaf', 'proof', 'personal']);
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
 const BLANK = /^\s*$/;
@@ -124,7 +134,8 @@ function isCount(value: unknown): value is number {
 }
 
 /** The entry line's personal member, checked for shape only. */
-type LinePersonal = { readonly data: { [member: string]: JsonValue }; readonly salt: Buffer } | { readonly erased: true };
+type LinePersonal =
+  { readonly data: { [member: string]: JsonValue }; readonly salt: Buffer } | { readonly erased: true };
 
 /**
  * Checks an export (see export-format.ts) line by line, as it streams: the header's signed
@@ -229,7 +240,8 @@ export class ExportVerifier {
   }
 
   private readHeader(line: string): void {
-    const bad = (message: string, code: ExportProblemCode = 'malformed_header') => this.report({ line: 1, code, message });
+    const bad = (message: string, code: ExportProblemCode = 'malformed_header') =>
+      this.report({ line: 1, code, message });
     let header: unknown;
     try {
       header = JSON.parse(line);
@@ -243,7 +255,8 @@ export class ExportVerifier {
       return;
     }
     if (header.v !== EXPORT_FORMAT_VERSION) {
-      if (typeof header.v === 'number') bad(`export format version is not ${EXPORT_FORMAT_VERSION}`, 'unsupported_version');
+      if (typeof header.v === 'number')
+        bad(`export format version is not ${EXPORT_FORMAT_VERSION}`, 'unsupported_version');
       else bad(`v must be ${EXPORT_FORMAT_VERSION}`);
     }
     if (typeof header.log === 'string' && LOG_NAME_PATTERN.test(header.log)) this.log = header.log;
@@ -253,17 +266,28 @@ export class ExportVerifier {
     if (!isObject(header.filter) || !Object.values(header.filter).every((value) => typeof value === 'string')) {
       bad('filter must be an object of strings');
     }
-    if (typeof header.exportedAt !== 'string' || !RFC3339_UTC.test(header.exportedAt) || Number.isNaN(Date.parse(header.exportedAt))) {
+    if (
+      typeof header.exportedAt !== 'string' ||
+      !RFC3339_UTC.test(header.exportedAt) ||
+      Number.isNaN(Date.parse(header.exportedAt))
+    ) {
       bad('exportedAt must be an RFC 3339 UTC time');
     }
     if ('incomplete' in header || 'quarantined' in header) {
       const list = header.quarantined;
-      if (header.incomplete !== true || !Array.isArray(list) || list.length === 0 || !list.every((n, i) => isCount(n) && (i === 0 || n > (list[i - 1] as number)))) {
+      if (
+        header.incomplete !== true ||
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        !list.every((n, i) => isCount(n) && (i === 0 || n > (list[i - 1] as number)))
+      ) {
         bad('incomplete must be true and quarantined a non-empty list of ascending indices, both or neither');
       } else this.quarantined = list as number[];
     }
     if (Object.keys(header).some((member) => !HEADER_MEMBERS.has(member))) {
-      bad('the header has members other than v, log, checkpoint, key, count, filter, exportedAt, incomplete and quarantined');
+      bad(
+        'the header has members other than v, log, checkpoint, key, count, filter, exportedAt, incomplete and quarantined',
+      );
     }
 
     let own: NoteVerifier | null = null;
@@ -280,7 +304,8 @@ export class ExportVerifier {
     if (this.trusted !== null) {
       // Both texts parsed as canonical key texts, so equal text means the same name and key.
       if (header.key === this.trustedKey) this.keyTrusted = true;
-      else bad("the file's key is not the trusted key: the entries are checked against the trusted key", 'key_mismatch');
+      else
+        bad("the file's key is not the trusted key: the entries are checked against the trusted key", 'key_mismatch');
       verifier = this.trusted;
     }
 
@@ -297,7 +322,11 @@ export class ExportVerifier {
     if (this.checkpoint !== null && this.log !== null && !this.checkpoint.origin.endsWith(`/${this.log}`)) {
       bad(`the checkpoint's origin is not that of log ${this.log}`, 'wrong_log');
     }
-    if (this.checkpoint !== null && this.quarantined !== null && this.quarantined[this.quarantined.length - 1] >= this.checkpoint.size) {
+    if (
+      this.checkpoint !== null &&
+      this.quarantined !== null &&
+      this.quarantined[this.quarantined.length - 1] >= this.checkpoint.size
+    ) {
       bad("a quarantined index is beyond the checkpoint's size");
     }
   }
@@ -356,7 +385,11 @@ export class ExportVerifier {
       personal = readPersonal(value.personal);
       if (personal === undefined) {
         personalOk = false;
-        bad('malformed_line', `personal must be {"data": <object>, "salt": <base64 of ${PERSONAL_SALT_BYTES} bytes>} or {"erased": true}`, index);
+        bad(
+          'malformed_line',
+          `personal must be {"data": <object>, "salt": <base64 of ${PERSONAL_SALT_BYTES} bytes>} or {"erased": true}`,
+          index,
+        );
       }
     }
 
@@ -372,12 +405,18 @@ export class ExportVerifier {
       try {
         entry = decodeLeaf(leaf);
       } catch (e) {
-        bad('malformed_leaf', `leaf is not a well-formed entry: ${e instanceof LedgerError ? e.message : 'unreadable'}`, index);
+        bad(
+          'malformed_leaf',
+          `leaf is not a well-formed entry: ${e instanceof LedgerError ? e.message : 'unreadable'}`,
+          index,
+        );
       }
     }
     if (entry !== undefined) {
-      if (this.log !== null && entry.log !== this.log) bad('wrong_log', `the leaf belongs to log ${entry.log}, not ${this.log}`, index);
-      if (index !== undefined && entry.index !== index) bad('wrong_index', `the leaf says index ${entry.index}, the line ${index}`, index);
+      if (this.log !== null && entry.log !== this.log)
+        bad('wrong_log', `the leaf belongs to log ${entry.log}, not ${this.log}`, index);
+      if (index !== undefined && entry.index !== index)
+        bad('wrong_index', `the leaf says index ${entry.index}, the line ${index}`, index);
       const committed = entry.personal;
       if (committed !== undefined && value.personal === undefined) {
         bad('personal_missing', 'the leaf commits to personal data but the line has no personal member', index);

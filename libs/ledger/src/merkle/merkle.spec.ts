@@ -113,7 +113,9 @@ describe('RFC 6962 known answers (transparency-dev/merkle testonly and proof/ver
     for (const v of INCLUSION_PROOFS_HEX) {
       const proof = proofFromStore(nodes, inclusionProofRanges(v.index, v.size));
       expect(proof.map((p) => p.toString('hex'))).toEqual(v.proof);
-      expect(() => verifyInclusion(v.index, v.size, leaves[v.index], proof, hex(ROOT_HASHES_HEX[v.size]))).not.toThrow();
+      expect(() =>
+        verifyInclusion(v.index, v.size, leaves[v.index], proof, hex(ROOT_HASHES_HEX[v.size])),
+      ).not.toThrow();
     }
   });
 
@@ -205,7 +207,11 @@ describe('properties over random trees', () => {
         // Its frontier is the stored nodes' frontier at the new size, and resumes the same tree.
         const frontier = resumed.frontierHashes();
         expect(frontier).toEqual(frontierNodeIds(size + more).map(lookupIn(nodes)));
-        expect(TreeBuilder.resume(size + more, frontier).root().equals(rootOf(size + more))).toBe(true);
+        expect(
+          TreeBuilder.resume(size + more, frontier)
+            .root()
+            .equals(rootOf(size + more)),
+        ).toBe(true);
       }),
       { numRuns: 40 },
     );
@@ -241,7 +247,7 @@ describe('properties over random trees', () => {
           // A size with a single bit flipped must fail whenever its proof would have another
           // shape. (Sizes whose paths have the same shape compute the same root: the size is
           // bound to the root by the signed checkpoint, not by the proof.)
-          const otherSize = size ^ (1 << seed % 12);
+          const otherSize = size ^ (1 << (seed % 12));
           if (otherSize > index && inclusionProofRanges(index, otherSize).length !== proof.length) {
             expect(() => verifyInclusion(index, otherSize, all[index], proof, root)).toThrow();
           }
@@ -270,7 +276,7 @@ describe('properties over random trees', () => {
           const r2 = t === proof.length + 1 ? flipped : root2;
           expect(() => verifyConsistency(from, size, p, r1, r2)).toThrow();
           if (from < size) {
-            const otherSize = size ^ (1 << seed % 12);
+            const otherSize = size ^ (1 << (seed % 12));
             if (otherSize > from && consistencyProofRanges(from, otherSize).length !== proof.length) {
               expect(() => verifyConsistency(from, otherSize, proof, root1, root2)).toThrow();
             }

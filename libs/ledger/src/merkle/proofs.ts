@@ -96,5 +96,7 @@ export function nodeIdsForRanges(ranges: readonly LeafRange[]): NodeId[] {
  * `nodeIdsForRanges(ranges)` names.
  */
 export function hashRanges(ranges: readonly LeafRange[], lookup: NodeHashLookup): Buffer[] {
-  return ranges.map((r) => (r.begin === r.end ? foldFrontier([]) : foldFrontier(subtreeNodeIds(r.begin, r.end).map(lookup))));
+  return ranges.map((r) =>
+    r.begin === r.end ? foldFrontier([]) : foldFrontier(subtreeNodeIds(r.begin, r.end).map(lookup)),
+  );
 }

@@ -21,7 +21,12 @@ function half(n: number): number {
  * The root that an inclusion proof implies, by the algorithm of RFC 9162 section 2.1.3.2.
  * Requires 0 <= index < size; throws InvalidProofError when the proof's length cannot fit.
  */
-export function rootFromInclusionProof(index: number, size: number, leafHash: Buffer, proof: readonly Buffer[]): Buffer {
+export function rootFromInclusionProof(
+  index: number,
+  size: number,
+  leafHash: Buffer,
+  proof: readonly Buffer[],
+): Buffer {
   assertSize(index, 'index');
   assertSize(size, 'size');
   if (index >= size) throw new InvalidProofError(`index ${index} is outside a tree of size ${size}`);
@@ -55,7 +60,13 @@ export function rootFromInclusionProof(index: number, size: number, leafHash: Bu
  * `root`. Throws InvalidProofError for a malformed proof and RootMismatchError for a wrong one;
  * returns normally only when the proof holds.
  */
-export function verifyInclusion(index: number, size: number, leafHash: Buffer, proof: readonly Buffer[], root: Buffer): void {
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Buffer,
+  proof: readonly Buffer[],
+  root: Buffer,
+): void {
   assertHash(root, 'root');
   const calculated = rootFromInclusionProof(index, size, leafHash, proof);
   if (!calculated.equals(root)) throw new RootMismatchError(root, calculated);
@@ -68,7 +79,13 @@ export function verifyInclusion(index: number, size: number, leafHash: Buffer, p
  * equal sizes need an empty proof and equal roots. Throws InvalidProofError or
  * RootMismatchError; returns normally only when the proof holds.
  */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Buffer[], root1: Buffer, root2: Buffer): void {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Buffer[],
+  root1: Buffer,
+  root2: Buffer,
+): void {
   assertSize(size1, 'size1');
   assertSize(size2, 'size2');
   assertHash(root1, 'root1');

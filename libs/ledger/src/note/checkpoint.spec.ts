@@ -10,7 +10,9 @@ import { expectVerificationError, thrown } from '../../testdata/thrown';
 // golang.org/x/mod: sumdb/tlog/note_test.go (TestFormatTree, TestParseTree). The root is
 // RecordHash("hello world") = SHA-256(0x00 ‖ "hello world"), the RFC 6962 leaf hash.
 const GO_TREE = 'go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n';
-const HELLO_WORLD_LEAF = createHash('sha256').update(Buffer.concat([Buffer.of(0), Buffer.from('hello world')])).digest();
+const HELLO_WORLD_LEAF = createHash('sha256')
+  .update(Buffer.concat([Buffer.of(0), Buffer.from('hello world')]))
+  .digest();
 
 // transparency-dev/formats: log/note_test.go (TestSumDBNoteParsing), a real sum.golang.org
 // checkpoint with the Go checksum database's published verifier key.
@@ -23,8 +25,7 @@ const SUMDB_NOTE =
   '— sum.golang.org Az3grsLX85Gz+s1SiTbgkuqxgItqFq7gsMUEyVnrsa9LM7Us9S+1xbFIGu95949rj4nPRYfvimWEPWL+o3GeoWwOoAw=\n';
 
 // C2SP/C2SP: tlog-checkpoint.md (its example; the key that signed it is not published).
-const C2SP_CHECKPOINT_BODY =
-  'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n';
+const C2SP_CHECKPOINT_BODY = 'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n';
 const C2SP_CHECKPOINT =
   `${C2SP_CHECKPOINT_BODY}\n` +
   '— example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n';
@@ -50,18 +51,32 @@ function expectCheckpointError(action: () => unknown): void {
 describe('Go sumdb/tlog tree note', () => {
   it('parses the golden tree', () => {
     const checkpoint = parseCheckpoint(GO_TREE);
-    expect(checkpoint).toEqual({ origin: 'go.sum database tree', size: 123456789012, rootHash: HELLO_WORLD_LEAF, extensions: [] });
+    expect(checkpoint).toEqual({
+      origin: 'go.sum database tree',
+      size: 123456789012,
+      rootHash: HELLO_WORLD_LEAF,
+      extensions: [],
+    });
   });
 
   it('formats the golden tree', () => {
     expect(
-      formatCheckpoint({ origin: 'go.sum database tree', size: 123456789012, rootHash: HELLO_WORLD_LEAF, extensions: [] }),
+      formatCheckpoint({
+        origin: 'go.sum database tree',
+        size: 123456789012,
+        rootHash: HELLO_WORLD_LEAF,
+        extensions: [],
+      }),
     ).toBe(GO_TREE);
   });
 
   it('rejects the Go bad trees: hex size, oversized hash', () => {
-    expectCheckpointError(() => parseCheckpoint('go.sum database tree\n0xabcdef\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n'));
-    expectCheckpointError(() => parseCheckpoint('go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBTOOBIG=\n'));
+    expectCheckpointError(() =>
+      parseCheckpoint('go.sum database tree\n0xabcdef\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n'),
+    );
+    expectCheckpointError(() =>
+      parseCheckpoint('go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBTOOBIG=\n'),
+    );
   });
 
   it('keeps a trailing line as an extension, but (unlike Go) rejects junk without a final newline', () => {
@@ -78,17 +93,25 @@ describe('sum.golang.org checkpoint (transparency-dev/formats)', () => {
     const checkpoint = openCheckpoint(SUMDB_NOTE, verifier, 'go.sum database tree');
     expect(checkpoint.origin).toBe('go.sum database tree');
     expect(checkpoint.size).toBe(6476701);
-    expect(checkpoint.rootHash.toString('hex')).toBe('99bf102d022cd19d323f90acb6aea0ba3f3ba1759e0bd80433ca158a49a6f569');
+    expect(checkpoint.rootHash.toString('hex')).toBe(
+      '99bf102d022cd19d323f90acb6aea0ba3f3ba1759e0bd80433ca158a49a6f569',
+    );
     expect(checkpoint.extensions).toEqual([]);
     expect(openCheckpoint(Buffer.from(SUMDB_NOTE, 'utf8'), verifier)).toEqual(checkpoint);
   });
 
   it('rejects it for another origin', () => {
-    expectVerificationError(() => openCheckpoint(SUMDB_NOTE, verifier, 'Go rocks but I might have the wrong ID'), 'origin_mismatch');
+    expectVerificationError(
+      () => openCheckpoint(SUMDB_NOTE, verifier, 'Go rocks but I might have the wrong ID'),
+      'origin_mismatch',
+    );
   });
 
   it('rejects it with a changed size', () => {
-    expectVerificationError(() => openCheckpoint(SUMDB_NOTE.replace('6476701', '6476702'), verifier), 'invalid_signature');
+    expectVerificationError(
+      () => openCheckpoint(SUMDB_NOTE.replace('6476701', '6476702'), verifier),
+      'invalid_signature',
+    );
   });
 
   it('rejects it for another key', () => {
@@ -101,7 +124,9 @@ describe('C2SP tlog-checkpoint example', () => {
     const checkpoint = parseCheckpoint(C2SP_CHECKPOINT_BODY);
     expect(checkpoint.origin).toBe('example.com/behind-the-sofa');
     expect(checkpoint.size).toBe(20852163);
-    expect(checkpoint.rootHash.toString('hex')).toBe('0ac5186a91863e8e1d90c808014aa89bf5da8e3ee1d9f07630f0378f68f1ab62');
+    expect(checkpoint.rootHash.toString('hex')).toBe(
+      '0ac5186a91863e8e1d90c808014aa89bf5da8e3ee1d9f07630f0378f68f1ab62',
+    );
     expect(formatCheckpoint(checkpoint)).toBe(C2SP_CHECKPOINT_BODY);
   });
 
@@ -242,7 +267,9 @@ describe('signCheckpoint / openCheckpoint', () => {
   });
 
   it('checks the signature before parsing the text', () => {
-    const note = signNote('not a checkpoint\n', [parsePrivateKey(generateNoteKey('x', Buffer.alloc(32, 15)).privateKey)]);
+    const note = signNote('not a checkpoint\n', [
+      parsePrivateKey(generateNoteKey('x', Buffer.alloc(32, 15)).privateKey),
+    ]);
     expectVerificationError(() => openCheckpoint(note, logVerifier), 'no_known_signature');
   });
 

@@ -157,10 +157,13 @@ describe('Go sumdb/note keys', () => {
   });
 
   it('rejects a wrong-length key and an unknown algorithm even with adjusted key hashes (Go note_test.go)', () => {
-    expectKeyError(() => parseVerifierKey('PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=='));
-    expect(expectKeyError(() => parseVerifierKey('PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW')).message).toMatch(
-      /unknown signature algorithm/,
+    expectKeyError(() =>
+      parseVerifierKey('PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=='),
     );
+    expect(
+      expectKeyError(() => parseVerifierKey('PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW'))
+        .message,
+    ).toMatch(/unknown signature algorithm/);
   });
 });
 
@@ -250,13 +253,17 @@ describe('generateNoteKey', () => {
 
   it('signs and verifies any message (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 256 }), (keySeed, message) => {
-        const pair = generateNoteKey('prop.example', keySeed);
-        const signer = parsePrivateKey(pair.privateKey);
-        const verifier = parseVerifierKey(pair.verifierKey);
-        expect(signer.keyHash).toBe(verifier.keyHash);
-        expect(verifier.verify(message, signer.sign(message))).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 256 }),
+        (keySeed, message) => {
+          const pair = generateNoteKey('prop.example', keySeed);
+          const signer = parsePrivateKey(pair.privateKey);
+          const verifier = parseVerifierKey(pair.verifierKey);
+          expect(signer.keyHash).toBe(verifier.keyHash);
+          expect(verifier.verify(message, signer.sign(message))).toBe(true);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -266,13 +273,18 @@ describe('generateNoteKey', () => {
     const signer = parsePrivateKey(pair.privateKey);
     const verifier = parseVerifierKey(pair.verifierKey);
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 128 }), fc.nat(), fc.boolean(), (message, bit, inSignature) => {
-        const signature = signer.sign(message);
-        const target = inSignature ? signature : Buffer.from(message);
-        const index = bit % (target.length * 8);
-        target[index >> 3] ^= 1 << (index & 7);
-        expect(verifier.verify(inSignature ? message : target, signature)).toBe(false);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 128 }),
+        fc.nat(),
+        fc.boolean(),
+        (message, bit, inSignature) => {
+          const signature = signer.sign(message);
+          const target = inSignature ? signature : Buffer.from(message);
+          const index = bit % (target.length * 8);
+          target[index >> 3] ^= 1 << (index & 7);
+          expect(verifier.verify(inSignature ? message : target, signature)).toBe(false);
+        },
+      ),
       { numRuns: 300 },
     );
   });

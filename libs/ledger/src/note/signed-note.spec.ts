@@ -93,7 +93,9 @@ describe('openNote on the Go sumdb/note vectors', () => {
   it('verifies one signature and reports the other as unverified', () => {
     const opened = openNote(`${TEXT}\n${PETER_SIG}${ENOCH_SIG}`, [peter]);
     expect(opened.text).toBe(TEXT);
-    expect(opened.verified).toEqual([{ name: 'PeterNeumann', keyHash: 0xc74f20a3, signature: sigBytes(PETER_SIG_B64) }]);
+    expect(opened.verified).toEqual([
+      { name: 'PeterNeumann', keyHash: 0xc74f20a3, signature: sigBytes(PETER_SIG_B64) },
+    ]);
     expect(opened.unverified).toEqual([{ name: 'EnochRoot', keyHash: 0xaf0cfe78, signature: sigBytes(ENOCH_SIG_B64) }]);
   });
 
@@ -122,7 +124,10 @@ describe('openNote on the Go sumdb/note vectors', () => {
 
   it('rejects an invalid signature from a known key', () => {
     expect(Buffer.byteLength(`— PeterNeumann ${PETER_SIG_B64.slice(0, 43)}`)).toBe(60);
-    expectVerificationError(() => openNote(`${TEXT}\n— PeterNeumann ${PETER_ABCD_B64}\n`, [peter]), 'invalid_signature');
+    expectVerificationError(
+      () => openNote(`${TEXT}\n— PeterNeumann ${PETER_ABCD_B64}\n`, [peter]),
+      'invalid_signature',
+    );
   });
 
   it('rejects an invalid repeated signature from a known key even after a valid one', () => {
@@ -205,13 +210,19 @@ describe('openNote rejections', () => {
   it('rejects a wrong key hash in the signature line (then the key is unknown)', () => {
     const raw = Buffer.from(b64, 'base64');
     raw.writeUInt32BE((signer.keyHash ^ 1) >>> 0, 0);
-    expectVerificationError(() => openNote(`entry\n\n— example.com/log ${raw.toString('base64')}\n`, [verifier]), 'no_known_signature');
+    expectVerificationError(
+      () => openNote(`entry\n\n— example.com/log ${raw.toString('base64')}\n`, [verifier]),
+      'no_known_signature',
+    );
   });
 
   it('rejects a bad signature from the known key', () => {
     const raw = Buffer.from(b64, 'base64');
     raw[10] ^= 0x40;
-    expectVerificationError(() => openNote(`entry\n\n— example.com/log ${raw.toString('base64')}\n`, [verifier]), 'invalid_signature');
+    expectVerificationError(
+      () => openNote(`entry\n\n— example.com/log ${raw.toString('base64')}\n`, [verifier]),
+      'invalid_signature',
+    );
   });
 
   it('rejects a changed text', () => {
@@ -232,7 +243,10 @@ describe('openNote rejections', () => {
     ['base64 without padding', note.replace(b64, b64.replace(/=+$/, ''))],
     ['URL-safe base64', note.replace(b64, `${b64.slice(0, -2)}-=`)],
     ['base64 with a stray character', note.replace(b64, `${b64.slice(0, 40)}!${b64.slice(40)}`)],
-    ['non-canonical base64 (padding bits set)', note.replace(b64, `${b64.slice(0, -2)}${b64.slice(-2, -1) === 'B' ? 'C' : 'B'}=`)],
+    [
+      'non-canonical base64 (padding bits set)',
+      note.replace(b64, `${b64.slice(0, -2)}${b64.slice(-2, -1) === 'B' ? 'C' : 'B'}=`),
+    ],
     ['a signature under 5 bytes', note.replace(b64, 'AAAAAA==')],
     ['a lone surrogate', note.replace('entry', 'entr\ud800')],
   ])('rejects a note with %s', (_what, bad) => {
@@ -260,7 +274,10 @@ describe('signed note properties', () => {
   it('opens what it signs, with every signature verified', () => {
     fc.assert(
       fc.property(text, fc.subarray([0, 1, 2], { minLength: 1 }), (noteText, which) => {
-        const note = signNote(noteText, which.map((i) => signers[i]));
+        const note = signNote(
+          noteText,
+          which.map((i) => signers[i]),
+        );
         const opened = openNote(note, verifiers);
         expect(opened.text).toBe(noteText);
         expect(opened.verified.map((s) => s.name)).toEqual(which.map((i) => signers[i].name));

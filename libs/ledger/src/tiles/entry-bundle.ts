@@ -84,9 +84,7 @@ export function decodeEntryBundle(bundle: Uint8Array, expectedCount?: number): B
     offset += length;
   }
   if (expectedCount !== undefined && entries.length !== expectedCount) {
-    throw new EntryBundleError(
-      `entry bundle holds ${entries.length} entries, expected ${expectedCount}`,
-    );
+    throw new EntryBundleError(`entry bundle holds ${entries.length} entries, expected ${expectedCount}`);
   }
   return entries;
 }

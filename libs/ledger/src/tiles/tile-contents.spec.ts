@@ -7,7 +7,10 @@ import { assembleTile, splitTile, tileNodeIds, tilesForTreeSize, TILE_HEIGHT } f
 // leaves by the RFC 6962 definition, for every tile of every tree size.
 function perfectSubtreeHash(leaves: Buffer[], level: number, index: number): Buffer {
   if (level === 0) return leaves[index];
-  return nodeHash(perfectSubtreeHash(leaves, level - 1, 2 * index), perfectSubtreeHash(leaves, level - 1, 2 * index + 1));
+  return nodeHash(
+    perfectSubtreeHash(leaves, level - 1, 2 * index),
+    perfectSubtreeHash(leaves, level - 1, 2 * index + 1),
+  );
 }
 
 describe('hash tiles from stored nodes', () => {
@@ -23,11 +26,18 @@ describe('hash tiles from stored nodes', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: size }), (treeSize) => {
         // Level 0 has hundreds of tiles; check the last few there, and every tile above.
-        const tiles = tilesForTreeSize(treeSize).filter((t, _i, all) => t.level > 0 || t.index >= all.filter((u) => u.level === 0).length - 3);
+        const tiles = tilesForTreeSize(treeSize).filter(
+          (t, _i, all) => t.level > 0 || t.index >= all.filter((u) => u.level === 0).length - 3,
+        );
         for (const tile of tiles) {
           const ids = tileNodeIds(tile);
-          const fromStore = assembleTile(ids.map((id) => stored.get(`${id.level}/${id.index}`) as Buffer), tile.width);
-          const fromTree = Buffer.concat(ids.map((id) => perfectSubtreeHash(leaves, TILE_HEIGHT * tile.level, id.index)));
+          const fromStore = assembleTile(
+            ids.map((id) => stored.get(`${id.level}/${id.index}`) as Buffer),
+            tile.width,
+          );
+          const fromTree = Buffer.concat(
+            ids.map((id) => perfectSubtreeHash(leaves, TILE_HEIGHT * tile.level, id.index)),
+          );
           expect(fromStore.equals(fromTree)).toBe(true);
           expect(splitTile(fromStore, tile.width)).toHaveLength(tile.width);
         }
@@ -41,7 +51,10 @@ describe('hash tiles from stored nodes', () => {
       for (const id of tileNodeIds(tile)) expect(stored.has(`${id.level}/${id.index}`)).toBe(true);
     }
     // 70,000 leaves: 273 full level-0 tiles and one of 112; level 1 holds 273 hashes; level 2 one.
-    const byLevel = tilesForTreeSize(size).reduce<Record<number, number>>((acc, t) => ({ ...acc, [t.level]: (acc[t.level] ?? 0) + t.width }), {});
+    const byLevel = tilesForTreeSize(size).reduce<Record<number, number>>(
+      (acc, t) => ({ ...acc, [t.level]: (acc[t.level] ?? 0) + t.width }),
+      {},
+    );
     expect(byLevel).toEqual({ 0: 70_000, 1: 273, 2: 1 });
   });
 });

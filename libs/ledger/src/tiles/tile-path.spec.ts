@@ -213,9 +213,7 @@ describe('tile paths: properties', () => {
           return;
         }
         const again =
-          parsed.kind === 'hash'
-            ? formatTilePath(parsed.tile)
-            : formatEntryBundlePath(parsed.index, parsed.width);
+          parsed.kind === 'hash' ? formatTilePath(parsed.tile) : formatEntryBundlePath(parsed.index, parsed.width);
         expect(again).toBe(path);
       }),
       { numRuns: 2000 },
@@ -258,10 +256,7 @@ describe('tilesForTreeSize', () => {
     [512, [...full(0, 2), { level: 1, index: 0, width: 2 }]],
     [65535, [...full(0, 255), { level: 0, index: 255, width: 255 }, { level: 1, index: 0, width: 255 }]],
     [65536, [...full(0, 256), ...full(1, 1), { level: 2, index: 0, width: 1 }]],
-    [
-      65537,
-      [...full(0, 256), { level: 0, index: 256, width: 1 }, ...full(1, 1), { level: 2, index: 0, width: 1 }],
-    ],
+    [65537, [...full(0, 256), { level: 0, index: 256, width: 1 }, ...full(1, 1), { level: 2, index: 0, width: 1 }]],
   ])('size %d', (size, expected) => {
     expect(tilesForTreeSize(size)).toEqual(expected);
   });
@@ -377,7 +372,11 @@ describe('tileServableForSize', () => {
     const candidates: { tile: TileCoord; key: string }[] = [];
     // Up to size 640, level-0 tiles 0 and 1 become full and tile 2 grows to width 128, level-1
     // tile 0 reaches width 2, and level 2 never starts: every kind of transition is covered.
-    for (const [level, maxIndex] of [[0, 2], [1, 0], [2, 0]]) {
+    for (const [level, maxIndex] of [
+      [0, 2],
+      [1, 0],
+      [2, 0],
+    ]) {
       for (let index = 0; index <= maxIndex; index++) {
         for (let width = 1; width <= 256; width++) {
           const tile = { level, index, width };
@@ -457,8 +456,7 @@ describe('tile contents', () => {
           expect(nodes).toHaveLength(width);
           const mismatch = nodes.findIndex(
             (node, i) =>
-              2 ** node.level !== 256 ** level ||
-              node.index * 2 ** node.level !== (index * 256 + i) * 256 ** level,
+              2 ** node.level !== 256 ** level || node.index * 2 ** node.level !== (index * 256 + i) * 256 ** level,
           );
           expect(mismatch).toBe(-1);
         },
@@ -492,9 +490,12 @@ describe('assembleTile and splitTile', () => {
   it('concatenates the hashes', () => {
     const tile = assembleTile([hashOf(1), hashOf(2), hashOf(3)], 3);
     expect(tile).toEqual(Buffer.concat([hashOf(1), hashOf(2), hashOf(3)]));
-    expect(assembleTile(Array.from({ length: 256 }, (_, i) => hashOf(i)), 256)).toHaveLength(
-      FULL_TILE_BYTES,
-    );
+    expect(
+      assembleTile(
+        Array.from({ length: 256 }, (_, i) => hashOf(i)),
+        256,
+      ),
+    ).toHaveLength(FULL_TILE_BYTES);
   });
 
   it('refuses a wrong count, width or hash size', () => {

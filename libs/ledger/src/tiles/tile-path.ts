@@ -45,8 +45,7 @@ export interface EntryBundleCoord {
 
 /** What a canonical tile path names: a hash tile, or an entry bundle. */
 export type ParsedTilePath =
-  | { readonly kind: 'hash'; readonly tile: TileCoord }
-  | ({ readonly kind: 'entries' } & EntryBundleCoord);
+  { readonly kind: 'hash'; readonly tile: TileCoord } | ({ readonly kind: 'entries' } & EntryBundleCoord);
 
 // Three decimal digits per path element keep every directory of a file-backed tile store under
 // ~3000 entries (tlog-tiles "<N>"; Go's sumdb/tlog pathBase).
@@ -59,8 +58,7 @@ const MAX_PATH_LENGTH = 64;
 
 // Shape only; value ranges and canonical spelling are checked after matching. Explicit [0-9]
 // rather than \d keeps the grammar exactly ASCII as the spec requires.
-const TILE_PATH_RE =
-  /^tile\/(entries|0|[1-9][0-9]?)\/((?:x[0-9]{3}\/)*)([0-9]{3})(?:\.p\/([1-9][0-9]{0,2}))?$/;
+const TILE_PATH_RE = /^tile\/(entries|0|[1-9][0-9]?)\/((?:x[0-9]{3}\/)*)([0-9]{3})(?:\.p\/([1-9][0-9]{0,2}))?$/;
 
 /**
  * The canonical path of a hash tile, relative to the log prefix: `tile/<L>/<N>` for a full tile,
