@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Deletion work (DESIGN.md "Retention, immutability rules and deletion jobs"): erasure empties a
+ * Deletion work (docs/domain.md "Retention and deletion jobs"): erasure empties a
  * personal_data row (data and salt gone, the time and the request kept) while the leaf, which
  * holds only the digest, stays; deletion requests are rows first and jobs second; a closed tenant
  * takes no more events.

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CreateApiKey, IssuedApiKey } from './access/keys/create-api-key.command';
 import { parseCreateKey } from './access/keys/create-api-key.request';
+import { RebuildApiKeys } from './access/keys/rebuild-api-keys.handler';
 import { operator } from './access/roles';
 import { AppModule } from './app.module';
 import { RebuildHolds } from './holds/rebuild-holds.handler';
@@ -39,6 +40,10 @@ const USAGE = `usage:
   npm run cli -- keys create --name <name> --roles <role,...> --tenants <tenant,...|*> [--expires-at <RFC 3339>]
       Creates an API key as the operator (for the first admin key of a fresh install) and prints
       it once as JSON; the creation is recorded in the platform log like any other.
+  npm run cli -- keys rebuild
+      Rebuilds the api_keys table from the key entries in the platform log (key changes wait
+      meanwhile), keeping each key's secret hash; prints the counts and the ids of keys that had no
+      row (they come back without a working secret: rotate them to issue one).
 Exits 2 on bad usage. Reads the same environment as the service (DATABASE_URL, ...).`;
 
 export class UsageError extends Error {}
@@ -123,6 +128,12 @@ async function rebuildHolds(env: Env, io: Output): Promise<number> {
   return 0;
 }
 
+async function rebuildKeys(env: Env, io: Output): Promise<number> {
+  const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildApiKeys()));
+  io.out(`${JSON.stringify(counts)}\n`);
+  return 0;
+}
+
 async function rebuildSearch(env: Env, io: Output, logs: string[]): Promise<number> {
   const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildEventSearch(logs)));
   io.out(`${JSON.stringify(counts)}\n`);
@@ -188,6 +199,7 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
     if (command === 'verify') return await verify(env, io, args);
     if (command === 'verify-export') return await verifyExportFile(io, args);
     if (command === 'keys' && args[0] === 'create') return await createKey(env, io, args.slice(1));
+    if (command === 'keys' && args[0] === 'rebuild' && args.length === 1) return await rebuildKeys(env, io);
     if (command === 'holds' && args[0] === 'rebuild' && args.length === 1) return await rebuildHolds(env, io);
     if (command === 'search' && args[0] === 'rebuild') return await rebuildSearch(env, io, args.slice(1));
     throw new UsageError(`unknown command "${argv.join(' ')}"`);

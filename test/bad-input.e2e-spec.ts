@@ -352,6 +352,34 @@ describe('bad input: a clear JSON error and no change to any log', () => {
     expect(after.items.length).toBe(before);
     expect(JSON.stringify(after)).not.toMatch(/atk_[A-Za-z0-9_-]{40}/);
   });
+
+  it("refuses an emitter's event in the platform log, even from a key for every tenant, and appends nothing", async () => {
+    const everywhere = await createKey(t, 'audit-trail', ['emitter'], ['*']);
+    const client = await superuserClient(db);
+    const platformEntries = async () =>
+      (await client.query("SELECT count(*)::int AS n FROM entries WHERE log = 'platform'")).rows[0].n as number;
+    try {
+      const before = await platformEntries();
+      const res = await t
+        .http()
+        .post('/v1/events')
+        .set(auth(everywhere))
+        .send({
+          tenant: 'platform',
+          type: 'api_key.revoked',
+          category: 'api_keys',
+          actor: { type: 'user', id: 'u1' },
+          target: { type: 'api_key', id: '0190f1d2-0000-7000-8000-000000000000' },
+        });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'invalid_request', details: [{ path: '/tenant' }] });
+      expect(await platformEntries()).toBe(before);
+      // The same key writes to a tenant's log as before.
+      await t.http().post('/v1/events').set(auth(everywhere)).send(good('acme')).expect(201);
+    } finally {
+      await client.end();
+    }
+  });
 });
 
 function nest(depth: number): Record<string, unknown> {

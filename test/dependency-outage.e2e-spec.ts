@@ -15,6 +15,7 @@ interface Answer {
   readonly code?: string;
   readonly retryAfter?: string;
   readonly id?: string;
+  readonly body?: unknown;
 }
 
 interface LogLine {
@@ -55,6 +56,7 @@ describe('PostgreSQL unreachable under load', () => {
         code: res.body?.code,
         retryAfter: res.headers['retry-after'],
         id: res.body?.id,
+        body: res.body,
       };
       answers.push(answer);
       return answer;
@@ -112,6 +114,14 @@ describe('PostgreSQL unreachable under load', () => {
       expect(a).toMatchObject({ code: 'unavailable', retryAfter: expect.stringMatching(/^[1-9][0-9]*$/) });
     // Reads and authentication (every request here authenticates) while down were refused, not 401.
     expect(reads.filter((a) => a.status === 503).length).toBeGreaterThan(0);
+    // The documented body, and nothing of the connection error in it.
+    for (const a of reads.filter((r) => r.status === 503))
+      expect(a.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        code: 'unavailable',
+        message: 'the database is unreachable; retry later',
+      });
 
     const down = health.filter((h) => h.status === 503);
     expect(down.length).toBeGreaterThan(0);

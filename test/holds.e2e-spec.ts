@@ -1,5 +1,5 @@
 import { CommandBus } from '@nestjs/cqrs';
-import { DataSource } from 'typeorm';
+import { DatabasePool } from '../src/platform/database/database-pool';
 import { RebuildHolds } from '../src/holds/rebuild-holds.handler';
 import { withTenantScope } from '../src/platform/database/tenant-scoped-reads';
 import { TestApp, createKey, startTestApp } from './support/test-app';
@@ -86,6 +86,12 @@ describe('legal holds', () => {
     const foreign = await t.http().get(`/v1/holds/${res.body.id}`).set(auth(gina)).expect(404);
     const missing = await t.http().get('/v1/holds/01890000-0000-7000-8000-000000000000').set(auth(gina)).expect(404);
     expect(foreign.body).toEqual(missing.body);
+    expect(missing.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'hold_not_found',
+      message: 'no such hold',
+    });
   });
 
   it('refuses bad holds with clear errors and writes no event', async () => {
@@ -192,12 +198,13 @@ describe('legal holds', () => {
       .send({ reason: 'again' })
       .expect(409);
     expect(conflict.body.code).toBe('hold_released');
-    await t
+    const unknown = await t
       .http()
       .post('/v1/holds/01890000-0000-7000-8000-000000000000/release')
       .set(auth(alice))
       .send({ reason: 'r' })
       .expect(404);
+    expect(unknown.body).toMatchObject({ statusCode: 404, code: 'hold_not_found' });
     const released = await t.http().get('/v1/holds').query({ status: 'released' }).set(auth(alice)).expect(200);
     expect(released.body.items.map((h: { id: string }) => h.id)).toContain(hold.id);
     expect(released.body.items.find((h: { id: string }) => h.id === hold.id).history).toHaveLength(4);
@@ -272,7 +279,7 @@ describe('legal holds', () => {
   });
 
   it("keeps other tenants' holds out of a scoped read in PostgreSQL itself (row-level security)", async () => {
-    const ds = t.app.get(DataSource);
+    const ds = t.app.get(DatabasePool);
     const tenantsSeen = async (scope: string[]) =>
       [
         ...new Set(
@@ -284,22 +291,87 @@ describe('legal holds', () => {
     expect(await tenantsSeen(['*'])).toEqual(['*', 'acme']);
   });
 
-  it('rebuilds the holds read model from the ledger to exactly the live state', async () => {
-    const live = (await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items;
-    expect(live.length).toBeGreaterThanOrEqual(5);
-    const client = await superuserClient(db);
-    await client.query('DELETE FROM holds');
-    await client.end();
-    expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual([]);
-    const counts = await t.app.get(CommandBus).execute(new RebuildHolds());
-    expect(counts.holds).toBe(live.length);
-    expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual(live);
-    // Live changes keep working on the rebuilt model.
+  it('rebuilds the holds read model from the ledger to exactly the live state, versions included', async () => {
+    // Its own holds, so it does not rest on the tests above: one amended (version 2), one released (version 4).
+    const { body: amended } = await place(root, {
+      tenant: 'acme',
+      matter: 'MAT-REBUILD-1',
+      scope: { actors: ['r1'] },
+    }).expect(201);
     await t
       .http()
-      .post(`/v1/holds/${live[0].id}/amend`)
+      .post(`/v1/holds/${amended.id}/amend`)
       .set(auth(root))
-      .send({ scope: {}, reason: 'everything' })
-      .expect((res) => expect([200, 409]).toContain(res.status));
+      .send({ scope: { actors: ['r1', 'r2'] }, reason: 'widened' })
+      .expect(200);
+    const { body: released } = await place(alice, { tenant: 'acme', matter: 'MAT-REBUILD-2', scope: {} }).expect(201);
+    await t.http().post(`/v1/holds/${released.id}/release`).set(auth(alice)).send({ reason: 'done' }).expect(202);
+    await t.http().post(`/v1/holds/${released.id}/release`).set(auth(bob)).send({ reason: 'done' }).expect(200);
+
+    const client = await superuserClient(db);
+    try {
+      const rows = async () =>
+        (await client.query('SELECT tenant, id, status, version, state FROM holds ORDER BY tenant, id')).rows;
+      const live = (await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items;
+      const before = await rows();
+      // Every row's version is the number of its events, as a change expects it.
+      for (const row of before) expect(row.version).toBe(row.state.history.length);
+      expect(before.find((r) => r.id === amended.id)).toMatchObject({ status: 'active', version: 2 });
+      expect(before.find((r) => r.id === released.id)).toMatchObject({ status: 'released', version: 4 });
+
+      // A projection out of step with the ledger: a change decided on it is refused, and records nothing.
+      await client.query('UPDATE holds SET version = version + 100 WHERE id = $1', [amended.id]);
+      const ledgerBefore = (await holdEntries('acme')).length;
+      const refused = await t
+        .http()
+        .post(`/v1/holds/${amended.id}/amend`)
+        .set(auth(root))
+        .send({ scope: {}, reason: 'everything' })
+        .expect(409);
+      expect(refused.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        code: 'hold_changed',
+        message: 'the hold changed meanwhile; try again',
+      });
+      expect((await holdEntries('acme')).length).toBe(ledgerBefore);
+
+      await client.query('DELETE FROM holds');
+      expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual([]);
+      const counts = await t.app.get(CommandBus).execute(new RebuildHolds());
+      expect(counts.holds).toBe(before.length);
+      expect(counts.events).toBe(before.reduce((n, row) => n + row.state.history.length, 0));
+      // Row for row, the versions included: a change decides on them.
+      expect(await rows()).toEqual(before);
+      expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual(live);
+
+      // Live changes keep working on the rebuilt model, from the rebuilt version on.
+      const widened = await t
+        .http()
+        .post(`/v1/holds/${amended.id}/amend`)
+        .set(auth(root))
+        .send({ scope: {}, reason: 'everything' })
+        .expect(200);
+      expect(widened.body).toMatchObject({ id: amended.id, status: 'active', scope: {} });
+      expect(widened.body.history.map((e: { type: string }) => e.type)).toEqual([
+        'hold.placed',
+        'hold.amended',
+        'hold.amended',
+      ]);
+      expect((await client.query('SELECT version, state FROM holds WHERE id = $1', [amended.id])).rows[0]).toEqual({
+        version: 3,
+        state: expect.objectContaining({ history: widened.body.history }),
+      });
+      // A released hold stays released after the rebuild.
+      const again = await t
+        .http()
+        .post(`/v1/holds/${released.id}/release`)
+        .set(auth(root))
+        .send({ reason: 'again' })
+        .expect(409);
+      expect(again.body.code).toBe('hold_released');
+    } finally {
+      await client.end();
+    }
   });
 });

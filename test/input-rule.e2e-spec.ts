@@ -483,7 +483,7 @@ describe('the input rule', () => {
     expect(xml.status).toBe(415);
     expect(xml.body).toMatchObject({
       statusCode: 415,
-      error: expect.any(String),
+      error: 'Unsupported Media Type',
       code: 'unsupported_media_type',
       message: expect.any(String),
     });
@@ -494,7 +494,7 @@ describe('the input rule', () => {
     expect(huge.status).toBe(431);
     expect(huge.body).toMatchObject({
       statusCode: 431,
-      error: expect.any(String),
+      error: 'Request Header Fields Too Large',
       code: 'headers_too_large',
       message: expect.any(String),
     });

@@ -1,4 +1,4 @@
-import { TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
+import { MovableClock, TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const bearer = (key: string) => `Bearer ${key}`;
@@ -8,12 +8,18 @@ describe('API keys: create, list, rotate, revoke', () => {
   let t: TestApp;
   let other: TestApp;
   const logs: string[] = [];
+  // The first process's clock: key expiry is decided by it, so a test moves time instead of waiting.
+  const clock = new MovableClock();
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await startTestApp(db, {}, { logs });
+    t = await startTestApp(db, {}, { logs, clock });
     // A second process on the same database: revocation and rotation must reach it at once.
     other = await startTestApp(db, { AUDIT_BOOTSTRAP_ADMIN_KEY: '' });
+  });
+
+  afterEach(() => {
+    clock.offsetMs = 0;
   });
 
   afterAll(async () => {
@@ -135,8 +141,9 @@ describe('API keys: create, list, rotate, revoke', () => {
     expect(rotate.body.code).toBe('key_not_active');
   });
 
-  it('an expired key stops working', async () => {
-    const expiresAt = new Date(Date.now() + 1500).toISOString();
+  it('an expired key stops working, though it worked (and was cached) a moment before', async () => {
+    const HOUR = 3_600_000;
+    const expiresAt = new Date(clock.now().getTime() + HOUR).toISOString();
     const res = await t
       .http()
       .post('/v1/keys')
@@ -145,8 +152,13 @@ describe('API keys: create, list, rotate, revoke', () => {
       .expect(201);
     expect(res.body.expiresAt).toBe(expiresAt);
     await emit(t, res.body.key).expect(201);
-    await new Promise((resolve) => setTimeout(resolve, 1600));
-    await emit(t, res.body.key).expect(401);
+    // Seconds before it expires (the cached answer has run out): still good.
+    clock.offsetMs = HOUR - 10_000;
+    await emit(t, res.body.key).expect(201);
+    // A second after: refused, the cache of the answer just above notwithstanding.
+    clock.offsetMs = HOUR + 1_000;
+    const refused = await emit(t, res.body.key).expect(401);
+    expect(refused.body).toMatchObject({ statusCode: 401, code: 'unauthenticated' });
   });
 
   describe('a key scoped to one tenant', () => {
@@ -203,8 +215,20 @@ describe('API keys: create, list, rotate, revoke', () => {
         .set('authorization', bearer(scopedAdmin))
         .expect(404);
       expect(rotate.body).toEqual(missing.body);
-      await t.http().delete(`/v1/keys/${foreignId}`).set('authorization', bearer(scopedAdmin)).expect(404);
-      await t.http().delete('/v1/keys/not-a-key-id').set('authorization', bearer(scopedAdmin)).expect(404);
+      const notFound = { statusCode: 404, error: 'Not Found', code: 'key_not_found', message: 'no such API key' };
+      expect(missing.body).toEqual(notFound);
+      const revokeForeign = await t
+        .http()
+        .delete(`/v1/keys/${foreignId}`)
+        .set('authorization', bearer(scopedAdmin))
+        .expect(404);
+      expect(revokeForeign.body).toEqual(notFound);
+      const revokeMalformed = await t
+        .http()
+        .delete('/v1/keys/not-a-key-id')
+        .set('authorization', bearer(scopedAdmin))
+        .expect(404);
+      expect(revokeMalformed.body).toEqual(notFound);
     });
   });
 

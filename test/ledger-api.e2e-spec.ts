@@ -317,3 +317,38 @@ function perfectRoot(hashes: Buffer[]): Buffer {
   }
   return level[0];
 }
+
+describe('a log whose checkpoints nobody has signed yet', () => {
+  let db: string;
+  let t: TestApp;
+  const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // The API alone: no signer runs, so nothing signs a checkpoint unless asked to.
+    t = await startTestApp(db, { AUDIT_COMPONENTS: 'api' });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await dropTestDatabase(db);
+  });
+
+  it('answers 404 no_checkpoint for a log with entries and no checkpoint, unknown_log for no log at all', async () => {
+    const emitter = await createKey(t, 'billing', ['emitter'], ['acme']);
+    const reader = await createKey(t, 'secops', ['investigator'], ['*']);
+    await t.http().post('/v1/events').set(auth(emitter)).send(event('acme', 1)).expect(201);
+    const none = await t.http().get('/v1/logs/acme/checkpoint').set(auth(reader)).expect(404);
+    expect(none.body).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      code: 'no_checkpoint',
+      message: 'the log has no signed checkpoint yet',
+    });
+    const unknown = await t.http().get('/v1/logs/nothing/checkpoint').set(auth(reader)).expect(404);
+    expect(unknown.body).toEqual({ statusCode: 404, error: 'Not Found', code: 'unknown_log', message: 'no such log' });
+    // Signed on demand, the log has one.
+    const signed = await t.http().post('/v1/logs/acme/checkpoint').set(auth(reader)).expect(200);
+    expect((await t.http().get('/v1/logs/acme/checkpoint').set(auth(reader)).expect(200)).text).toBe(signed.text);
+  });
+});

@@ -257,6 +257,7 @@ describe('projections that cannot stall', () => {
       const foreign = await t.http().get('/v1/logs/globex/quarantine').set(auth(acmeOnly)).expect(404);
       const missing = await t.http().get('/v1/logs/nosuchlog/quarantine').set(auth(acmeOnly)).expect(404);
       expect(foreign.body).toEqual(missing.body);
+      expect(missing.body).toEqual({ statusCode: 404, error: 'Not Found', code: 'not_found', message: 'no such log' });
       await t.http().get('/v1/logs/globex/quarantine').set(auth(emitter)).expect(403);
       // A log name that PostgreSQL could not store, or that is not UTF-8: the input rule, never a 500.
       for (const [bad, path] of [

@@ -1,7 +1,31 @@
 import { TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase } from './support/test-database';
+import { Client } from 'pg';
+import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 const bearer = (key: string) => `Bearer ${key}`;
+
+// The role the service runs as (platform/database/database-bootstrap.ts RUNTIME_ROLE).
+const RUNTIME_ROLE = 'audit_runtime';
+
+/**
+ * Resolves once the service's append of entries waits for a lock that the open transaction of the
+ * backend `holderPid` holds, as PostgreSQL reports it; rejects when `answered()` comes first, or
+ * after 10 s. `observer` must not be inside a transaction: pg_stat_activity is read once per
+ * transaction and would not change.
+ */
+async function untilAppendWaits(observer: Client, holderPid: number, answered: () => boolean): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const { rows } = await observer.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE $1 = ANY (pg_blocking_pids(pid)) AND query LIKE '%INSERT INTO entries%'`,
+      [holderPid],
+    );
+    if (rows[0].n > 0) return;
+    if (answered()) throw new Error('the read was answered before its record was appended');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('no append of a read record waited within 10 s');
+}
 
 /** Appends `n` events to `tenant` and waits for a checkpoint covering them. */
 async function fill(t: TestApp, emitter: string, investigator: string, tenant: string, n: number): Promise<void> {
@@ -62,6 +86,79 @@ describe('read records', () => {
       });
     });
 
+    it('answers only once the record is committed: while it cannot commit, nothing is answered', async () => {
+      const holder = await superuserClient(db);
+      const observer = await superuserClient(db);
+      try {
+        const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+        // The platform log's head row, locked: the record's statement (which moves the head) waits.
+        await holder.query('BEGIN');
+        await holder.query("SELECT 1 FROM logs WHERE log = 'platform' FOR UPDATE");
+        let answered = false;
+        const reading = t
+          .http()
+          .get('/v1/logs/acme/proof/inclusion')
+          .query({ index: 2, size: 3 })
+          .set('authorization', bearer(investigator))
+          .then((res) => {
+            answered = true;
+            return res;
+          });
+        await untilAppendWaits(observer, holderPid, () => answered);
+        // One more round trip to PostgreSQL: an answer already sent has arrived by now.
+        await holder.query('SELECT 1');
+        expect(answered).toBe(false);
+        await holder.query('COMMIT');
+        const res = await reading;
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ index: 2, size: 3 });
+        expect((await recordsBy(investigatorId)).at(-1)).toMatchObject({
+          type: 'access.logs.proof.inclusion',
+          outcome: 'success',
+          context: { filters: { index: '2', size: '3' } },
+        });
+      } finally {
+        await holder.end();
+        await observer.end();
+      }
+    });
+
+    it('does not answer a read that cannot be recorded: 500 with no data and nothing leaked', async () => {
+      const before = (await recordsBy(investigatorId)).length;
+      const su = await superuserClient(db);
+      try {
+        // The service may no longer write entries: the record of any read fails.
+        await su.query(`REVOKE INSERT ON entries FROM ${RUNTIME_ROLE}`);
+        const res = await t
+          .http()
+          .get('/v1/logs/acme/proof/inclusion')
+          .query({ index: 1, size: 3 })
+          .set('authorization', bearer(investigator));
+        expect(res.status).toBe(500);
+        expect(res.headers['content-type']).toContain('application/json');
+        // Exactly the documented body: no proof, no leaf hash, nothing of what PostgreSQL said.
+        expect(res.body).toEqual({
+          statusCode: 500,
+          error: 'Internal Server Error',
+          code: 'internal',
+          message: 'internal error',
+        });
+        expect(res.text).not.toMatch(/permission|entries|audit_runtime|leafHash|proof/i);
+      } finally {
+        await su.query(`GRANT INSERT ON entries TO ${RUNTIME_ROLE}`);
+        await su.end();
+      }
+      expect(await recordsBy(investigatorId)).toHaveLength(before);
+      // Recordable again, answered again.
+      await t
+        .http()
+        .get('/v1/logs/acme/proof/inclusion')
+        .query({ index: 1, size: 3 })
+        .set('authorization', bearer(investigator))
+        .expect(200);
+      expect(await recordsBy(investigatorId)).toHaveLength(before + 1);
+    });
+
     it('records proofs, tiles and entry bundles with their filters', async () => {
       await t
         .http()
@@ -91,6 +188,7 @@ describe('read records', () => {
         .set('authorization', bearer(investigator))
         .expect(404);
       expect(foreign.body).toEqual(missing.body);
+      expect(missing.body).toEqual({ statusCode: 404, error: 'Not Found', code: 'not_found', message: 'no such log' });
       const records = (await recordsBy(investigatorId)).slice(-2);
       expect(records.map((r) => [r.target.id, r.outcome, r.context.error])).toEqual([
         ['globex', 'failure', 'not_found'],

@@ -1,7 +1,17 @@
-import { CodedError } from '../platform/errors/coded-error';
+import { erringWith } from '../platform';
 
-/** Errors of the access context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class AccessError extends CodedError {}
+/** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
+const STATUS = {
+  key_not_found: 404,
+  key_not_active: 409,
+  grant_exceeds_holder: 403,
+} as const;
+
+/** Every code the context raises. */
+export type AccessErrorCode = keyof typeof STATUS;
+
+/** Errors of the access context, with stable codes and their HTTP status (platform/http/error.filter.ts answers with both). */
+export abstract class AccessError extends erringWith(STATUS) {}
 
 /**
  * No key with this id that the caller may manage. A key outside the caller's tenant scope gets

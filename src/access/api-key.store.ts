@@ -1,34 +1,17 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import type { Sql } from '../ledger/log-store';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { runtimeConnection } from '../platform/database/database-bootstrap';
+import { EntityManager, Like, Repository } from 'typeorm';
+import type { Sql } from '../ledger';
+import { DatabasePool } from '../platform';
+import { ApiKeyRow } from './api-key.row';
 import { hashKeySecret, sameSecretHash } from './api-key-secret';
 import { ApiKeyState } from './keys/api-key.decider';
-import { Principal, Role } from './roles';
+import { Principal } from './roles';
 
 /** An API key as listed: never its secret or hash. */
-export interface ApiKeyRecord extends ApiKeyState {
-  readonly createdAt: string;
-  readonly createdBy: string | null;
-  readonly rotatedAt: string | null;
-}
-
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  secret_hash: Buffer;
-  roles: Role[];
-  tenants: string[];
-  created_at: Date;
-  created_by: string | null;
-  rotated_at: Date | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
+export type ApiKeyRecord = ApiKeyState;
 
 // How long an authenticated key is trusted without asking the database again. Only while this
 // process listens for key changes: every rotation and revocation notifies, and a notification
@@ -37,19 +20,37 @@ const CACHE_MS = 1000;
 const CHANNEL = 'audit_api_keys';
 const RELISTEN_MS = 1000;
 
-function toRecord(row: KeyRow): ApiKeyRecord {
+function toRecord(row: ApiKeyRow): ApiKeyRecord {
   return {
     id: row.id,
     name: row.name,
     prefix: row.prefix,
     roles: row.roles,
     tenants: row.tenants,
-    createdAt: row.created_at.toISOString(),
-    createdBy: row.created_by,
-    rotatedAt: row.rotated_at?.toISOString() ?? null,
-    expiresAt: row.expires_at?.toISOString() ?? null,
-    revokedAt: row.revoked_at?.toISOString() ?? null,
+    createdAt: row.createdAt.toISOString(),
+    createdBy: row.createdBy,
+    rotatedAt: row.rotatedAt?.toISOString() ?? null,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
   };
+}
+
+/** The row of `key` with `secretHash`; every column but the hash is the key's state. */
+function toRow(key: ApiKeyState, secretHash: Buffer): ApiKeyRow {
+  const date = (iso: string | null) => (iso === null ? null : new Date(iso));
+  return Object.assign(new ApiKeyRow(), {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    secretHash,
+    roles: [...key.roles],
+    tenants: [...key.tenants],
+    createdAt: new Date(key.createdAt),
+    createdBy: key.createdBy,
+    rotatedAt: date(key.rotatedAt),
+    expiresAt: date(key.expiresAt),
+    revokedAt: date(key.revokedAt),
+  });
 }
 
 /** Stored API keys (hashes only), authentication, and the cache of authenticated keys. */
@@ -65,8 +66,8 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   private listenWarned = false;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectRepository(ApiKeyRow) private readonly rows: Repository<ApiKeyRow>,
+    private readonly pool: DatabasePool,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -80,14 +81,7 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async listen(): Promise<void> {
-    const connection = runtimeConnection(this.config.databaseUrl, this.config.runtimeDatabaseUrl);
-    // Bounded: a connect that hangs (PostgreSQL unreachable) must not stop the retries.
-    const client = new Client({
-      connectionString: connection.url,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-      ...connection.extra,
-    });
+    const client = this.pool.dedicatedClient();
     const lost = () => {
       if (this.listener !== client) return;
       this.listener = null;
@@ -130,62 +124,77 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     this.forget();
   }
 
-  /** The principal of a live (not revoked, not expired) key with this secret, or null. */
-  async authenticate(secret: string, now = Date.now()): Promise<Principal | null> {
+  /**
+   * The principal of a live (not revoked, not expired at `now`, the caller's clock) key with this
+   * secret, or null.
+   */
+  async authenticate(secret: string, now: Date): Promise<Principal | null> {
+    const at = now.getTime();
     const hash = hashKeySecret(secret);
     const cacheKey = hash.toString('base64');
     const cached = this.cache.get(cacheKey);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached && cached.until > at) return cached.principal;
     const generation = this.generation;
-    const rows: KeyRow[] = await this.db.query('SELECT * FROM api_keys WHERE secret_hash = $1', [hash]);
-    const row = rows[0];
+    const row = await this.rows.findOneBy({ secretHash: hash });
     const live =
-      row !== undefined &&
-      sameSecretHash(row.secret_hash, hash) &&
-      row.revoked_at === null &&
-      (row.expires_at === null || row.expires_at.getTime() > now);
+      row !== null &&
+      sameSecretHash(row.secretHash, hash) &&
+      row.revokedAt === null &&
+      (row.expiresAt === null || row.expiresAt.getTime() > at);
     const principal: Principal | null = live
       ? {
           keyId: row.id,
           name: row.name,
           roles: row.roles,
           tenants: row.tenants,
-          expiresAt: row.expires_at?.toISOString() ?? null,
+          expiresAt: row.expiresAt?.toISOString() ?? null,
         }
       : null;
     if (this.listener !== null && generation === this.generation) {
       if (this.cache.size > 10_000) this.cache.clear();
-      const until = Math.min(now + CACHE_MS, row?.expires_at?.getTime() ?? Infinity);
+      const until = Math.min(at + CACHE_MS, row?.expiresAt?.getTime() ?? Infinity);
       this.cache.set(cacheKey, { principal, until });
     }
     return principal;
   }
 
   async find(id: string): Promise<ApiKeyRecord | undefined> {
-    const rows: KeyRow[] = await this.db.query('SELECT * FROM api_keys WHERE id = $1', [id]);
-    return rows[0] && toRecord(rows[0]);
+    const row = await this.rows.findOneBy({ id });
+    return row === null ? undefined : toRecord(row);
   }
 
   /** Every key, or those whose public prefix starts with `prefix` (filtered in the database). */
   async list(prefix?: string): Promise<ApiKeyRecord[]> {
-    const rows: KeyRow[] =
-      prefix === undefined
-        ? await this.db.query('SELECT * FROM api_keys ORDER BY created_at, id')
-        : await this.db.query(`SELECT * FROM api_keys WHERE prefix LIKE $1 || '%' ORDER BY created_at, id`, [
-            prefix.replace(/[\\%_]/g, '\\$&'),
-          ]);
+    const rows = await this.rows.find({
+      // LIKE's escape character is the backslash: a prefix matches itself, not a pattern.
+      where: prefix === undefined ? {} : { prefix: Like(`${prefix.replace(/[\\%_]/g, '\\$&')}%`) },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
     return rows.map(toRecord);
   }
+
+  // The three changes below run inside the Sequencer's append transaction, which hands its effect
+  // a `Sql` function and no EntityManager: they stay SQL, and say in the statement what they guard.
 
   /**
    * Stores a key (its hash only) inside the caller's transaction. Returns false when a key with
    * this secret already exists.
    */
-  async insert(sql: Sql, key: ApiKeyState, secret: string, createdBy: string | null): Promise<boolean> {
+  async insert(sql: Sql, key: ApiKeyState, secret: string): Promise<boolean> {
     const rows = await sql(
-      `INSERT INTO api_keys (id, name, prefix, secret_hash, roles, tenants, created_by, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (secret_hash) DO NOTHING RETURNING id`,
-      [key.id, key.name, key.prefix, hashKeySecret(secret), key.roles, key.tenants, createdBy, key.expiresAt],
+      `INSERT INTO api_keys (id, name, prefix, secret_hash, roles, tenants, created_at, created_by, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (secret_hash) DO NOTHING RETURNING id`,
+      [
+        key.id,
+        key.name,
+        key.prefix,
+        hashKeySecret(secret),
+        key.roles,
+        key.tenants,
+        key.createdAt,
+        key.createdBy,
+        key.expiresAt,
+      ],
     );
     return rows.length === 1;
   }
@@ -194,11 +203,11 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
    * Replaces the secret of a live key inside the caller's transaction; every process forgets the
    * old one at commit. Returns false when the key was revoked meanwhile.
    */
-  async rotate(sql: Sql, id: string, prefix: string, secret: string): Promise<boolean> {
+  async rotate(sql: Sql, id: string, prefix: string, secret: string, at: string): Promise<boolean> {
     const rows = await sql(
-      `WITH changed AS (UPDATE api_keys SET secret_hash = $2, prefix = $3, rotated_at = now()
+      `WITH changed AS (UPDATE api_keys SET secret_hash = $2, prefix = $3, rotated_at = $4
        WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM changed`,
-      [id, hashKeySecret(secret), prefix],
+      [id, hashKeySecret(secret), prefix, at],
     );
     await this.notify(sql);
     return rows.length === 1;
@@ -215,6 +224,40 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     );
     await this.notify(sql);
     return rows.length === 1;
+  }
+
+  /** Keeps every key change out until the caller's transaction ends (the rebuild); reads go on. */
+  async lockForRebuild(manager: EntityManager): Promise<void> {
+    await manager.query('LOCK TABLE api_keys IN EXCLUSIVE MODE');
+  }
+
+  /**
+   * Makes the table exactly `keys` inside the caller's transaction (the rebuild): a row without a
+   * key is deleted, and every key's columns are its state. Each key keeps the secret hash its row
+   * has; a key without a row gets the hash of no secret anyone holds (32 random bytes, never shown),
+   * so it is listed and may be revoked, and works again only once rotated. Returns the ids of
+   * those keys. Every process forgets its cached keys at commit.
+   */
+  async replaceAll(manager: EntityManager, keys: readonly ApiKeyState[]): Promise<string[]> {
+    const repository = manager.getRepository(ApiKeyRow);
+    const hashes = new Map(
+      (await repository.find({ select: { id: true, secretHash: true } })).map((row) => [row.id, row.secretHash]),
+    );
+    const ids = keys.map((key) => key.id);
+    // Rows of keys the ledger never created.
+    await repository
+      .createQueryBuilder()
+      .delete()
+      .where(ids.length === 0 ? 'true' : 'id NOT IN (:...ids)', { ids })
+      .execute();
+    const withoutSecret = ids.filter((id) => !hashes.has(id));
+    if (keys.length > 0)
+      await repository.upsert(
+        keys.map((key) => toRow(key, hashes.get(key.id) ?? randomBytes(32))),
+        ['id'],
+      );
+    await this.notify((text, params) => manager.query(text, params));
+    return withoutSecret;
   }
 
   // Updates are wrapped in `SELECT ... FROM changed` because TypeORM answers a bare UPDATE with

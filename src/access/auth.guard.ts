@@ -1,8 +1,8 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { enforceInputRule } from '../platform/http/input-rule.edge';
-import { AuthenticationError, PermissionError } from '../platform/http/request.errors';
+import { CLOCK, Clock, enforceInputRule } from '../platform';
+import { AuthenticationError, PermissionError } from '../platform';
 import { ApiKeyStore } from './api-key.store';
 import { bearerToken } from './api-key-secret';
 import { PERMISSION } from './permission.decorator';
@@ -22,6 +22,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyStore,
     private readonly rateLimiter: RateLimiter,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -37,7 +38,7 @@ export class AuthGuard implements CanActivate {
     }
     const bearer = bearerToken(request.headers.authorization);
     if ('problem' in bearer) throw new AuthenticationError(bearer.problem);
-    const principal = await this.keys.authenticate(bearer.token);
+    const principal = await this.keys.authenticate(bearer.token, this.clock.now());
     if (principal === null) throw new AuthenticationError('the API key is unknown, revoked or expired');
     this.rateLimiter.admit(principal);
     if (!rolesGrant(principal.roles, permission))

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { RateLimitedError } from '../platform/http/request.errors';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { RateLimitedError } from '../platform';
 import { TokenBuckets } from './rate-limit';
 import { Principal } from './roles';
 
 /**
  * Request budgets per API key, kept in this process's memory: the ingestion path must not wait
- * on Redis (DESIGN: Redis carries BullMQ jobs only), so with N API processes a key may make up
- * to N times its budget. Keys with the `emitter` role get the high budget; all others the low one.
+ * on Redis (Redis carries BullMQ jobs only: docs/domain.md "Components and how they start"), so
+ * with N API processes a key may make up to N times its budget. Keys with the `emitter` role get
+ * the high budget; all others the low one.
  */
 @Injectable()
 export class RateLimiter {

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../platform/http/request.errors';
+import { NotFoundError } from '../platform';
 import { Principal, mayReadLog } from './roles';
 
 /** The log a route names, when this key may read it; "no such log" (404) otherwise. */

@@ -1,6 +1,6 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
 
-/** The roles of DESIGN.md "Users and roles". */
+/** The roles of docs/domain.md "Users and roles". */
 export const ROLES = ['emitter', 'investigator', 'legal', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 

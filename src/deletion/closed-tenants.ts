@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { IngestionGate } from '../events';
 import { DeletionStore } from './deletion.store';
 import { TenantClosedError } from './deletion.errors';
 
@@ -8,7 +9,7 @@ const REFRESH_MS = 1000;
 
 /** Tenants closed by a tenant_closure request: they take no more events. */
 @Injectable()
-export class ClosedTenants {
+export class ClosedTenants implements IngestionGate {
   private closed: Set<string> = new Set();
   private loadedAt = 0;
   private loading: Promise<void> | null = null;

@@ -2,14 +2,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventsHandler, IEventHandler } from '@nestjs/cqrs';
 import { Queue } from 'bullmq';
-import { HoldReleased } from '../holds/hold-released.event';
-import { RetentionPolicyChangedEvent } from '../retention/retention-policy-changed.event';
-import { CLOCK, Clock } from '../platform/clock/clock';
-import { Dependencies } from '../platform/dependencies/dependencies';
-import { redisReady } from '../platform/queue/redis-connection';
+import { HoldReleased, HoldsReader } from '../holds';
+import { RetentionPolicyChangedEvent } from '../retention';
+import { CLOCK, Clock } from '../platform';
+import { Dependencies } from '../platform';
+import { redisReady } from '../platform';
 import { DELETION_QUEUE, RUN_DELETION_JOB, runJobOptions } from './deletion.queue';
 import { DeletionStore } from './deletion.store';
-import { within } from '../platform/clock/within';
+import { within } from '../platform';
 
 // Redis answers in milliseconds when it is up; longer, and the reconciler queues the request later.
 const ENQUEUE_NOW_MS = 2_000;
@@ -22,9 +22,26 @@ export class DeletionQueueing {
   constructor(
     @InjectQueue(DELETION_QUEUE) private readonly queue: Queue,
     private readonly store: DeletionStore,
+    private readonly holds: HoldsReader,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly dependencies: Dependencies,
   ) {}
+
+  /**
+   * Blocked requests worth running again: a retention minimum ran out, or a hold that blocked
+   * them is no longer active. `tenant` narrows to one tenant's requests (and purges).
+   */
+  async unblocked(tenant?: string): Promise<string[]> {
+    const now = this.clock.now().toISOString();
+    const requests = await this.store.blockedRequests(tenant);
+    const active = await this.holds.activeIds(requests.flatMap((request) => request.holdIds));
+    return requests
+      .filter(
+        (request) =>
+          (request.retryAt !== null && request.retryAt <= now) || request.holdIds.some((id) => !active.has(id)),
+      )
+      .map((request) => request.id);
+  }
 
   /** Queues each request unless its job is queued or running already; a failed job is replaced. */
   async enqueue(ids: readonly string[]): Promise<void> {
@@ -54,9 +71,7 @@ export class DeletionQueueing {
    * runs again.
    */
   async reconcile(): Promise<number> {
-    const ids = [
-      ...new Set([...(await this.store.unfinishedRuns()), ...(await this.store.unblocked(this.clock.now()))]),
-    ];
+    const ids = [...new Set([...(await this.store.unfinishedRuns()), ...(await this.unblocked())])];
     await this.enqueue(ids);
     if (ids.length > 0) this.logger.log(`reconciled ${ids.length} deletion request(s) with the queue`);
     return ids.length;
@@ -68,18 +83,12 @@ export class DeletionQueueing {
 export class RequeueOnHoldRelease implements IEventHandler<HoldReleased> {
   private readonly logger = new Logger(RequeueOnHoldRelease.name);
 
-  constructor(
-    private readonly queueing: DeletionQueueing,
-    private readonly store: DeletionStore,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  constructor(private readonly queueing: DeletionQueueing) {}
 
   async handle(event: HoldReleased): Promise<void> {
     // The periodic reconciliation catches what is lost here (a crash, Redis away).
     try {
-      await this.queueing.enqueue(
-        await this.store.unblocked(this.clock.now(), event.tenant === '*' ? undefined : event.tenant),
-      );
+      await this.queueing.enqueue(await this.queueing.unblocked(event.tenant === '*' ? undefined : event.tenant));
     } catch (e) {
       this.logger.warn(`could not queue deletion work after a hold release: ${(e as Error).name}`);
     }

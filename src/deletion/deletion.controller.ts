@@ -2,10 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/co
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { Principal } from '../access/roles';
-import { validator } from '../platform/http/json-schema';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { Principal } from '../access';
+import { validator } from '../platform';
 import { DeletionRequestNotFoundError, LedgerImmutableError } from './deletion.errors';
 import { DeletionRequest } from './deletion.store';
 import { DeletionStore } from './deletion.store';

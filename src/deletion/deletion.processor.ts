@@ -2,9 +2,9 @@ import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
-import { operator } from '../access/roles';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { CLOCK, Clock } from '../platform/clock/clock';
+import { operator } from '../access';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { CLOCK, Clock } from '../platform';
 import { DELETION_QUEUE, RECONCILE_JOB, RETENTION_PURGE_JOB, RUN_DELETION_JOB } from './deletion.queue';
 import { DeletionQueueing } from './deletion-queueing';
 import { DeletionStore } from './deletion.store';
@@ -52,8 +52,8 @@ export class DeletionProcessor extends WorkerHost {
     try {
       await this.runner.run((await this.store.find(id))!);
     } catch (e) {
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
-        await this.store.fail(id, this.clock.now());
+      // A run that finished the request and failed after (a notification) leaves it finished.
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && (await this.store.fail(id, this.clock.now()))) {
         this.logger.error(`deletion request ${id} failed for good: ${(e as Error).name}`);
       }
       throw e;

@@ -1,17 +1,17 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
-import type { Sql } from '../ledger/log-store';
+import type { Sql } from '../ledger';
 import { DeletionStore } from './deletion.store';
 
 // Real: the migrated PostgreSQL schema (its one-unfinished-request index). The store's `create`
-// runs on the caller's transaction only, so no DataSource is needed.
+// runs on the caller's transaction only, so nothing else is needed.
 
 describe('DeletionStore.create', () => {
   let db: string;
   let requester: Client;
   let worker: Client;
-  const store = new DeletionStore(undefined as unknown as DataSource);
+  const unused = undefined as never;
+  const store = new DeletionStore(unused, unused, unused, unused, unused);
   const request = (id: string) => ({
     id,
     tenant: 'acme',

@@ -1,22 +1,13 @@
-import { HoldScope, holdCovers } from '../holds/hold-scope';
+import { HoldScope, holdCovers } from '../holds';
+import type { ErasableEntry } from '../ledger';
 
 /**
  * What an erasure may erase and what it must keep, and why. Pure: the caller passes the entries,
  * the active holds, the retention rule and the time.
  */
 
-/** An entry with personal data not yet erased. */
-export interface ErasureCandidate {
-  readonly log: string;
-  readonly index: number;
-  readonly subject: string;
-  readonly category: string;
-  readonly type: string;
-  /** The actor's id. */
-  readonly actor: string;
-  /** The service's time (retention runs on it, never on the emitter's occurredAt). */
-  readonly recordedAt: string;
-}
+/** An entry with personal data not yet erased: the ledger's erasure port lists them. */
+export type ErasureCandidate = ErasableEntry;
 
 /** Why something was kept: an active hold, or a retention minimum that has not run out. */
 export type BlockReason =

@@ -1,16 +1,13 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Inject } from '@nestjs/common';
-import { PLATFORM_LOG } from '@audit/ledger';
-import { v7 as uuidv7 } from 'uuid';
-import { Principal, actorOf, coversTenant, keyIdOf } from '../access/roles';
-import { HoldStore } from '../holds/hold.store';
-import { EVERY_TENANT } from '../holds/hold-scope';
-import { UnknownTenantError } from '../holds/holds.errors';
-import { SERVICE_SOURCE } from '../ledger/append-plan';
-import { Sequencer } from '../ledger/sequencer';
-import { CLOCK, Clock } from '../platform/clock/clock';
+import { Principal, actorOf, coversTenant, keyIdOf } from '../access';
+import { EVERY_TENANT, UnknownTenantError } from '../holds';
+import { LogStore, Sequencer } from '../ledger';
+import { CLOCK, Clock, IDS, Ids } from '../platform';
 import { ClosedTenants } from './closed-tenants';
 import { DeletionQueueing } from './deletion-queueing';
+import { DeletionTarget, applyDeletionEvents, decide } from './deletion-request.decider';
+import { requestedEntry } from './deletion.entries';
 import { DeletionTenantOutOfScopeError } from './deletion.errors';
 import { DeletionKind, DeletionRequest, DeletionStore } from './deletion.store';
 
@@ -47,11 +44,12 @@ class Existing extends Error {
 export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> {
   constructor(
     private readonly store: DeletionStore,
-    private readonly holds: HoldStore,
+    private readonly logs: LogStore,
     private readonly sequencer: Sequencer,
     private readonly queueing: DeletionQueueing,
     private readonly closed: ClosedTenants,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(IDS) private readonly ids: Ids,
   ) {}
 
   async execute({ by, kind, tenant, subject, reason }: RequestDeletion): Promise<RequestedDeletion> {
@@ -61,39 +59,26 @@ export class RequestDeletionHandler implements ICommandHandler<RequestDeletion> 
         : !coversTenant(by, tenant)
     )
       throw new DeletionTenantOutOfScopeError(tenant);
-    if (tenant !== EVERY_TENANT && !(await this.holds.tenantKnown(tenant))) throw new UnknownTenantError(tenant);
-    const id = uuidv7();
+    if (tenant !== EVERY_TENANT && !(await this.logs.exists(tenant))) throw new UnknownTenantError(tenant);
+    const id = this.ids.next();
     const now = this.clock.now();
+    // A fresh id has no state: the decider only shapes the event (the store finds an unfinished twin).
+    const target = { kind, tenant, subject } as DeletionTarget;
+    const events = decide(
+      null,
+      { type: 'request', id, ...target, reason, requestedBy: { keyId: keyIdOf(by), name: by.name } },
+      now,
+    );
+    const requested = events[0] as Extract<(typeof events)[number], { type: 'deletion.requested' }>;
+    const state = applyDeletionEvents(null, events)!;
     let request: DeletionRequest | undefined;
     try {
-      await this.sequencer.append(
-        [
-          {
-            log: tenant === EVERY_TENANT ? PLATFORM_LOG : tenant,
-            source: SERVICE_SOURCE,
-            type: 'deletion.requested',
-            category: 'deletion',
-            actor: actorOf(by),
-            target: { type: 'deletion_request', id },
-            outcome: 'success',
-            context: { kind, reason, ...(subject !== null ? { subject } : {}) },
-          },
-        ],
-        async (sql) => {
-          const created = await this.store.create(sql, {
-            id,
-            tenant,
-            kind,
-            subject,
-            reason,
-            requestedBy: { keyId: keyIdOf(by), name: by.name },
-            requestedAt: now.toISOString(),
-          });
-          if (!created.created) throw new Existing(created.request);
-          request = created.request;
-          if (kind === 'tenant_closure') await this.store.close(sql, tenant, id, now);
-        },
-      );
+      await this.sequencer.append([requestedEntry(requested, actorOf(by))], async (sql) => {
+        const created = await this.store.create(sql, state);
+        if (!created.created) throw new Existing(created.request);
+        request = created.request;
+        if (kind === 'tenant_closure') await this.store.close(sql, tenant, id, now);
+      });
     } catch (e) {
       if (!(e instanceof Existing)) throw e;
       return { request: e.request, created: false };

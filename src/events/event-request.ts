@@ -4,6 +4,7 @@ import {
   JsonValue,
   LOG_NAME_PATTERN,
   MAX_LEAF_BYTES,
+  PLATFORM_LOG,
   canonicalJsonBytes,
   canonicalJsonLength,
   leafLength,
@@ -11,11 +12,11 @@ import {
   sha256,
 } from '@audit/ledger';
 import { randomBytes } from 'node:crypto';
-import { coversTenant, Principal } from '../access/roles';
-import { EventToAppend, entryFor } from '../ledger/append-plan';
-import { normaliseRfc3339 } from '../platform/http/input-rule';
-import { RFC3339_PATTERN, jsonDepth, validator } from '../platform/http/json-schema';
-import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform/http/request.errors';
+import { coversTenant, Principal } from '../access';
+import { EventToAppend, entryFor } from '../ledger';
+import { normaliseRfc3339 } from '../platform';
+import { RFC3339_PATTERN, jsonDepth, validator } from '../platform';
+import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform';
 import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
 
 /** Limits on what an emitter may send (docs/api.md "Limits"). */
@@ -125,6 +126,11 @@ function prepare(
 ): EventToAppend {
   if (!coversTenant(principal, body.tenant))
     throw new PermissionError(`this key may not write to tenant ${body.tenant}`);
+  // The platform log holds the service's own facts (keys, holds, reads, deletions), which its
+  // projections are rebuilt from: an emitter's entry there, even one from a key scoped to every
+  // tenant, could pose as one of them.
+  if (body.tenant === PLATFORM_LOG)
+    throw invalid(`${path}/tenant`, "is the audit service's own log; platform services write to their tenants' logs");
   const decision = categorize(body.type, body.category);
   if (!decision.ok) throw invalid(`${path}/${decision.field}`, decision.reason);
   if (body.context !== undefined && jsonDepth(body.context, EVENT_LIMITS.jsonDepth + 1) > EVENT_LIMITS.jsonDepth) {

@@ -1,5 +1,7 @@
+import { Inject } from '@nestjs/common';
+import { CLOCK, Clock } from '../platform';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Principal } from '../access/roles';
+import { Principal } from '../access';
 import { HoldState, decideAmend } from './hold.decider';
 import { HoldChanges } from './hold-changes';
 import { HoldScope } from './hold-scope';
@@ -19,11 +21,16 @@ export class AmendHold extends Command<HoldState> {
 
 @CommandHandler(AmendHold)
 export class AmendHoldHandler implements ICommandHandler<AmendHold> {
-  constructor(private readonly changes: HoldChanges) {}
+  constructor(
+    private readonly changes: HoldChanges,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async execute({ by, id, scope, description, reason }: AmendHold): Promise<HoldState> {
     return (
-      await this.changes.apply(id, (current) => decideAmend(by, current, { scope, description, reason }, new Date()))
+      await this.changes.apply(id, (current) =>
+        decideAmend(by, current, { scope, description, reason }, this.clock.now()),
+      )
     ).state as HoldState;
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { Sequencer } from '../ledger/sequencer';
-import { Notifier } from '../notifications/notifier';
-import { NOTIFICATION_TYPES, NotificationType } from '../notifications/notification';
+import { Sequencer } from '../ledger';
+import { Notifier } from '../notifications';
+import { NOTIFICATION_TYPES, NotificationType } from '../notifications';
 import { HoldEvent, HoldState, applyHoldEvents } from './hold.decider';
 import { holdEventEntry } from './hold.entries';
 import { HoldReleased } from './hold-released.event';

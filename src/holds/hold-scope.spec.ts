@@ -39,7 +39,7 @@ const widened = (s: HoldScope): fc.Arbitrary<HoldScope> =>
     });
 
 describe('hold scope', () => {
-  it('matches DESIGN examples', () => {
+  it('matches the documented scope rule', () => {
     const hold = {
       tenant: 'acme',
       scope: { subjects: ['u1'], categories: ['billing'], from: '2026-01-01T00:00:00Z', to: '2026-07-01T00:00:00Z' },

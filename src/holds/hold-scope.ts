@@ -1,5 +1,5 @@
 /**
- * Which entries a legal hold covers (DESIGN.md "Legal holds"): the one rule every caller uses:
+ * Which entries a legal hold covers (docs/domain.md "Legal holds"): the one rule every caller uses:
  * the check API, the deletion jobs, the hold guard's answers. Pure.
  */
 

@@ -1,4 +1,4 @@
-import { Principal } from '../access/roles';
+import { Principal } from '../access';
 import {
   HoldEvent,
   HoldState,

@@ -1,9 +1,9 @@
-import { Principal, coversAllTenants, keyIdOf } from '../access/roles';
+import { Principal, coversAllTenants, keyIdOf } from '../access';
 import { HoldScope, narrowedDimensions } from './hold-scope';
 import { HoldNarrowingError, HoldNotFoundError, HoldReleasedError, HoldTenantOutOfScopeError } from './holds.errors';
 
 /**
- * A legal hold as plain functions: events, state, decide, evolve (DESIGN.md "Legal holds"). No
+ * A legal hold as plain functions: events, state, decide, evolve (docs/domain.md "Legal holds"). No
  * clock, ids or storage inside: the caller passes the time, the id and the current state. Event
  * type strings are permanent record.
  */

@@ -1,6 +1,6 @@
 import { decodeLeaf, encodeLeaf } from '@audit/ledger';
-import { entryFor } from '../ledger/append-plan';
-import { Principal } from '../access/roles';
+import { entryFor } from '../ledger';
+import { Principal } from '../access';
 import { HoldEvent, decideAmend, decidePlace, decideRelease, applyHoldEvents, HoldState } from './hold.decider';
 import { fromHoldEntry, holdEventEntry, holdLog } from './hold.entries';
 

@@ -1,5 +1,5 @@
 import { JsonValue, LedgerEntry, PLATFORM_LOG } from '@audit/ledger';
-import { EventToAppend, SERVICE_SOURCE } from '../ledger/append-plan';
+import { EventToAppend, SERVICE_SOURCE } from '../ledger';
 import { HoldActor, HoldEvent } from './hold.decider';
 import { EVERY_TENANT, HoldScope } from './hold-scope';
 

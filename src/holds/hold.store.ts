@@ -1,15 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Sql } from '../ledger/log-store';
-import { withTenantScope } from '../platform/database/tenant-scoped-reads';
+import type { Sql } from '../ledger';
+import { DatabasePool, withTenantScope } from '../platform';
 import { HoldState } from './hold.decider';
 import { EVERY_TENANT } from './hold-scope';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The `holds` projection: each hold's state as its events left it. */
 @Injectable()
 export class HoldStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly pool: DatabasePool,
+  ) {}
 
   /** The hold, for the service itself (no tenant scope). */
   async find(id: string): Promise<HoldState | undefined> {
@@ -19,7 +24,7 @@ export class HoldStore {
 
   /** The hold as a key with `tenants` may see it: PostgreSQL hides other tenants' holds. */
   async findFor(tenants: readonly string[], id: string): Promise<HoldState | undefined> {
-    const rows = await withTenantScope(this.db, tenants, (sql) => sql('SELECT state FROM holds WHERE id = $1', [id]));
+    const rows = await withTenantScope(this.pool, tenants, (sql) => sql('SELECT state FROM holds WHERE id = $1', [id]));
     return (rows[0] as { state: HoldState } | undefined)?.state;
   }
 
@@ -29,7 +34,7 @@ export class HoldStore {
    */
   async listFor(tenants: readonly string[], filter: { tenant?: string; status?: string }): Promise<HoldState[]> {
     const visible = tenants.includes(EVERY_TENANT) ? null : tenants;
-    const rows = await withTenantScope(this.db, tenants, (sql) =>
+    const rows = await withTenantScope(this.pool, tenants, (sql) =>
       sql(
         `SELECT state FROM holds
          WHERE ($1::text[] IS NULL OR tenant = ANY($1)) AND ($2::text IS NULL OR tenant = $2) AND ($3::text IS NULL OR status = $3)
@@ -49,10 +54,16 @@ export class HoldStore {
     return rows.map((row) => row.state);
   }
 
-  /** Whether the audit trail knows `tenant` (it has a log). */
-  async tenantKnown(tenant: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query('SELECT 1 FROM logs WHERE log = $1', [tenant]);
-    return rows.length > 0;
+  /** Which of `ids` are active holds: for contexts that keep hold ids and must not read this table. */
+  async activeIds(ids: readonly string[]): Promise<Set<string>> {
+    // An id that is no uuid is no hold at all: left out, rather than failing the uuid cast.
+    const uuids = [...new Set(ids)].filter((id) => UUID.test(id));
+    if (uuids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id::text AS id FROM holds WHERE status = 'active' AND id = ANY($1::uuid[])`,
+      [uuids],
+    );
+    return new Set(rows.map((row) => row.id));
   }
 
   /**

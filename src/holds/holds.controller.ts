@@ -2,10 +2,10 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { Principal, coversTenant, rolesGrant } from '../access/roles';
-import { PermissionError, RequestValidationError } from '../platform/http/request.errors';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { Principal, coversTenant, rolesGrant } from '../access';
+import { PermissionError, RequestValidationError } from '../platform';
 import { AmendHold } from './amend-hold.handler';
 import { HoldState, mayReachHold } from './hold.decider';
 import { holdCovers } from './hold-scope';
@@ -49,7 +49,7 @@ function oneQueryValue(value: unknown, name: string, allowed?: readonly string[]
   return value;
 }
 
-/** Legal holds (DESIGN.md "Legal holds"): place, amend, release by enough people, read, check. */
+/** Legal holds (docs/domain.md "Legal holds"): place, amend, release by enough people, read, check. */
 @ApiTags('holds')
 @ApiBearerAuth()
 @Controller('v1/holds')

@@ -1,7 +1,20 @@
-import { CodedError } from '../platform/errors/coded-error';
+import { erringWith } from '../platform';
 
-/** Errors of the holds context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class HoldsError extends CodedError {}
+/** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
+const STATUS = {
+  hold_not_found: 404,
+  hold_released: 409,
+  hold_narrowing: 422,
+  tenant_out_of_scope: 403,
+  unknown_tenant: 422,
+  hold_changed: 409,
+} as const;
+
+/** Every code the context raises. */
+export type HoldsErrorCode = keyof typeof STATUS;
+
+/** Errors of the holds context, with stable codes and their HTTP status (platform/http/error.filter.ts answers with both). */
+export abstract class HoldsError extends erringWith(STATUS) {}
 
 /** No hold with this id that the caller may see: missing and another tenant's look the same. */
 export class HoldNotFoundError extends HoldsError {
@@ -29,6 +42,10 @@ export class HoldNarrowingError extends HoldsError {
     super(
       `an amendment may only widen a hold; it would narrow ${dimensions.join(', ')} (release the hold and place a new one instead)`,
     );
+  }
+
+  override get details(): readonly { path: string; message: string }[] {
+    return this.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' }));
   }
 }
 

@@ -1,7 +1,7 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { normaliseRfc3339 } from '../platform/http/input-rule';
-import { RFC3339_PATTERN, validator } from '../platform/http/json-schema';
-import { RequestValidationError } from '../platform/http/request.errors';
+import { normaliseRfc3339 } from '../platform';
+import { RFC3339_PATTERN, validator } from '../platform';
+import { RequestValidationError } from '../platform';
 import { HoldQuestion, HoldScope } from './hold-scope';
 
 /** Limits on holds (docs/api.md "Legal holds"). */

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Principal } from '../access/roles';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { Principal } from '../access';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '../platform';
 import { HoldState, ReleaseRules, decideRelease, liveApprovals } from './hold.decider';
 import { HoldChanges } from './hold-changes';
 
@@ -30,6 +30,7 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
   constructor(
     private readonly changes: HoldChanges,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.rules = {
       required: config.holdReleaseApprovals,
@@ -38,7 +39,7 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
   }
 
   async execute({ by, id, reason }: ReleaseHold): Promise<ReleaseOutcome> {
-    const now = new Date();
+    const now = this.clock.now();
     const { state } = await this.changes.apply(id, (current) => decideRelease(by, current, reason, this.rules, now));
     const hold = state as HoldState;
     const approvals = hold.status === 'released' ? this.rules.required : liveApprovals(hold, this.rules, now).length;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { RequestValidationError } from '../platform/http/request.errors';
+import { RequestValidationError } from '../platform';
 import { decodeCursor, encodeCursor, parseExportQuery, parseSearchQuery } from './event-query';
 
 function problemPath(fn: () => unknown): string {

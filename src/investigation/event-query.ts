@@ -1,7 +1,7 @@
 import { LOG_NAME_PATTERN, canonicalJson, sha256 } from '@audit/ledger';
-import { parseRfc3339 } from '../platform/http/input-rule';
-import { RFC3339_PATTERN, validator } from '../platform/http/json-schema';
-import { RequestValidationError } from '../platform/http/request.errors';
+import { parseRfc3339 } from '../platform';
+import { RFC3339_PATTERN, validator } from '../platform';
+import { RequestValidationError } from '../platform';
 
 /**
  * The query language of `GET /v1/events` and `GET /v1/exports` (docs/api.md "Search and

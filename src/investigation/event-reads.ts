@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { CheckpointSigner } from '../ledger/checkpoint-signer';
-import { LogStore } from '../ledger/log-store';
-import { readableLog } from '../access/readable-log';
-import { Principal, mayReadLog } from '../access/roles';
+import { CheckpointSigner } from '../ledger';
+import { LogStore } from '../ledger';
+import { readableLog } from '../access';
+import { Principal, mayReadLog } from '../access';
 import { SearchQuery, encodeCursor } from './event-query';
 import { EventSearchStore } from './event-search.store';
 import { SearchProjector } from './search-projector';

@@ -1,5 +1,5 @@
 import { LeafRange, hashRanges, inclusionProofRanges, nodeIdsForRanges } from '@audit/ledger';
-import { LogStore, Sql } from '../ledger/log-store';
+import { LogStore, Sql } from '../ledger';
 
 /**
  * RFC 6962 inclusion proofs (standard base64, proof order) of each of `indices` in the tree of

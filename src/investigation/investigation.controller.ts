@@ -1,10 +1,10 @@
 import { Controller, Get, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { RecordRead } from '../access/read-records/record-read.decorator';
-import { Principal } from '../access/roles';
-import { RequestValidationError } from '../platform/http/request.errors';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { RecordRead } from '../access';
+import { Principal } from '../access';
+import { RequestValidationError } from '../platform';
 import { parseExportQuery, parseSearchQuery } from './event-query';
 import { EventExports } from './event-exports';
 import { EventReads, EventWithProof, SearchPage } from './event-reads';

@@ -1,4 +1,4 @@
-import { refusesValue, sqlState } from '../platform/database/sql-state';
+import { refusesValue, sqlState } from '../platform';
 import { EventFilter } from './event-query';
 
 /**

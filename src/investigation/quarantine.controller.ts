@@ -1,12 +1,12 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { RecordRead } from '../access/read-records/record-read.decorator';
-import { readableLog } from '../access/readable-log';
-import { Principal } from '../access/roles';
-import { UnknownLogError } from '../ledger/ledger.errors';
-import { LogStore } from '../ledger/log-store';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { RecordRead } from '../access';
+import { readableLog } from '../access';
+import { Principal } from '../access';
+import { UnknownLogError } from '../ledger';
+import { LogStore } from '../ledger';
 import { EventSearchStore } from './event-search.store';
 
 /** One quarantined entry as the route answers it: where it is, why, since when; never its values. */

@@ -1,5 +1,5 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { LogStore } from '../ledger/log-store';
+import { LogStore } from '../ledger';
 import { EventSearchStore } from './event-search.store';
 
 /** Rebuild the search read model of the named logs (every log when none) from their leaves. */

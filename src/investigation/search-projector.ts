@@ -1,11 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { isConnectionFailure } from '../platform/database/dependency-failure';
-import { Dependencies } from '../platform/dependencies/dependencies';
-import { ProjectionsHealth } from '../platform/health/projections-health';
-import { MetricsService } from '../platform/metrics/metrics.service';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { isConnectionFailure } from '../platform';
+import { Dependencies } from '../platform';
+import { ProjectionsHealth } from '../platform';
+import { MetricsService } from '../platform';
 import { EventSearchStore } from './event-search.store';
-import { within } from '../platform/clock/within';
+import { within } from '../platform';
 
 // How often the projector looks for new entries, and how much one statement projects: up to
 // CHUNK entries of each of up to LOGS logs, enough to amortise the statement, few enough that a

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppConfig } from '../platform/config/app-config';
+import { AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 
 const note = (size: number) => `audit/acme\n${size}\nroot=\n\n— sig\n`;

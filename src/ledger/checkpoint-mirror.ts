@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { APP_CONFIG, AppConfig } from '../platform';
 
 /**
  * Signed checkpoints written outside PostgreSQL (a directory: `<dir>/<log>/<size>` and

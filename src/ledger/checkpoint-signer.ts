@@ -1,9 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { consistencyProofRanges, hashRanges, nodeIdsForRanges, signCheckpoint, verifyConsistency } from '@audit/ledger';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { isConnectionFailure } from '../platform/database/dependency-failure';
-import { Dependencies } from '../platform/dependencies/dependencies';
-import { MetricsService } from '../platform/metrics/metrics.service';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { isConnectionFailure } from '../platform';
+import { Dependencies } from '../platform';
+import { MetricsService } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { CheckpointRow, LogHead, LogStore } from './log-store';
 import { Sequencer } from './sequencer';

@@ -1,7 +1,21 @@
-import { CodedError } from '../platform/errors/coded-error';
+import { erringWith } from '../platform';
 
-/** Errors of the ledger context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class LedgerServiceError extends CodedError {}
+/** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
+const STATUS = {
+  idempotency_conflict: 409,
+  unprocessable_entry: 422,
+  unknown_log: 404,
+  beyond_log: 400,
+  no_checkpoint: 404,
+  unavailable: 503,
+  no_such_tile: 404,
+} as const;
+
+/** Every code the context raises. */
+export type LedgerErrorCode = keyof typeof STATUS;
+
+/** Errors of the ledger context, with stable codes and their HTTP status (platform/http/error.filter.ts answers with both). */
+export abstract class LedgerServiceError extends erringWith(STATUS) {}
 
 /** The same idempotency key was used before with a different request. */
 export class IdempotencyConflictError extends LedgerServiceError {

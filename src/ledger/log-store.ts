@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
-import { withTenantScope } from '../platform/database/tenant-scoped-reads';
+import { DatabasePool, withTenantScope } from '../platform';
 
 /**
  * Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. `name`
@@ -100,22 +100,14 @@ function toHead(row: Record<string, unknown>): LogHead {
  */
 @Injectable()
 export class LogStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly pool: DatabasePool,
+  ) {}
 
   /** The pg pool of the runtime role, for the append path's single statements. */
   sql(): Sql {
-    const pool = (
-      this.db.driver as unknown as {
-        master: {
-          query(query: {
-            text: string;
-            values?: unknown[];
-            name?: string;
-          }): Promise<{ rows: Record<string, unknown>[] }>;
-        };
-      }
-    ).master;
-    return async (text, params, name) => (await pool.query({ text, values: params, name })).rows;
+    return (text, params, name) => this.pool.query(text, params, name);
   }
 
   /**
@@ -123,7 +115,7 @@ export class LogStore {
    * the database's own tenant check, behind the application's. Pass that `Sql` to the reads below.
    */
   tenantScoped<T>(tenants: readonly string[], fn: (sql: Sql) => Promise<T>): Promise<T> {
-    return withTenantScope(this.db, tenants, fn);
+    return withTenantScope(this.pool, tenants, fn);
   }
 
   /** Runs a read on `sql` (a scoped transaction) when given, else on the DataSource. */
@@ -239,6 +231,12 @@ export class LogStore {
        ORDER BY l.log`,
     );
     return rows.map(toHead);
+  }
+
+  /** Whether `log` exists (an entry was ever appended to it, or it was opened for one). */
+  async exists(log: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM logs WHERE log = $1', [log]);
+    return rows.length > 0;
   }
 
   /** Every log name, in order. */

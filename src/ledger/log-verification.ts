@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { LogProblem, LogVerifier } from '@audit/ledger';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { APP_CONFIG, AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { UnknownLogError } from './ledger.errors';
 import { LogStore, Sql } from './log-store';

@@ -1,7 +1,7 @@
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
-import { MAINTENANCE_QUEUE, MIRROR_CHECK_EVERY_MS, MIRROR_CHECK_JOB } from '../platform/queue/maintenance.queue';
+import { MAINTENANCE_QUEUE, MIRROR_CHECK_EVERY_MS, MIRROR_CHECK_JOB } from '../platform';
 import { MirrorCheck } from './mirror-check';
 
 /** Runs the ledger's periodic maintenance jobs. Jobs carry no data: everything is in PostgreSQL. */

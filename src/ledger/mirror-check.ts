@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { MetricsService } from '../platform/metrics/metrics.service';
+import { MetricsService } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { LogStore } from './log-store';
 

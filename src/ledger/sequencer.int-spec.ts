@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { TestApp, startTestApp } from '../../test/support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { beforeEntryInsert, billingEvent } from '../../test/support/test-module';
 import { EventToAppend } from './append-plan';
 import { UnprocessableEntryError } from './ledger.errors';
 import { Sequencer } from './sequencer';
@@ -20,13 +21,7 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
   const event = (log: string, note: string, personal?: Record<string, string>): EventToAppend => {
     const salt = randomBytes(32);
     return {
-      log,
-      source: 'billing',
-      type: 'billing.invoice.paid',
-      category: 'billing',
-      actor: { type: 'user', id: 'usr_1' },
-      outcome: 'success',
-      context: { note },
+      ...billingEvent(log, note),
       ...(personal
         ? { personal: { subject: 'subject-1', data: personal, salt, digest: personalDigest(salt, personal) } }
         : {}),
@@ -40,18 +35,14 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     // by its administrator, raised for entries that carry the marker, counted outside the
     // transaction (a sequence is not rolled back) so the test sees how often it was tried; as its
     // owner, since the service's role may not use the sequence.
-    await owner.query('CREATE SEQUENCE test_outage_attempts');
-    await owner.query(`
-      CREATE FUNCTION test_outage() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
-      BEGIN
-        IF position(convert_to('outage', 'UTF8') IN NEW.leaf) > 0 THEN
-          PERFORM nextval('test_outage_attempts');
-          RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await owner.query(
-      'CREATE TRIGGER entries_test_outage BEFORE INSERT ON entries FOR EACH ROW EXECUTE FUNCTION test_outage()',
+    await beforeEntryInsert(
+      owner,
+      'test_outage',
+      'test_outage_attempts',
+      `IF position(convert_to('outage', 'UTF8') IN NEW.leaf) > 0 THEN
+         PERFORM nextval('test_outage_attempts');
+         RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
+       END IF;`,
     );
     t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' });
     sequencer = t.app.get(Sequencer);

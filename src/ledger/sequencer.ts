@@ -1,8 +1,7 @@
-import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
-import { MetricsService } from '../platform/metrics/metrics.service';
+import { IDS, Ids, MetricsService } from '../platform';
 import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
@@ -58,6 +57,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     @InjectDataSource() private readonly db: DataSource,
     private readonly store: LogStore,
     private readonly metrics: MetricsService,
+    @Inject(IDS) private readonly ids: Ids,
   ) {}
 
   /**
@@ -239,9 +239,12 @@ export class Sequencer implements BeforeApplicationShutdown {
         list.push(event);
       });
     });
+    // The commit's own wall time, not the injectable clock: `recordedAt` is a fact the ledger
+    // records (and retention later reads), which no test clock or skewed port may forge.
     const now = new Date();
+    const nextId = () => this.ids.next();
     const plans = new Map<string, AppendPlan>();
-    for (const [log, events] of perLog) plans.set(log, planAppend(heads.get(log) as LogHead, events, now, uuidv7));
+    for (const [log, events] of perLog) plans.set(log, planAppend(heads.get(log) as LogHead, events, now, nextId));
     const claims = new Map<string, ClaimRow[]>();
     for (const slot of slots) {
       const entry = (plans.get(slot.log) as AppendPlan).appended[slot.position];

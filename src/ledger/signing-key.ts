@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { NoteSigner, NoteVerifier, generateNoteKey, parsePrivateKey, parseVerifierKey } from '@audit/ledger';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
+import { APP_CONFIG, AppConfig } from '../platform';
 
 const GENERATED_KEY_ROW = 'checkpoint-signing-key';
 

@@ -1,4 +1,4 @@
-import { refusesValue, sqlState } from '../platform/database/sql-state';
+import { refusesValue, sqlState } from '../platform';
 
 /**
  * What a refused group-commit statement means for the requests in it, decided from the error

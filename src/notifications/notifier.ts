@@ -1,13 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { Dependencies } from '../platform/dependencies/dependencies';
-import { MetricsService } from '../platform/metrics/metrics.service';
-import { redisReady } from '../platform/queue/redis-connection';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { Dependencies } from '../platform';
+import { MetricsService } from '../platform';
+import { redisReady } from '../platform';
 import { Notification, notificationPayload } from './notification';
 import { DELIVER_JOB, NOTIFICATIONS_QUEUE, deliveryJobOptions } from './notifications.queue';
-import { DeadlineExceededError, within } from '../platform/clock/within';
+import { DeadlineExceededError, within } from '../platform';
 
 /** How long notify() waits for Redis to take the job before it gives up on it. */
 const ENQUEUE_TIMEOUT_MS = 5_000;

@@ -1,8 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
-import { APP_CONFIG, AppConfig } from '../platform/config/app-config';
-import { MetricsService } from '../platform/metrics/metrics.service';
+import { APP_CONFIG, AppConfig } from '../platform';
+import { MetricsService } from '../platform';
 import { InvalidNotificationError, NotificationPayload, notificationPayload } from './notification';
 import { DELIVER_JOB, NOTIFICATIONS_QUEUE } from './notifications.queue';
 import { deliveryVerdict, postDelivery } from './webhook-delivery';

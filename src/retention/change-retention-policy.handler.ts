@@ -1,6 +1,8 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, EventBus, ICommandHandler } from '@nestjs/cqrs';
-import { Principal } from '../access/roles';
-import { Sequencer } from '../ledger/sequencer';
+import { Principal } from '../access';
+import { Sequencer } from '../ledger';
+import { CLOCK, Clock } from '../platform';
 import { RetentionPolicies, RetentionPolicyRecord } from './retention-policies';
 import { RetentionPolicyChangedEvent } from './retention-policy-changed.event';
 import { PolicyChange, RetentionPolicy, decideChange, evolve } from './retention-policy.decider';
@@ -22,8 +24,9 @@ export class ChangeRetentionPolicy extends Command<RetentionPolicyRecord> {
 }
 
 /**
- * Decides on the policy in force, then commits the new row with its ledger entry in one
- * transaction, written only over the terms decided on (else decided again). No change, no entry.
+ * Decides on the policy in force, then commits the ledger entry with the projected row in one
+ * transaction, the row written only over the terms decided on (else decided again). No change,
+ * no entry. The row holds nothing its entry does not (RebuildRetentionPolicies relies on it).
  */
 @CommandHandler(ChangeRetentionPolicy)
 export class ChangeRetentionPolicyHandler implements ICommandHandler<ChangeRetentionPolicy> {
@@ -31,12 +34,15 @@ export class ChangeRetentionPolicyHandler implements ICommandHandler<ChangeReten
     private readonly policies: RetentionPolicies,
     private readonly sequencer: Sequencer,
     private readonly events: EventBus,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ by, category, change }: ChangeRetentionPolicy): Promise<RetentionPolicyRecord> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = await this.policies.get(category);
-      const now = new Date();
+      // One instant for the decision, the entry's occurredAt and the row's updated_at, so a
+      // rebuilt row has exactly the live one's time.
+      const now = this.clock.now();
       const decided = decideChange(by, current, change, now);
       if (decided.length === 0) return current;
       const next = decided.reduce<RetentionPolicy>(evolve, current);

@@ -1,4 +1,4 @@
-import { CATEGORIES, Category } from '../events/event-catalogue';
+import { CATEGORIES, Category } from '../events';
 import { RetentionPolicy, RetentionTerms } from './retention-policy.decider';
 
 /**

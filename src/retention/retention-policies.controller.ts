@@ -1,17 +1,17 @@
 import { Body, Controller, Get, HttpCode, Param, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { PermissionError } from '../platform/http/request.errors';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { Principal } from '../access/roles';
+import { PermissionError } from '../platform';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { Principal } from '../access';
 import { ChangeRetentionPolicy } from './change-retention-policy.handler';
 import { isCategory } from './retention-defaults';
 import { RetentionPolicies, RetentionPolicyRecord } from './retention-policies';
 import { PUT_RETENTION_POLICY_SCHEMA, parsePutRetentionPolicy } from './retention-policies.request';
 import { UnknownCategoryError } from './retention.errors';
 
-/** Retention policies per category (DESIGN.md "Retention, immutability rules and deletion jobs"), admins only. */
+/** Retention policies per category (docs/domain.md "Retention and deletion jobs"), admins only. */
 @ApiTags('retention')
 @ApiBearerAuth()
 @Controller('v1/retention-policies')

@@ -1,4 +1,4 @@
-import { validator } from '../platform/http/json-schema';
+import { validator } from '../platform';
 import { PolicyChange, RETENTION_MODES, RetentionMode } from './retention-policy.decider';
 
 /** Limits on policies (docs/api.md "Retention policies"). */

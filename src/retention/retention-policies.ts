@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { CATEGORIES } from '../events/event-catalogue';
-import type { Sql } from '../ledger/log-store';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { CATEGORIES } from '../events';
+import type { Sql } from '../ledger';
 import { defaultPolicy, isCategory } from './retention-defaults';
-import { RetentionMode, RetentionPolicy } from './retention-policy.decider';
-import { UnknownCategoryError } from './retention.errors';
+import { RetentionPolicyRow } from './retention-policy.entity';
+import { RetentionPolicy } from './retention-policy.decider';
+import { RetentionRebuildRefusedError, UnknownCategoryError } from './retention.errors';
 
 /** A policy in force, and where it comes from: the code's default, or a row an admin set. */
 export interface RetentionPolicyRecord extends RetentionPolicy {
@@ -15,32 +16,26 @@ export interface RetentionPolicyRecord extends RetentionPolicy {
   readonly updatedBy?: { readonly type: string; readonly id: string };
 }
 
-interface PolicyRow {
-  category: string;
-  min_days: number;
-  max_days: number | null;
-  mode: RetentionMode;
-  updated_at: Date;
-  updated_by: string;
+/** `updated_by` of a change by `by`: the actor of its ledger entry. */
+export function updatedByOf(by: { readonly type: string; readonly id: string }): string {
+  return `${by.type}:${by.id}`;
 }
 
-function recordOf(row: PolicyRow): RetentionPolicyRecord {
-  const colon = row.updated_by.indexOf(':');
+function recordOf(row: RetentionPolicyRow): RetentionPolicyRecord {
+  const colon = row.updatedBy.indexOf(':');
   return {
     category: row.category,
-    minDays: row.min_days,
-    maxDays: row.max_days,
+    minDays: row.minDays,
+    maxDays: row.maxDays,
     mode: row.mode,
     source: 'set',
-    updatedAt: row.updated_at.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
     updatedBy:
       colon < 0
-        ? { type: 'unknown', id: row.updated_by }
-        : { type: row.updated_by.slice(0, colon), id: row.updated_by.slice(colon + 1) },
+        ? { type: 'unknown', id: row.updatedBy }
+        : { type: row.updatedBy.slice(0, colon), id: row.updatedBy.slice(colon + 1) },
   };
 }
-
-const COLUMNS = 'category, min_days, max_days, mode, updated_at, updated_by';
 
 /**
  * The retention policy of every category: the `retention_policies` row when an admin set one, the
@@ -48,12 +43,11 @@ const COLUMNS = 'category, min_days, max_days, mode, updated_at, updated_by';
  */
 @Injectable()
 export class RetentionPolicies {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(@InjectRepository(RetentionPolicyRow) private readonly rows: Repository<RetentionPolicyRow>) {}
 
   /** Every declared category's policy, in catalogue order. Rows of undeclared categories are ignored. */
-  async all(sql: Sql = (text, params) => this.db.query(text, params)): Promise<Map<string, RetentionPolicyRecord>> {
-    const rows = (await sql(`SELECT ${COLUMNS} FROM retention_policies`)) as unknown as PolicyRow[];
-    const set = new Map(rows.map((row) => [row.category, row]));
+  async all(): Promise<Map<string, RetentionPolicyRecord>> {
+    const set = new Map((await this.rows.find()).map((row) => [row.category, row]));
     const policies = new Map<string, RetentionPolicyRecord>();
     for (const category of CATEGORIES) {
       const row = set.get(category);
@@ -63,15 +57,10 @@ export class RetentionPolicies {
   }
 
   /** The policy of `category`; UnknownCategoryError when the catalogue does not declare it. */
-  async get(
-    category: string,
-    sql: Sql = (text, params) => this.db.query(text, params),
-  ): Promise<RetentionPolicyRecord> {
+  async get(category: string): Promise<RetentionPolicyRecord> {
     if (!isCategory(category)) throw new UnknownCategoryError(category);
-    const rows = (await sql(`SELECT ${COLUMNS} FROM retention_policies WHERE category = $1`, [
-      category,
-    ])) as unknown as PolicyRow[];
-    return rows[0] ? recordOf(rows[0]) : { ...defaultPolicy(category), source: 'default' };
+    const row = await this.rows.findOneBy({ category });
+    return row ? recordOf(row) : { ...defaultPolicy(category), source: 'default' };
   }
 
   /**
@@ -85,12 +74,14 @@ export class RetentionPolicies {
     by: { type: string; id: string },
     at: Date,
   ): Promise<boolean> {
-    const params = [next.category, next.minDays, next.maxDays, next.mode, at, `${by.type}:${by.id}`];
+    // Raw SQL: the sequencer's transaction hands its effect an `Sql` function, not an
+    // EntityManager, and the compare-and-set must commit with the entry or not at all.
+    const params = [next.category, next.minDays, next.maxDays, next.mode, at, updatedByOf(by)];
     const rows =
       current.source === 'default'
         ? await sql(
-            `INSERT INTO retention_policies (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (category) DO NOTHING RETURNING category`,
+            `INSERT INTO retention_policies (category, min_days, max_days, mode, updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (category) DO NOTHING RETURNING category`,
             params,
           )
         : await sql(
@@ -101,5 +92,35 @@ export class RetentionPolicies {
             [...params, current.minDays, current.maxDays, current.mode],
           );
     return rows.length === 1;
+  }
+
+  /** Keeps every policy change out until the caller's transaction ends (the rebuild). */
+  async lockForRebuild(tx: EntityManager): Promise<void> {
+    // Raw SQL: TypeORM locks rows, not tables. A change inserts or updates in its entry's
+    // transaction; EXCLUSIVE makes it wait, so it is either in the rebuild's scan or after it.
+    await tx.query('LOCK TABLE retention_policies IN EXCLUSIVE MODE');
+  }
+
+  /**
+   * Makes the table exactly `rows` inside the caller's transaction (the rebuild), writing every
+   * row: a row read back is compared to the millisecond only, PostgreSQL keeps microseconds. The runtime role may not delete a row, and PostgreSQL refuses to shorten a
+   * compliance minimum or leave compliance: a table that only such a change would repair (a row
+   * the ledger does not back, a compliance row stricter than its entries) is refused whole,
+   * RetentionRebuildRefusedError naming the categories, and nothing is written.
+   */
+  async replaceAll(tx: EntityManager, rows: readonly RetentionPolicyRow[]): Promise<void> {
+    const repository = tx.getRepository(RetentionPolicyRow);
+    const live = new Map((await repository.find()).map((row) => [row.category, row]));
+    const refused: string[] = [];
+    for (const [category, row] of live) {
+      const next = rows.find((r) => r.category === category);
+      if (!next) refused.push(`${category}: a row no entry records`);
+      else if (row.mode === 'compliance' && (next.mode !== 'compliance' || next.minDays < row.minDays))
+        refused.push(
+          `${category}: compliance minimum ${row.minDays} days, the ledger says ${next.minDays} (${next.mode})`,
+        );
+    }
+    if (refused.length > 0) throw new RetentionRebuildRefusedError(refused);
+    if (rows.length > 0) await repository.upsert([...rows], ['category']);
   }
 }

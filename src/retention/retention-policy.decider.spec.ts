@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { Principal } from '../access/roles';
-import { CATEGORIES } from '../events/event-catalogue';
+import { Principal } from '../access';
+import { CATEGORIES } from '../events';
 import { RETENTION_DEFAULTS, defaultPolicy } from './retention-defaults';
 import {
   DAY_MS,

@@ -1,4 +1,4 @@
-import { Principal, actorOf } from '../access/roles';
+import { Principal, actorOf } from '../access';
 import {
   ComplianceMinimumError,
   ComplianceModeError,
@@ -7,9 +7,9 @@ import {
 } from './retention.errors';
 
 /**
- * Retention policies as plain functions (DESIGN.md "Retention, immutability rules and deletion
- * jobs"): the rules for changing a policy, and the two clocks the deletion worker reads. No clock,
- * storage or framework inside: time and state are passed in. Every retention clock runs on the
+ * Retention policies as plain functions (docs/domain.md "Retention and deletion jobs"): the rules
+ * for changing a policy, and the two clocks the deletion worker reads. No clock, storage or
+ * framework inside: time and state are passed in. Every retention clock runs on the
  * entry's `recordedAt` (the service's time), never on `occurredAt`, which the emitter chose.
  */
 

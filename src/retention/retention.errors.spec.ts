@@ -1,10 +1,11 @@
-import { toErrorBody } from '../platform/http/error.filter';
+import { toErrorBody } from '../platform';
 import {
   ComplianceMinimumError,
   ComplianceModeError,
   ReasonRequiredError,
   RetentionPeriodError,
   RetentionPolicyChangedError,
+  RetentionRebuildRefusedError,
   UnknownCategoryError,
 } from './retention.errors';
 import * as errors from './retention.errors';
@@ -16,6 +17,7 @@ describe('retention errors as HTTP', () => {
       [new ComplianceMinimumError('billing', 3653), 409],
       [new ComplianceModeError('billing'), 409],
       [new RetentionPolicyChangedError(), 409],
+      [new RetentionRebuildRefusedError(['admin: a row no entry records']), 409],
       [
         new ReasonRequiredError(365),
         400,

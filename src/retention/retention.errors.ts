@@ -1,7 +1,21 @@
-import { CodedError } from '../platform/errors/coded-error';
+import { erringWith } from '../platform';
 
-/** Errors of the retention context, with stable codes; mapped to HTTP in one place (platform/http). */
-export abstract class RetentionError extends CodedError {}
+/** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
+const STATUS = {
+  unknown_category: 404,
+  compliance_minimum: 409,
+  compliance_mode: 409,
+  reason_required: 400,
+  invalid_retention_period: 400,
+  retention_policy_changed: 409,
+  retention_rebuild_refused: 409,
+} as const;
+
+/** Every code the context raises. */
+export type RetentionErrorCode = keyof typeof STATUS;
+
+/** Errors of the retention context, with stable codes and their HTTP status (platform/http/error.filter.ts answers with both). */
+export abstract class RetentionError extends erringWith(STATUS) {}
 
 /** A category the event catalogue does not declare: it has no policy to read or change. */
 export class UnknownCategoryError extends RetentionError {
@@ -38,6 +52,10 @@ export abstract class RetentionFieldError extends RetentionError {
   ) {
     super(`${path}: ${problem}`);
   }
+
+  override get details(): readonly { path: string; message: string }[] {
+    return [{ path: this.path, message: this.problem }];
+  }
 }
 
 /** Shortening a governance minimum needs a reason, which the ledger records. */
@@ -60,5 +78,20 @@ export class RetentionPolicyChangedError extends RetentionError {
 
   constructor() {
     super('the retention policy changed meanwhile; try again');
+  }
+}
+
+/**
+ * The rebuild would have to delete a row or loosen a compliance policy, which the runtime role
+ * cannot (and must not) do: the table was written outside the service, and a database owner
+ * decides what to repair.
+ */
+export class RetentionRebuildRefusedError extends RetentionError {
+  readonly code = 'retention_rebuild_refused';
+
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `retention_policies cannot be rebuilt from the ledger by the service: ${problems.join('; ')}; a database owner must repair these rows`,
+    );
   }
 }

@@ -37,7 +37,7 @@ export interface PersonalCommitment {
 
 export type Outcome = 'success' | 'failure' | 'unknown';
 
-/** The members of a leaf (DESIGN.md, "The ledger (exact formats)"). */
+/** The members of a leaf (docs/ledger-format.md "Leaves"). */
 export interface LedgerEntry {
   readonly v: typeof LEAF_FORMAT_VERSION;
   readonly log: string;

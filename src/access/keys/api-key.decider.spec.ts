@@ -34,12 +34,13 @@ function given(...events: ApiKeyEvent[]): ApiKeyState {
   return applyEvents(undefined, events) as ApiKeyState;
 }
 
-const created: ApiKeyEvent = decideCreate(admin(['*']), request())[0];
+const created: ApiKeyEvent = decideCreate(admin(['*']), request(), NOW)[0];
 
 describe('API key decider', () => {
   describe('create', () => {
     it('creates a key inside the holder scope', () => {
-      expect(decideCreate(admin(['acme', 'globex']), request())).toEqual([
+      const events = decideCreate(admin(['acme', 'globex']), request(), NOW);
+      expect(events).toEqual([
         {
           type: 'api_key.created',
           key: {
@@ -49,33 +50,56 @@ describe('API key decider', () => {
             roles: ['emitter'],
             tenants: ['acme'],
             expiresAt: null,
-            revokedAt: null,
           },
+          by: 'k-admin',
+          at: NOW.toISOString(),
         },
       ]);
+      expect(given(...events)).toEqual({
+        id: 'k1',
+        name: 'billing',
+        prefix: 'atk_AAAAAAAA',
+        roles: ['emitter'],
+        tenants: ['acme'],
+        createdAt: NOW.toISOString(),
+        createdBy: 'k-admin',
+        rotatedAt: null,
+        expiresAt: null,
+        revokedAt: null,
+      });
     });
 
     it('refuses a tenant outside the holder scope, and "*" to a scoped holder', () => {
-      expect(() => decideCreate(admin(['globex']), request())).toThrow(GrantExceedsHolderError);
-      expect(() => decideCreate(admin(['acme']), request({ tenants: ['*'] }))).toThrow(/tenant \*/);
-      expect(() => decideCreate(admin(['acme']), request({ tenants: ['acme', 'initech'] }))).toThrow(/initech/);
+      expect(() => decideCreate(admin(['globex']), request(), NOW)).toThrow(GrantExceedsHolderError);
+      expect(() => decideCreate(admin(['acme']), request({ tenants: ['*'] }), NOW)).toThrow(/tenant \*/);
+      expect(() => decideCreate(admin(['acme']), request({ tenants: ['acme', 'initech'] }), NOW)).toThrow(/initech/);
     });
 
     it('refuses a life beyond the holder expiry', () => {
       const holder = admin(['*'], '2026-12-01T00:00:00.000Z');
-      expect(() => decideCreate(holder, request())).toThrow(GrantExceedsHolderError);
-      expect(() => decideCreate(holder, request({ expiresAt: '2026-12-02T00:00:00.000Z' }))).toThrow(/no later/);
-      expect(decideCreate(holder, request({ expiresAt: '2026-11-30T00:00:00.000Z' }))).toHaveLength(1);
+      expect(() => decideCreate(holder, request(), NOW)).toThrow(GrantExceedsHolderError);
+      expect(() => decideCreate(holder, request({ expiresAt: '2026-12-02T00:00:00.000Z' }), NOW)).toThrow(/no later/);
+      expect(decideCreate(holder, request({ expiresAt: '2026-11-30T00:00:00.000Z' }), NOW)).toHaveLength(1);
     });
   });
 
   describe('rotate', () => {
-    it('gives a live key a new prefix and keeps the rest', () => {
+    it('gives a live key a new prefix and rotation time, and keeps the rest', () => {
       const events = decideRotate(admin(['*']), given(created), 'atk_BBBBBBBB', NOW);
       expect(events).toEqual([
-        { type: 'api_key.rotated', id: 'k1', prefix: 'atk_BBBBBBBB', previousPrefix: 'atk_AAAAAAAA' },
+        {
+          type: 'api_key.rotated',
+          id: 'k1',
+          prefix: 'atk_BBBBBBBB',
+          previousPrefix: 'atk_AAAAAAAA',
+          at: NOW.toISOString(),
+        },
       ]);
-      expect(given(created, ...events)).toEqual({ ...given(created), prefix: 'atk_BBBBBBBB' });
+      expect(given(created, ...events)).toEqual({
+        ...given(created),
+        prefix: 'atk_BBBBBBBB',
+        rotatedAt: NOW.toISOString(),
+      });
     });
 
     it('answers "no such key" for a missing key and for one outside the caller scope alike', () => {

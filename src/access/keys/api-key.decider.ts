@@ -1,30 +1,51 @@
 import { GrantExceedsHolderError, KeyNotActiveError, KeyNotFoundError } from '../access.errors';
-import { Principal, Role, coversAllTenants } from '../roles';
+import { Principal, Role, coversAllTenants, keyIdOf } from '../roles';
 
 /**
  * The life of an API key as plain functions: what a key is (state), what may happen to it
  * (decide), and what each happening does (evolve). No clock, randomness or storage: the caller
- * passes the time, the new secret's prefix and the stored state.
+ * passes the time, the new secret's prefix and the stored state. The `api_keys` table is the fold
+ * of these events (plus each key's secret hash, which no event carries): `RebuildApiKeys`.
  */
 
-/** A key as the decisions need it. */
+/** A key as the decisions need it and as it is listed: everything but its secret. */
 export interface ApiKeyState {
   readonly id: string;
   readonly name: string;
   readonly prefix: string;
   readonly roles: readonly Role[];
   readonly tenants: readonly string[];
+  readonly createdAt: string;
+  /** The key that created it; null for the operator (command line, bootstrap). */
+  readonly createdBy: string | null;
+  readonly rotatedAt: string | null;
   readonly expiresAt: string | null;
   readonly revokedAt: string | null;
 }
 
+/** What a new key is to be, as its creator asked. */
+export type CreateKeyRequest = Pick<ApiKeyState, 'id' | 'name' | 'prefix' | 'roles' | 'tenants' | 'expiresAt'>;
+
 export type ApiKeyEvent =
-  | { readonly type: 'api_key.created'; readonly key: ApiKeyState }
-  | { readonly type: 'api_key.rotated'; readonly id: string; readonly prefix: string; readonly previousPrefix: string }
+  | {
+      readonly type: 'api_key.created';
+      readonly key: CreateKeyRequest;
+      readonly by: string | null;
+      readonly at: string;
+    }
+  | {
+      readonly type: 'api_key.rotated';
+      readonly id: string;
+      readonly prefix: string;
+      readonly previousPrefix: string;
+      readonly at: string;
+    }
   | { readonly type: 'api_key.revoked'; readonly id: string; readonly at: string };
 
-/** What a new key is to be: a key not yet revoked. */
-export type CreateKeyRequest = Omit<ApiKeyState, 'revokedAt'>;
+/** The key an event is about. */
+export function keyOfEvent(event: ApiKeyEvent): string {
+  return event.type === 'api_key.created' ? event.key.id : event.id;
+}
 
 /**
  * Whether `by` may see and manage `key`: the key's whole tenant scope lies inside its own. A key
@@ -44,7 +65,7 @@ function liveState(key: ApiKeyState, now: Date): 'active' | 'revoked' | 'expired
  * A new key. A key grants nothing it does not hold: no tenant outside its scope, and no life
  * beyond its own expiry. Any role may be granted: handing out roles is what `keys:manage` is for.
  */
-export function decideCreate(by: Principal, request: CreateKeyRequest): ApiKeyEvent[] {
+export function decideCreate(by: Principal, request: CreateKeyRequest, now: Date): ApiKeyEvent[] {
   const outside = request.tenants.filter((tenant) => !coversAllTenants(by, [tenant]));
   if (outside.length > 0)
     throw new GrantExceedsHolderError(`this key may not grant access to tenant ${outside.join(', ')}`);
@@ -55,7 +76,14 @@ export function decideCreate(by: Principal, request: CreateKeyRequest): ApiKeyEv
     throw new GrantExceedsHolderError(`this key expires at ${by.expiresAt}; a key it creates must expire no later`);
   }
   const { id, name, prefix, roles, tenants, expiresAt } = request;
-  return [{ type: 'api_key.created', key: { id, name, prefix, roles, tenants, expiresAt, revokedAt: null } }];
+  return [
+    {
+      type: 'api_key.created',
+      key: { id, name, prefix, roles, tenants, expiresAt },
+      by: keyIdOf(by),
+      at: now.toISOString(),
+    },
+  ];
 }
 
 /** A new secret for a live key; the old secret stops working with the same commit. */
@@ -63,7 +91,7 @@ export function decideRotate(by: Principal, key: ApiKeyState | undefined, prefix
   if (key === undefined || !mayManage(by, key)) throw new KeyNotFoundError();
   const state = liveState(key, now);
   if (state !== 'active') throw new KeyNotActiveError(state);
-  return [{ type: 'api_key.rotated', id: key.id, prefix, previousPrefix: key.prefix }];
+  return [{ type: 'api_key.rotated', id: key.id, prefix, previousPrefix: key.prefix, at: now.toISOString() }];
 }
 
 /** Revocation; revoking a revoked key changes nothing and records nothing. */
@@ -75,10 +103,23 @@ export function decideRevoke(by: Principal, key: ApiKeyState | undefined, now: D
 
 export function evolve(key: ApiKeyState | undefined, event: ApiKeyEvent): ApiKeyState {
   switch (event.type) {
-    case 'api_key.created':
-      return event.key;
+    case 'api_key.created': {
+      const { id, name, prefix, roles, tenants, expiresAt } = event.key;
+      return {
+        id,
+        name,
+        prefix,
+        roles,
+        tenants,
+        createdAt: event.at,
+        createdBy: event.by,
+        rotatedAt: null,
+        expiresAt,
+        revokedAt: null,
+      };
+    }
     case 'api_key.rotated':
-      return { ...(key as ApiKeyState), prefix: event.prefix };
+      return { ...(key as ApiKeyState), prefix: event.prefix, rotatedAt: event.at };
     case 'api_key.revoked':
       return { ...(key as ApiKeyState), revokedAt: event.at };
     default: {

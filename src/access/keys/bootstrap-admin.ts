@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { v7 as uuidv7 } from 'uuid';
-import { Sequencer } from '../../ledger/sequencer';
-import { APP_CONFIG, AppConfig } from '../../platform/config/app-config';
+import { Sequencer } from '../../ledger';
+import { APP_CONFIG, AppConfig, CLOCK, Clock, IDS, type Ids } from '../../platform';
 import { ApiKeyStore } from '../api-key.store';
 import { operator } from '../roles';
 import { ApiKeyState, applyEvents, decideCreate } from './api-key.decider';
@@ -22,6 +21,8 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyStore,
     private readonly sequencer: Sequencer,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(IDS) private readonly ids: Ids,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -29,20 +30,24 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
     if (!secret) return;
     const by = operator('bootstrap');
     // The operator chose this secret: show as little of it as a generated key's prefix shows.
-    const events = decideCreate(by, {
-      id: uuidv7(),
-      name: 'bootstrap-admin',
-      prefix: secret.slice(0, 4),
-      roles: ['admin'],
-      tenants: ['*'],
-      expiresAt: null,
-    });
+    const events = decideCreate(
+      by,
+      {
+        id: this.ids.next(),
+        name: 'bootstrap-admin',
+        prefix: secret.slice(0, 4),
+        roles: ['admin'],
+        tenants: ['*'],
+        expiresAt: null,
+      },
+      this.clock.now(),
+    );
     const key = applyEvents(undefined, events) as ApiKeyState;
     try {
       await this.sequencer.append(
         events.map((event) => keyEventEntry(event, key, by)),
         async (sql) => {
-          if (!(await this.keys.insert(sql, key, secret, null))) throw new AlreadyThere();
+          if (!(await this.keys.insert(sql, key, secret))) throw new AlreadyThere();
         },
       );
       this.logger.log('created the bootstrap admin key from AUDIT_BOOTSTRAP_ADMIN_KEY');

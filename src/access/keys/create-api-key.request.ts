@@ -1,7 +1,7 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { parseRfc3339 } from '../../platform/http/input-rule';
-import { RFC3339_PATTERN, validator } from '../../platform/http/json-schema';
-import { RequestValidationError } from '../../platform/http/request.errors';
+import { parseRfc3339 } from '../../platform';
+import { RFC3339_PATTERN, validator } from '../../platform';
+import { RequestValidationError } from '../../platform';
 import { ROLES, Role } from '../roles';
 
 /** `POST /v1/keys` and `npm run cli -- keys create`: one set of rules for both. */

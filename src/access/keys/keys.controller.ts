@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { RequestValidationError } from '../../platform/http/request.errors';
+import { CLOCK, Clock, RequestValidationError } from '../../platform';
 import { KeyNotFoundError } from '../access.errors';
 import { ApiKeyRecord, ApiKeyStore } from '../api-key.store';
 import { CurrentPrincipal } from '../principal.decorator';
@@ -28,6 +28,7 @@ export class KeysController {
   constructor(
     private readonly commands: CommandBus,
     private readonly keys: ApiKeyStore,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -35,7 +36,7 @@ export class KeysController {
   @RequirePermission('keys:manage')
   @ApiBody({ schema: CREATE_KEY_SCHEMA as object })
   create(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
-    const request = parseCreateKey(body);
+    const request = parseCreateKey(body, this.clock.now().getTime());
     return this.commands.execute(
       new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt),
     );

@@ -1,5 +1,7 @@
+import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Sequencer } from '../../ledger/sequencer';
+import { Sequencer } from '../../ledger';
+import { CLOCK, Clock } from '../../platform';
 import { KeyNotActiveError } from '../access.errors';
 import { ApiKeyRecord, ApiKeyStore } from '../api-key.store';
 import { ApiKeyState, applyEvents, decideRevoke } from './api-key.decider';
@@ -11,11 +13,12 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKey> {
   constructor(
     private readonly keys: ApiKeyStore,
     private readonly sequencer: Sequencer,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ by, id }: RevokeApiKey): Promise<ApiKeyRecord> {
     const current = await this.keys.find(id);
-    const events = decideRevoke(by, current, new Date());
+    const events = decideRevoke(by, current, this.clock.now());
     if (events.length === 0) return current as ApiKeyRecord;
     const key = applyEvents(current, events) as ApiKeyState;
     try {

@@ -1,4 +1,5 @@
-import { READ_ROUTES, parseReadRecordSwitches, recordedFilters, shouldRecord } from './read-record.policy';
+import { READ_ROUTES, parseReadRecordSwitches } from '../../platform';
+import { recordedFilters, shouldRecord } from './read-record.policy';
 
 describe('read record policy', () => {
   it('records every read by default', () => {

@@ -1,6 +1,7 @@
 import { SetMetadata, UseInterceptors, applyDecorators } from '@nestjs/common';
 import { ReadRecordInterceptor } from './read-record.interceptor';
-import { RECORD_READ, RecordReadOptions, ReadRoute } from './read-record.policy';
+import { ReadRoute } from '../../platform';
+import { RECORD_READ, RecordReadOptions } from './read-record.policy';
 
 /**
  * Records every call of the route in the `platform` log (category `access`) before answering:

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { AppendedEntry, EventToAppend } from '../../ledger/append-plan';
+import { AppendedEntry, EventToAppend } from '../../ledger';
 
 /** Append validated events to their logs, all or none. */
 export class AppendEvents extends Command<AppendedEntry[]> {

@@ -1,11 +1,11 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal } from '../../access/principal.decorator';
-import { RequirePermission } from '../../access/permission.decorator';
-import { Principal } from '../../access/roles';
-import { AppendedEntry } from '../../ledger/append-plan';
-import { RequestValidationError } from '../../platform/http/request.errors';
+import { CurrentPrincipal } from '../../access';
+import { RequirePermission } from '../../access';
+import { Principal } from '../../access';
+import { AppendedEntry } from '../../ledger';
+import { RequestValidationError } from '../../platform';
 import { BATCH_SCHEMA, EVENT_SCHEMA, prepareBatch, prepareSingleEvent } from '../event-request';
 import { AppendEvents } from './append-events.command';
 

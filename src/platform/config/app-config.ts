@@ -1,5 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import { ReadRecordSwitches, parseReadRecordSwitches } from '../../access/read-records/read-record.policy';
+import { ReadRecordSwitches, parseReadRecordSwitches } from './read-record-switches';
 
 /** Which parts of the service this process runs; all of them by default. */
 export type Component = 'api' | 'sequencer' | 'signer' | 'projector' | 'worker';

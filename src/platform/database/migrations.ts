@@ -8,6 +8,7 @@ import { EventSearch1764720000000 } from '../../../migrations/1764720000000-even
 import { SearchProjector1764806400000 } from '../../../migrations/1764806400000-search-projector';
 import { CheckpointSizeOffTheHead1764892800000 } from '../../../migrations/1764892800000-checkpoint-size-off-the-head';
 import { ProjectionQuarantine1765152000000 } from '../../../migrations/1765152000000-projection-quarantine';
+import { LedgerReadContract1765238400000 } from '../../../migrations/1765238400000-ledger-read-contract';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SearchProjector1764806400000,
   CheckpointSizeOffTheHead1764892800000,
   ProjectionQuarantine1765152000000,
+  LedgerReadContract1765238400000,
 ];

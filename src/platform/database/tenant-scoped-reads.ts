@@ -1,6 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import type { PoolClient } from 'pg';
 
 /**
  * The role reads done on behalf of an API key run as: SELECT only on the ledger's read models, and
@@ -36,13 +35,12 @@ export function tenantScopeSetting(tenants: readonly string[]): string {
  * in `fn` could `RESET ROLE` (see docs/api.md "Tenant isolation in PostgreSQL").
  */
 export async function withTenantScope<T>(
-  db: DataSource,
+  db: { connect(): Promise<PoolClient> },
   tenants: readonly string[],
   fn: (sql: ScopedSql) => Promise<T>,
 ): Promise<T> {
   const scope = tenantScopeSetting(tenants);
-  const pool = (db.driver as unknown as { master: Pool }).master;
-  const client = await pool.connect();
+  const client = await db.connect();
   let discard: Error | undefined;
   try {
     // One round trip (a simple-protocol query may hold two statements, so no parameters: the

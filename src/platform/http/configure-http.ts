@@ -26,7 +26,7 @@ export function configureHttp(app: NestFastifyApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Audit trail')
-      .setDescription('Immutable, verifiable audit trail with legal holds. Formats: DESIGN.md.')
+      .setDescription('Immutable, verifiable audit trail with legal holds. Formats: docs/ledger-format.md.')
       .setVersion('1')
       .addBearerAuth()
       .build(),

@@ -1,60 +1,18 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, Optional } from '@nestjs/common';
-import { LedgerError } from '@audit/ledger';
+import { LedgerError, LedgerErrorCode } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
-import { HoldNarrowingError } from '../../holds/holds.errors';
-import { RetentionFieldError } from '../../retention/retention.errors';
 import { CodedError } from '../errors/coded-error';
 import { isConnectionFailure } from '../database/dependency-failure';
 import { Dependencies } from '../dependencies/dependencies';
-import { PayloadTooLargeError, RateLimitedError, RequestValidationError } from './request.errors';
+import { RateLimitedError } from './request.errors';
 
 type Coded = { code: string };
 
-/** Every stable error code the service can raise, with its HTTP status. */
-const STATUS_BY_CODE = {
-  // HTTP edge
-  invalid_request: 400,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  headers_too_large: 431,
-  request_timeout: 408,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  rate_limited: 429,
-  // access
-  key_not_found: 404,
-  key_not_active: 409,
-  grant_exceeds_holder: 403,
-  // holds
-  hold_not_found: 404,
-  hold_released: 409,
-  hold_narrowing: 422,
-  tenant_out_of_scope: 403,
-  unknown_tenant: 422,
-  hold_changed: 409,
-  // retention
-  unknown_category: 404,
-  compliance_minimum: 409,
-  compliance_mode: 409,
-  reason_required: 400,
-  invalid_retention_period: 400,
-  retention_policy_changed: 409,
-  // deletion
-  deletion_request_not_found: 404,
-  tenant_closed: 409,
-  ledger_immutable: 409,
-  // investigation
-  event_not_found: 404,
-  // ledger service
-  idempotency_conflict: 409,
-  unprocessable_entry: 422,
-  unknown_log: 404,
-  beyond_log: 400,
-  no_checkpoint: 404,
-  no_such_tile: 404,
-  unavailable: 503,
-  // ledger libraries (a request that reaches them with bad data)
+/**
+ * The ledger libraries' codes (a request that reaches them with bad data). Each context maps its
+ * own codes beside its errors (CodedError); the libraries know no HTTP, so the edge maps theirs.
+ */
+const LIBRARY_STATUS = {
   not_canonicalizable: 400,
   malformed_entry: 400,
   leaf_too_large: 413,
@@ -67,9 +25,9 @@ const STATUS_BY_CODE = {
   malformed_key: 400,
   unverified_note: 400,
   malformed_checkpoint: 400,
-} as const satisfies Record<string, number>;
-
-export type ErrorCode = keyof typeof STATUS_BY_CODE;
+  // A programming error (a verifier used after it finished), never a client's: answered as 500.
+  export_verifier_finished: 500,
+} as const satisfies Record<LedgerErrorCode, number>;
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -127,21 +85,10 @@ function fastifyError(e: unknown): ErrorBody | null {
 
 /** Maps every error to the documented JSON shape, in one place. Unknown errors become 500 without details. */
 export function toErrorBody(e: unknown): ErrorBody {
-  if (e instanceof RequestValidationError) return body(400, e.code, e.message, e.problems);
-  if (e instanceof HoldNarrowingError)
-    return body(
-      422,
-      e.code,
-      e.message,
-      e.dimensions.map((d) => ({ path: `/scope/${d}`, message: 'would cover less than the hold does' })),
-    );
-  if (e instanceof RetentionFieldError) return body(400, e.code, e.message, [{ path: e.path, message: e.problem }]);
-  if (e instanceof PayloadTooLargeError)
-    return body(413, e.code, e.message, e.path ? [{ path: e.path, message: e.message }] : undefined);
-  if (e instanceof CodedError || e instanceof LedgerError) {
-    const code = (e as Coded).code as ErrorCode;
-    const status = STATUS_BY_CODE[code];
-    if (status !== undefined) return body(status, code, e.message);
+  if (e instanceof CodedError) return body(e.status, e.code, e.message, e.details);
+  if (e instanceof LedgerError) {
+    const status = LIBRARY_STATUS[e.code];
+    if (status < 500) return body(status, e.code, e.message);
   }
   // PostgreSQL unreachable: nothing of the request was acknowledged, so the caller comes back.
   if (isConnectionFailure(e)) return body(503, 'unavailable', 'the database is unreachable; retry later');

@@ -105,6 +105,8 @@ describe('parseStrictJson', () => {
       fc.property(fc.string({ unit: 'grapheme', maxLength: 8 }), cleanJson, cleanJson, (name, a, b) => {
         fc.pre(name !== '__proto__' && name !== 'constructor');
         const text = `{"outer":[{${JSON.stringify(name)}:${JSON.stringify(a)},${JSON.stringify(name)}:${JSON.stringify(b)}}]}`;
+        // A reserved name inside the first value is refused before the duplicate is reached.
+        fc.pre(!reserved(JSON.stringify(a)));
         const pointer = name.replace(/~/g, '~0').replace(/\//g, '~1');
         expect(parseStrictJson(text)).toEqual({
           ok: false,

@@ -1,10 +1,26 @@
-import { CodedError } from '../errors/coded-error';
+import { erringWith } from '../errors/coded-error';
 
 /**
  * Errors of the HTTP edge itself (malformed requests, authentication, permission), with stable
  * codes. Domain errors keep their own classes; error.filter.ts maps both to responses.
  */
-export abstract class RequestError extends CodedError {}
+/** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
+const STATUS = {
+  invalid_request: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  headers_too_large: 431,
+  request_timeout: 408,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  rate_limited: 429,
+} as const;
+
+/** Every code the context raises. */
+export type RequestErrorCode = keyof typeof STATUS;
+
+export abstract class RequestError extends erringWith(STATUS) {}
 
 /** One field problem: `path` is a JSON pointer into the request (`/events/3/actor/id`). */
 export interface FieldProblem {
@@ -22,6 +38,10 @@ export class RequestValidationError extends RequestError {
         : `${problems.length} fields are invalid`,
     );
   }
+
+  override get details(): readonly FieldProblem[] {
+    return this.problems;
+  }
 }
 
 export class PayloadTooLargeError extends RequestError {
@@ -32,6 +52,10 @@ export class PayloadTooLargeError extends RequestError {
     readonly path?: string,
   ) {
     super(message);
+  }
+
+  override get details(): readonly FieldProblem[] | undefined {
+    return this.path ? [{ path: this.path, message: this.message }] : undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { JsonValue } from '../canonical-json';
 
-// The export format (DESIGN.md, `GET /exports`): NDJSON, a header line then one line per entry.
+// The export format (docs/ledger-format.md "Export format", `GET /exports`): NDJSON, a header line
+// then one line per entry.
 // The writers below sit on the service's streaming path, once per exported entry, so they build
 // an object literal in a fixed member order and hand it to JSON.stringify: no canonicalization
 // (nothing here is hashed or signed as text; the verifier reads the lines back with JSON.parse).

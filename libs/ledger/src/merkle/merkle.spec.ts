@@ -19,7 +19,7 @@ import {
   nodeIdsForRanges,
   verifyConsistency,
   verifyInclusion,
-} from '.';
+} from './index';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { leafHash, nodeHash } from '../hashing';
 import { StoredNode, TreeBuilder } from '../merkle';
-import { assembleTile, splitTile, tileNodeIds, tilesForTreeSize, TILE_HEIGHT } from '.';
+import { assembleTile, splitTile, tileNodeIds, tilesForTreeSize, TILE_HEIGHT } from './index';
 
 // Tiles served from stored nodes must equal tiles cut from the whole tree, computed from the
 // leaves by the RFC 6962 definition, for every tile of every tree size.

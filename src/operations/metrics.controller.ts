@@ -3,10 +3,10 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Queue } from 'bullmq';
 import type { FastifyReply } from 'fastify';
-import { RequirePermission } from '../../access/permission.decorator';
-import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
-import { redisReady } from '../queue/redis-connection';
-import { MetricsService } from './metrics.service';
+import { RequirePermission } from '../access';
+import { MAINTENANCE_QUEUE } from '../platform';
+import { redisReady } from '../platform';
+import { MetricsService } from '../platform';
 
 @ApiTags('operations')
 @Controller('metrics')

@@ -9,11 +9,11 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import { Queue } from 'bullmq';
-import { RequirePermission } from '../../access/permission.decorator';
-import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
-import { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './projections-health';
-import { UnhealthyFilter } from './unhealthy.filter';
-import { within } from '../clock/within';
+import { RequirePermission } from '../access';
+import { MAINTENANCE_QUEUE } from '../platform';
+import { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from '../platform';
+import { UnhealthyFilter } from '../platform';
+import { within } from '../platform';
 
 @ApiTags('operations')
 @Controller('health')

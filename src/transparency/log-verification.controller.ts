@@ -1,14 +1,14 @@
 import { Controller, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { RecordRead } from '../access/read-records/record-read.decorator';
-import { readableLog } from '../access/readable-log';
-import { Principal } from '../access/roles';
-import { CheckpointSigner } from './checkpoint-signer';
-import { NoCheckpointError } from './ledger.errors';
-import { LogVerification, VerificationReport } from './log-verification';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { RecordRead } from '../access';
+import { readableLog } from '../access';
+import { Principal } from '../access';
+import { CheckpointSigner } from '../ledger';
+import { NoCheckpointError } from '../ledger';
+import { LogVerification, VerificationReport } from '../ledger';
 
 @ApiTags('logs')
 @ApiBearerAuth()

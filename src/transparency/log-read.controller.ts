@@ -1,14 +1,14 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CurrentPrincipal } from '../access/principal.decorator';
-import { RequirePermission } from '../access/permission.decorator';
-import { RecordRead } from '../access/read-records/record-read.decorator';
-import { readableLog } from '../access/readable-log';
-import { Principal } from '../access/roles';
-import { RequestValidationError } from '../platform/http/request.errors';
-import { SigningKey } from './signing-key';
-import { ConsistencyProof, InclusionProof, LogReader } from './log-reader';
+import { CurrentPrincipal } from '../access';
+import { RequirePermission } from '../access';
+import { RecordRead } from '../access';
+import { readableLog } from '../access';
+import { Principal } from '../access';
+import { RequestValidationError } from '../platform';
+import { SigningKey } from '../ledger';
+import { ConsistencyProof, InclusionProof, LogReader } from '../ledger';
 
 function count(value: string | undefined, name: string): number {
   if (value === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) {
@@ -17,7 +17,10 @@ function count(value: string | undefined, name: string): number {
   return Number(value);
 }
 
-/** The log read API (DESIGN.md "Read API of a log"): what standard transparency-log clients fetch. */
+/**
+ * The log read API (docs/api.md "Log read API"; formats in docs/ledger-format.md): what standard
+ * transparency-log clients fetch.
+ */
 @ApiTags('logs')
 @ApiBearerAuth()
 @Controller('v1/logs/:log')

@@ -1,0 +1,54 @@
+/**
+ * The context map as rules (docs/architecture.md): contexts under src/ talk to each other only
+ * through each other's index.ts, the platform and the libraries know no context, and no two
+ * contexts depend on each other in a cycle. Run by `npm run lint` (and so by `npm test`).
+ */
+const CONTEXT = '^src/([^/]+)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'only-through-index',
+      comment: "A context uses another only through that context's index.ts (its public face).",
+      severity: 'error',
+      from: { path: CONTEXT },
+      to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'platform-knows-no-context',
+      comment: 'The platform (config, database, HTTP edge, queues, metrics) serves every context and names none.',
+      severity: 'error',
+      from: { path: '^src/platform/' },
+      to: { path: '^src/', pathNot: '^src/platform/' },
+    },
+    {
+      name: 'libraries-know-no-context',
+      comment: 'libs/ are framework-free libraries any verifier can use; they import nothing of the service.',
+      severity: 'error',
+      from: { path: '^libs/' },
+      to: { path: '^(src|test|bench|migrations)/' },
+    },
+    {
+      name: 'no-cycle-between-contexts',
+      comment: 'Contexts form a directed graph: a cycle welds them into one.',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/[^/]+$' },
+      to: { path: '^src/[^/]+$', circular: true },
+    },
+    {
+      name: 'contexts-not-the-root',
+      comment: 'The composition root (src/*.ts) wires the contexts; no context imports it.',
+      severity: 'error',
+      from: { path: CONTEXT },
+      to: { path: '^src/[^/]+\\.ts$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)node_modules/|\\.(spec|int-spec|e2e-spec)\\.ts$' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

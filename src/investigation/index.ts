@@ -1,0 +1,2 @@
+/** The public face of the investigation context: what other contexts may use. Nothing else is imported across contexts. */
+export { InvestigationModule } from './investigation.module';

@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger';
+import { PROJECTIONS_HEALTH, oncePerConfig, type AppConfig } from '../platform';
+import { EventExports } from './event-exports';
+import { EventReads } from './event-reads';
+import { EventSearchStore } from './event-search.store';
+import { InvestigationController } from './investigation.controller';
+import { QuarantineController } from './quarantine.controller';
+import { RebuildEventSearchHandler } from './rebuild-event-search.handler';
+import { SearchProjector } from './search-projector';
+
+/** Investigation: search, event reads and exports with proofs, over the search read model. */
+@Module({})
+export class InvestigationModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return oncePerConfig(InvestigationModule, config, () => {
+      return {
+        module: InvestigationModule,
+        imports: [LedgerModule.forRoot(config)],
+        controllers: config.components.has('api') ? [InvestigationController, QuarantineController] : [],
+        providers: [
+          EventSearchStore,
+          SearchProjector,
+          { provide: PROJECTIONS_HEALTH, useExisting: SearchProjector },
+          EventReads,
+          EventExports,
+          RebuildEventSearchHandler,
+        ],
+        exports: [PROJECTIONS_HEALTH],
+      };
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { oncePerConfig, type AppConfig } from '../platform';
+import { CheckpointMirror } from './checkpoint-mirror';
+import { CheckpointSigner } from './checkpoint-signer';
+import { LedgerErasure } from './ledger-erasure';
+import { LogReader } from './log-reader';
+import { LogStore } from './log-store';
+import { LogVerification } from './log-verification';
+import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.processor';
+import { MirrorCheck } from './mirror-check';
+import { Sequencer } from './sequencer';
+import { ServiceEntries } from './service-entries';
+import { SigningKey } from './signing-key';
+
+/**
+ * The ledger: the only context that touches its tables (entries, personal data, idempotency keys,
+ * logs, tree nodes, checkpoints, service keys). Others append through the sequencer and read,
+ * prove and erase through the ports its index exports.
+ */
+@Module({})
+export class LedgerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return oncePerConfig(LedgerModule, config, () => {
+      const worker = config.components.has('worker');
+      const ports = [
+        LogStore,
+        Sequencer,
+        ServiceEntries,
+        LedgerErasure,
+        SigningKey,
+        CheckpointSigner,
+        LogReader,
+        LogVerification,
+      ];
+      return {
+        module: LedgerModule,
+        providers: [
+          ...ports,
+          CheckpointMirror,
+          MirrorCheck,
+          ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
+        ],
+        exports: ports,
+      };
+    });
+  }
+}

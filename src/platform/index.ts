@@ -1,0 +1,34 @@
+/** The public face of the platform context: what other contexts may use. Nothing else is imported across contexts. */
+export { CLOCK, Clock, SYSTEM_CLOCK } from './clock/clock';
+export { DeadlineExceededError, within } from './clock/within';
+export { APP_CONFIG, AppConfig } from './config/app-config';
+export { READ_ROUTES, parseReadRecordSwitches } from './config/read-record-switches';
+export type { ReadRecordSwitches, ReadRoute } from './config/read-record-switches';
+export { isConnectionFailure } from './database/dependency-failure';
+export { refusesValue, sqlState } from './database/sql-state';
+export { withTenantScope } from './database/tenant-scoped-reads';
+export { Dependencies } from './dependencies/dependencies';
+export { CodedError, erringWith } from './errors/coded-error';
+export { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './health/projections-health';
+export { UnhealthyFilter } from './health/unhealthy.filter';
+export { toErrorBody } from './http/error.filter';
+export { enforceInputRule } from './http/input-rule.edge';
+export { normaliseRfc3339, parseRfc3339 } from './http/input-rule';
+export { RFC3339_PATTERN, jsonDepth, validator } from './http/json-schema';
+export {
+  AuthenticationError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionError,
+  RateLimitedError,
+  RequestValidationError,
+} from './http/request.errors';
+export { MetricsService } from './metrics/metrics.service';
+export { MAINTENANCE_QUEUE, MIRROR_CHECK_EVERY_MS, MIRROR_CHECK_JOB } from './queue/maintenance.queue';
+export { redisReady } from './queue/redis-connection';
+export { DatabasePool } from './database/database-pool';
+export { IDS } from './clock/ids';
+export type { Ids } from './clock/ids';
+export { PlatformModule } from './platform.module';
+export type { PortBinding } from './port-binding';
+export { oncePerConfig } from './config/once-per-config';

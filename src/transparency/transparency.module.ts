@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger';
+import { oncePerConfig, type AppConfig } from '../platform';
+import { LogReadController } from './log-read.controller';
+import { LogVerificationController } from './log-verification.controller';
+
+/**
+ * The log's public face for outside verifiers: checkpoints, tiles, entry bundles, proofs and the
+ * service's own verification, over the ledger's read ports.
+ */
+@Module({})
+export class TransparencyModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return oncePerConfig(TransparencyModule, config, () => {
+      return {
+        module: TransparencyModule,
+        imports: [LedgerModule.forRoot(config)],
+        controllers: config.components.has('api') ? [LogReadController, LogVerificationController] : [],
+      };
+    });
+  }
+}
