@@ -360,17 +360,10 @@ describe('bad input: a clear JSON error and no change to any log', () => {
       (await client.query("SELECT count(*)::int AS n FROM entries WHERE log = 'platform'")).rows[0].n as number;
     try {
       const before = await platformEntries();
-      const res = await t
-        .http()
-        .post('/v1/events')
-        .set(auth(everywhere))
-        .send({
-          tenant: 'platform',
-          type: 'api_key.revoked',
-          category: 'api_keys',
-          actor: { type: 'user', id: 'u1' },
-          target: { type: 'api_key', id: '0190f1d2-0000-7000-8000-000000000000' },
-        });
+      const actor = { type: 'user', id: 'u1' };
+      const target = { type: 'api_key', id: '0190f1d2-0000-7000-8000-000000000000' };
+      const forged = { tenant: 'platform', type: 'api_key.revoked', category: 'api_keys', actor, target };
+      const res = await t.http().post('/v1/events').set(auth(everywhere)).send(forged);
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ code: 'invalid_request', details: [{ path: '/tenant' }] });
       expect(await platformEntries()).toBe(before);

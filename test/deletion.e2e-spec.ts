@@ -38,12 +38,8 @@ describe('deletion requests', () => {
 
   /** Makes `tenant` known (it has a log) with an event that carries no personal data. */
   async function touch(tenant: string): Promise<void> {
-    await t
-      .http()
-      .post('/v1/events')
-      .set(auth(emitter))
-      .send({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'someone' } })
-      .expect(201);
+    const event = { tenant, type: 'auth.logout', actor: { type: 'user', id: 'someone' } };
+    await t.http().post('/v1/events').set(auth(emitter)).send(event).expect(201);
   }
 
   async function request(body: object, key = legal): Promise<{ id: string; status: string; deduplicated: boolean }> {

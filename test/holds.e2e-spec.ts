@@ -33,6 +33,10 @@ describe('legal holds', () => {
   const holdEntries = async (log: string) => (await entries(log)).filter((e) => e.category === 'holds');
 
   const place = (key: string, body: object) => t.http().post('/v1/holds').set(auth(key)).send(body);
+  const amend = (key: string, id: string, body: object) =>
+    t.http().post(`/v1/holds/${id}/amend`).set(auth(key)).send(body);
+  const release = (key: string, id: string, body: object) =>
+    t.http().post(`/v1/holds/${id}/release`).set(auth(key)).send(body);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -130,22 +134,15 @@ describe('legal holds', () => {
     const { body: hold } = await place(alice, { tenant: 'acme', matter: 'MAT-2', scope: { actors: ['a1'] } }).expect(
       201,
     );
-    const widened = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/amend`)
-      .set(auth(bob))
-      .send({ scope: { actors: ['a1', 'a2'] }, reason: 'second admin involved' })
-      .expect(200);
+    const widened = await amend(bob, hold.id, {
+      scope: { actors: ['a1', 'a2'] },
+      reason: 'second admin involved',
+    }).expect(200);
     expect(widened.body.scope).toEqual({ actors: ['a1', 'a2'] });
     expect(widened.body.history.map((e: { type: string }) => e.type)).toEqual(['hold.placed', 'hold.amended']);
-    const narrowed = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/amend`)
-      .set(auth(bob))
-      .send({ scope: { actors: ['a2'] }, reason: 'drop a1' })
-      .expect(422);
+    const narrowed = await amend(bob, hold.id, { scope: { actors: ['a2'] }, reason: 'drop a1' }).expect(422);
     expect(narrowed.body).toMatchObject({ code: 'hold_narrowing', details: [{ path: '/scope/actors' }] });
-    await t.http().post(`/v1/holds/${hold.id}/amend`).set(auth(bob)).send({ scope: {} }).expect(400);
+    await amend(bob, hold.id, { scope: {} }).expect(400);
   });
 
   it('releases with two distinct legal keys; the same key twice counts once; released holds stay readable', async () => {
@@ -154,29 +151,14 @@ describe('legal holds', () => {
       matter: 'MAT-3',
       scope: { types: ['billing.invoice.paid'] },
     }).expect(201);
-    const first = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/release`)
-      .set(auth(alice))
-      .send({ reason: 'settled' })
-      .expect(202);
+    const first = await release(alice, hold.id, { reason: 'settled' }).expect(202);
     expect(first.body).toMatchObject({ status: 'release_pending', approvals: 1, required: 2 });
     const count = (await holdEntries('acme')).length;
-    const again = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/release`)
-      .set(auth(alice))
-      .send({ reason: 'settled, really' })
-      .expect(202);
+    const again = await release(alice, hold.id, { reason: 'settled, really' }).expect(202);
     expect(again.body).toMatchObject({ status: 'release_pending', approvals: 1, required: 2 });
     expect((await holdEntries('acme')).length).toBe(count);
-    await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(bob)).send({}).expect(400);
-    const second = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/release`)
-      .set(auth(bob))
-      .send({ reason: 'settled' })
-      .expect(200);
+    await release(bob, hold.id, {}).expect(400);
+    const second = await release(bob, hold.id, { reason: 'settled' }).expect(200);
     expect(second.body).toMatchObject({ status: 'released', approvals: 2, required: 2 });
     const recorded = (await holdEntries('acme')).filter((e) => e.target.id === hold.id);
     expect(recorded.map((e) => e.type)).toEqual([
@@ -191,12 +173,7 @@ describe('legal holds', () => {
       ['api_key', 'MAT-3', 'settled'],
       ['api_key', 'MAT-3', 'settled'],
     ]);
-    const conflict = await t
-      .http()
-      .post(`/v1/holds/${hold.id}/release`)
-      .set(auth(root))
-      .send({ reason: 'again' })
-      .expect(409);
+    const conflict = await release(root, hold.id, { reason: 'again' }).expect(409);
     expect(conflict.body.code).toBe('hold_released');
     const unknown = await t
       .http()
@@ -293,20 +270,12 @@ describe('legal holds', () => {
 
   it('rebuilds the holds read model from the ledger to exactly the live state, versions included', async () => {
     // Its own holds, so it does not rest on the tests above: one amended (version 2), one released (version 4).
-    const { body: amended } = await place(root, {
-      tenant: 'acme',
-      matter: 'MAT-REBUILD-1',
-      scope: { actors: ['r1'] },
-    }).expect(201);
-    await t
-      .http()
-      .post(`/v1/holds/${amended.id}/amend`)
-      .set(auth(root))
-      .send({ scope: { actors: ['r1', 'r2'] }, reason: 'widened' })
-      .expect(200);
+    const scope = { actors: ['r1'] };
+    const { body: amended } = await place(root, { tenant: 'acme', matter: 'MAT-REBUILD-1', scope }).expect(201);
+    await amend(root, amended.id, { scope: { actors: ['r1', 'r2'] }, reason: 'widened' }).expect(200);
     const { body: released } = await place(alice, { tenant: 'acme', matter: 'MAT-REBUILD-2', scope: {} }).expect(201);
-    await t.http().post(`/v1/holds/${released.id}/release`).set(auth(alice)).send({ reason: 'done' }).expect(202);
-    await t.http().post(`/v1/holds/${released.id}/release`).set(auth(bob)).send({ reason: 'done' }).expect(200);
+    await release(alice, released.id, { reason: 'done' }).expect(202);
+    await release(bob, released.id, { reason: 'done' }).expect(200);
 
     const client = await superuserClient(db);
     try {
@@ -322,12 +291,7 @@ describe('legal holds', () => {
       // A projection out of step with the ledger: a change decided on it is refused, and records nothing.
       await client.query('UPDATE holds SET version = version + 100 WHERE id = $1', [amended.id]);
       const ledgerBefore = (await holdEntries('acme')).length;
-      const refused = await t
-        .http()
-        .post(`/v1/holds/${amended.id}/amend`)
-        .set(auth(root))
-        .send({ scope: {}, reason: 'everything' })
-        .expect(409);
+      const refused = await amend(root, amended.id, { scope: {}, reason: 'everything' }).expect(409);
       expect(refused.body).toEqual({
         statusCode: 409,
         error: 'Conflict',
@@ -346,12 +310,7 @@ describe('legal holds', () => {
       expect((await t.http().get('/v1/holds').set(auth(root)).expect(200)).body.items).toEqual(live);
 
       // Live changes keep working on the rebuilt model, from the rebuilt version on.
-      const widened = await t
-        .http()
-        .post(`/v1/holds/${amended.id}/amend`)
-        .set(auth(root))
-        .send({ scope: {}, reason: 'everything' })
-        .expect(200);
+      const widened = await amend(root, amended.id, { scope: {}, reason: 'everything' }).expect(200);
       expect(widened.body).toMatchObject({ id: amended.id, status: 'active', scope: {} });
       expect(widened.body.history.map((e: { type: string }) => e.type)).toEqual([
         'hold.placed',
@@ -363,12 +322,7 @@ describe('legal holds', () => {
         state: expect.objectContaining({ history: widened.body.history }),
       });
       // A released hold stays released after the rebuild.
-      const again = await t
-        .http()
-        .post(`/v1/holds/${released.id}/release`)
-        .set(auth(root))
-        .send({ reason: 'again' })
-        .expect(409);
+      const again = await release(root, released.id, { reason: 'again' }).expect(409);
       expect(again.body.code).toBe('hold_released');
     } finally {
       await client.end();

@@ -11,7 +11,13 @@ import {
   verifyInclusion,
 } from '@audit/ledger';
 import { TestApp, binary, createKey, startTestApp } from './support/test-app';
-import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
+import {
+  OnTestDatabase,
+  createTestDatabase,
+  dropTestDatabase,
+  onTestDatabase,
+  superuserClient,
+} from './support/test-database';
 
 const event = (tenant: string, i: number, extra: Record<string, unknown> = {}) => ({
   tenant,
@@ -319,20 +325,13 @@ function perfectRoot(hashes: Buffer[]): Buffer {
 }
 
 describe('a log whose checkpoints nobody has signed yet', () => {
-  let db: string;
-  let t: TestApp;
+  let t: OnTestDatabase<TestApp>;
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    // The API alone: no signer runs, so nothing signs a checkpoint unless asked to.
-    t = await startTestApp(db, { AUDIT_COMPONENTS: 'api' });
-  });
+  // The API alone: no signer runs, so nothing signs a checkpoint unless asked to.
+  beforeAll(async () => (t = await onTestDatabase((db) => startTestApp(db, { AUDIT_COMPONENTS: 'api' }))));
 
-  afterAll(async () => {
-    await t.close();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => t?.close());
 
   it('answers 404 no_checkpoint for a log with entries and no checkpoint, unknown_log for no log at all', async () => {
     const emitter = await createKey(t, 'billing', ['emitter'], ['acme']);

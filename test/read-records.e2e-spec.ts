@@ -69,6 +69,8 @@ describe('read records', () => {
 
     const recordsBy = async (keyId: string) =>
       (await platformEntries(db)).filter((e) => e.category === 'access' && e.actor.id === keyId);
+    const inclusionProof = (index: number, size: number) =>
+      t.http().get('/v1/logs/acme/proof/inclusion').query({ index, size }).set('authorization', bearer(investigator));
 
     it('records a verification with the reader, the tenant and the outcome, before answering', async () => {
       const res = await t.http().post('/v1/logs/acme/verify').set('authorization', bearer(investigator)).expect(200);
@@ -95,15 +97,10 @@ describe('read records', () => {
         await holder.query('BEGIN');
         await holder.query("SELECT 1 FROM logs WHERE log = 'platform' FOR UPDATE");
         let answered = false;
-        const reading = t
-          .http()
-          .get('/v1/logs/acme/proof/inclusion')
-          .query({ index: 2, size: 3 })
-          .set('authorization', bearer(investigator))
-          .then((res) => {
-            answered = true;
-            return res;
-          });
+        const reading = inclusionProof(2, 3).then((res) => {
+          answered = true;
+          return res;
+        });
         await untilAppendWaits(observer, holderPid, () => answered);
         // One more round trip to PostgreSQL: an answer already sent has arrived by now.
         await holder.query('SELECT 1');
@@ -129,11 +126,7 @@ describe('read records', () => {
       try {
         // The service may no longer write entries: the record of any read fails.
         await su.query(`REVOKE INSERT ON entries FROM ${RUNTIME_ROLE}`);
-        const res = await t
-          .http()
-          .get('/v1/logs/acme/proof/inclusion')
-          .query({ index: 1, size: 3 })
-          .set('authorization', bearer(investigator));
+        const res = await inclusionProof(1, 3);
         expect(res.status).toBe(500);
         expect(res.headers['content-type']).toContain('application/json');
         // Exactly the documented body: no proof, no leaf hash, nothing of what PostgreSQL said.
@@ -150,22 +143,12 @@ describe('read records', () => {
       }
       expect(await recordsBy(investigatorId)).toHaveLength(before);
       // Recordable again, answered again.
-      await t
-        .http()
-        .get('/v1/logs/acme/proof/inclusion')
-        .query({ index: 1, size: 3 })
-        .set('authorization', bearer(investigator))
-        .expect(200);
+      await inclusionProof(1, 3).expect(200);
       expect(await recordsBy(investigatorId)).toHaveLength(before + 1);
     });
 
     it('records proofs, tiles and entry bundles with their filters', async () => {
-      await t
-        .http()
-        .get('/v1/logs/acme/proof/inclusion')
-        .query({ index: 1, size: 3 })
-        .set('authorization', bearer(investigator))
-        .expect(200);
+      await inclusionProof(1, 3).expect(200);
       await t.http().get('/v1/logs/acme/tile/0/000.p/3').set('authorization', bearer(investigator)).expect(200);
       await t.http().get('/v1/logs/acme/tile/entries/000.p/3').set('authorization', bearer(investigator)).expect(200);
       const records = (await recordsBy(investigatorId)).slice(-3);

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '../ledger';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { ApiKeyRow } from './api-key.row';
 import { ApiKeyStore } from './api-key.store';
 import { AuthGuard } from './auth.guard';
@@ -24,26 +24,22 @@ import { RoutePermissionsCheck } from './route-permissions.check';
 @Module({})
 export class AccessModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(AccessModule, config, () => {
-      const api = config.components.has('api');
-      return {
-        module: AccessModule,
-        imports: [LedgerModule.forRoot(config), TypeOrmModule.forFeature([ApiKeyRow])],
-        controllers: api ? [KeysController] : [],
-        providers: [
-          ApiKeyStore,
-          RateLimiter,
-          RoutePermissionsCheck,
-          BootstrapAdmin,
-          CreateApiKeyHandler,
-          RotateApiKeyHandler,
-          RevokeApiKeyHandler,
-          RebuildApiKeysHandler,
-          ReadRecordInterceptor,
-          { provide: APP_GUARD, useClass: AuthGuard },
-        ],
-        exports: [ReadRecordInterceptor],
-      };
-    });
+    return contextModule(AccessModule, config, () => ({
+      imports: [LedgerModule.forRoot(config), TypeOrmModule.forFeature([ApiKeyRow])],
+      controllers: [KeysController],
+      providers: [
+        ApiKeyStore,
+        RateLimiter,
+        RoutePermissionsCheck,
+        BootstrapAdmin,
+        CreateApiKeyHandler,
+        RotateApiKeyHandler,
+        RevokeApiKeyHandler,
+        RebuildApiKeysHandler,
+        ReadRecordInterceptor,
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+      exports: [ReadRecordInterceptor],
+    }));
   }
 }

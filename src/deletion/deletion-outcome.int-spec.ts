@@ -2,7 +2,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { Job } from 'bullmq';
 import { Client } from 'pg';
 import { MovableClock, TestApp, createKey, startTestApp } from '../../test/support/test-app';
-import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { OnTestDatabase, onTestDatabase } from '../../test/support/test-database';
 import { beforeEntryInsert } from '../../test/support/test-module';
 import { DeletionProcessor } from './deletion.processor';
 import { RUN_DELETION_JOB } from './deletion.queue';
@@ -19,32 +19,31 @@ const auth = (key: string) => ({ authorization: `Bearer ${key}` });
  * sequencer; no worker (the test plays BullMQ's attempts itself, so nothing else runs the job).
  */
 describe('a deletion outcome whose ledger entry fails to append', () => {
-  let db: string;
-  let t: TestApp;
+  // Past every retention minimum, so nothing but the failing append stands in the way.
+  const clock = new MovableClock(30 * YEAR);
+  let t: OnTestDatabase<TestApp>;
   let owner: Client;
   let processor: DeletionProcessor;
   let store: DeletionStore;
   let emitter: string;
   let legal: string;
-  // Past every retention minimum, so nothing but the failing append stands in the way.
-  const clock = new MovableClock();
-  clock.offsetMs = 30 * YEAR;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = await superuserClient(db);
-    // Refuses the first `deletion.completed` leaf only: a sequence, because it is not rolled back
-    // with the refused transaction.
-    await beforeEntryInsert(
-      owner,
-      'test_refuse_first_completed',
-      'test_completed_attempts',
-      `IF position(convert_to('"deletion.completed"', 'UTF8') IN NEW.leaf) > 0
-          AND nextval('test_completed_attempts') = 1 THEN
-         RAISE EXCEPTION 'test: the outcome entry fails to append once';
-       END IF;`,
-    );
-    t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' }, { clock });
+    t = await onTestDatabase(async (db, owner) => {
+      // Refuses the first `deletion.completed` leaf only: a sequence, because it is not rolled back
+      // with the refused transaction.
+      await beforeEntryInsert(
+        owner,
+        'test_refuse_first_completed',
+        'test_completed_attempts',
+        `IF position(convert_to('"deletion.completed"', 'UTF8') IN NEW.leaf) > 0
+            AND nextval('test_completed_attempts') = 1 THEN
+           RAISE EXCEPTION 'test: the outcome entry fails to append once';
+         END IF;`,
+      );
+      return startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' }, { clock });
+    });
+    ({ owner } = t);
     store = t.app.get(DeletionStore);
     processor = new DeletionProcessor(
       store,
@@ -57,11 +56,7 @@ describe('a deletion outcome whose ledger entry fails to append', () => {
     legal = await createKey(t, 'alice-legal', ['legal'], ['acme']);
   });
 
-  afterAll(async () => {
-    await owner?.end();
-    await t?.close();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => t?.close());
 
   /** BullMQ's attempt `attempt` (0-based) of `attempts` of the request's job. */
   const attempt = (requestId: string, attempt: number, attempts: number) =>
@@ -94,12 +89,8 @@ describe('a deletion outcome whose ledger entry fails to append', () => {
       personal: { subject: 'subject-1', data: { email: 'subject-1@example.com', attempt } },
     }));
     await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
-    const { body } = await t
-      .http()
-      .post('/v1/deletion-requests')
-      .set(auth(legal))
-      .send({ kind: 'subject_erasure', tenant: 'acme', subject: 'subject-1', reason: 'asked' })
-      .expect(202);
+    const erasure = { kind: 'subject_erasure', tenant: 'acme', subject: 'subject-1', reason: 'asked' };
+    const { body } = await t.http().post('/v1/deletion-requests').set(auth(legal)).send(erasure).expect(202);
     const id = body.id as string;
 
     // First of two attempts: the erasure commits, the outcome's entry is refused.

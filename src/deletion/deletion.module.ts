@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { HoldsModule } from '../holds';
 import { LedgerModule } from '../ledger';
 import { NotificationsModule } from '../notifications';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { RetentionModule } from '../retention';
 import { ClosedTenants } from './closed-tenants';
 import { DeletionController } from './deletion.controller';
@@ -24,32 +24,28 @@ import { RequestDeletionHandler } from './request-deletion.handler';
 @Module({})
 export class DeletionModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(DeletionModule, config, () => {
-      const worker = config.components.has('worker');
-      return {
-        module: DeletionModule,
-        imports: [
-          BullModule.registerQueue({ name: DELETION_QUEUE }),
-          TypeOrmModule.forFeature([DeletionRequestRow, ClosedTenantRow]),
-          LedgerModule.forRoot(config),
-          HoldsModule.forRoot(config),
-          RetentionModule.forRoot(config),
-          NotificationsModule.forRoot(config),
-        ],
-        controllers: config.components.has('api') ? [DeletionController] : [],
-        providers: [
-          DeletionStore,
-          ClosedTenants,
-          DeletionQueueing,
-          RequeueOnHoldRelease,
-          RequeueOnShorterMinimum,
-          ErasureRunner,
-          RequestDeletionHandler,
-          RebuildDeletionRequestsHandler,
-          ...(worker ? [DeletionProcessor, DeletionSchedule] : []),
-        ],
-        exports: [ClosedTenants],
-      };
-    });
+    return contextModule(DeletionModule, config, () => ({
+      imports: [
+        BullModule.registerQueue({ name: DELETION_QUEUE }),
+        TypeOrmModule.forFeature([DeletionRequestRow, ClosedTenantRow]),
+        LedgerModule.forRoot(config),
+        HoldsModule.forRoot(config),
+        RetentionModule.forRoot(config),
+        NotificationsModule.forRoot(config),
+      ],
+      controllers: [DeletionController],
+      providers: [
+        DeletionStore,
+        ClosedTenants,
+        DeletionQueueing,
+        RequeueOnHoldRelease,
+        RequeueOnShorterMinimum,
+        ErasureRunner,
+        RequestDeletionHandler,
+        RebuildDeletionRequestsHandler,
+      ],
+      workers: [DeletionProcessor, DeletionSchedule],
+      exports: [ClosedTenants],
+    }));
   }
 }

@@ -27,8 +27,7 @@ describe('RebuildDeletionRequests', () => {
   let emitter: string;
   let legal: string;
   // Past every auth minimum and maximum: only holds keep anything.
-  const clock = new MovableClock();
-  clock.offsetMs = 30 * YEAR;
+  const clock = new MovableClock(30 * YEAR);
   const ids: Record<string, string> = {};
   /** The fact columns as the real flow left them: what every rebuild must give back. */
   let live: Record<string, unknown>[];

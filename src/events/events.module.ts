@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
-import { oncePerConfig, type AppConfig, type PortBinding } from '../platform';
+import { contextModule, type AppConfig, type PortBinding } from '../platform';
 import { AppendEventsHandler } from './append-events/append-events.handler';
 import { EventsController } from './append-events/events.controller';
 import { INGESTION_GATE } from './ingestion-gate';
@@ -9,13 +9,10 @@ import { INGESTION_GATE } from './ingestion-gate';
 @Module({})
 export class EventsModule {
   static forRoot(config: AppConfig, ports: { ingestionGate: PortBinding }): DynamicModule {
-    return oncePerConfig(EventsModule, config, () => {
-      return {
-        module: EventsModule,
-        imports: [LedgerModule.forRoot(config), ...ports.ingestionGate.imports],
-        controllers: config.components.has('api') ? [EventsController] : [],
-        providers: [AppendEventsHandler, { provide: INGESTION_GATE, useExisting: ports.ingestionGate.useExisting }],
-      };
-    });
+    return contextModule(EventsModule, config, () => ({
+      imports: [LedgerModule.forRoot(config), ...ports.ingestionGate.imports],
+      controllers: [EventsController],
+      providers: [AppendEventsHandler, { provide: INGESTION_GATE, useExisting: ports.ingestionGate.useExisting }],
+    }));
   }
 }

@@ -1,6 +1,6 @@
 import { Client, PoolClient } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { OnTestDatabase, onTestDatabase } from '../../test/support/test-database';
 import {
   TestModule,
   lockWaitOf as lockWaitAs,
@@ -19,8 +19,7 @@ import { HoldsModule } from './holds.module';
  * lock that hold placement and erasure share. Waits are observed in pg_stat_activity / pg_locks.
  */
 describe('HoldStore', () => {
-  let db: string;
-  let m: TestModule;
+  let m: OnTestDatabase<TestModule>;
   let store: HoldStore;
   let pool: DatabasePool;
   let owner: Client;
@@ -72,18 +71,13 @@ describe('HoldStore', () => {
   const lockWaitOf = (pid: number, work: Promise<unknown>) => lockWaitAs(owner, pid, work);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = await superuserClient(db);
-    m = await startTestModule(db, HoldsModule);
+    m = await onTestDatabase((db) => startTestModule(db, HoldsModule));
+    ({ owner } = m);
     store = m.moduleRef.get(HoldStore);
     pool = m.moduleRef.get(DatabasePool);
   });
 
-  afterAll(async () => {
-    await owner?.end();
-    await m?.close();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => m?.close());
 
   describe('save', () => {
     it('creates a hold once and changes it only over the version it was decided on', async () => {
@@ -138,17 +132,13 @@ describe('HoldStore', () => {
   });
 
   describe('reads', () => {
-    let acme: HoldState;
-    let acmeReleased: HoldState;
-    let globex: HoldState;
-    let everyTenant: HoldState;
+    const acme = placed('acme', 'scoped');
+    const acmeReleased = released(placed('acme', 'closed'));
+    const globex = placed('globex', 'scoped');
+    const everyTenant = placed('*', 'everything');
 
     beforeAll(async () => {
       await owner.query('DELETE FROM holds');
-      acme = placed('acme', 'scoped');
-      acmeReleased = released(placed('acme', 'closed'));
-      globex = placed('globex', 'scoped');
-      everyTenant = placed('*', 'everything');
       for (const hold of [acme, acmeReleased, globex, everyTenant]) expect(await saveNow(hold, 0)).toBe(true);
     });
 

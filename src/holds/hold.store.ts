@@ -1,25 +1,31 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import type { Sql } from '../ledger';
 import { DatabasePool, withTenantScope } from '../platform';
 import { HoldState } from './hold.decider';
 import { EVERY_TENANT } from './hold-scope';
+import { HoldRow } from './hold.row';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The `holds` projection: each hold's state as its events left it. */
+/**
+ * The `holds` projection: each hold's state as its events left it. Plain reads go through the
+ * repository; raw SQL stays where it earns its place: reads on behalf of a key run as the reader
+ * role under row-level security (`withTenantScope`), and writes run on the caller's `Sql` inside
+ * the sequencer's transaction, which commits them with their entries.
+ */
 @Injectable()
 export class HoldStore {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(HoldRow) private readonly holds: Repository<HoldRow>,
     private readonly pool: DatabasePool,
   ) {}
 
   /** The hold, for the service itself (no tenant scope). */
   async find(id: string): Promise<HoldState | undefined> {
-    const rows: { state: HoldState }[] = await this.db.query('SELECT state FROM holds WHERE id = $1', [id]);
-    return rows[0]?.state;
+    return (await this.holds.findOne({ where: { id }, select: { state: true } }))?.state;
   }
 
   /** The hold as a key with `tenants` may see it: PostgreSQL hides other tenants' holds. */
@@ -59,10 +65,7 @@ export class HoldStore {
     // An id that is no uuid is no hold at all: left out, rather than failing the uuid cast.
     const uuids = [...new Set(ids)].filter((id) => UUID.test(id));
     if (uuids.length === 0) return new Set();
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id::text AS id FROM holds WHERE status = 'active' AND id = ANY($1::uuid[])`,
-      [uuids],
-    );
+    const rows = await this.holds.find({ where: { status: 'active', id: In(uuids) }, select: { id: true } });
     return new Set(rows.map((row) => row.id));
   }
 

@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '../ledger';
 import { NotificationsModule } from '../notifications';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { AmendHoldHandler } from './amend-hold.handler';
 import { HoldChanges } from './hold-changes';
+import { HoldRow } from './hold.row';
 import { HoldStore } from './hold.store';
 import { HoldsReader } from './holds-reader';
 import { HoldsController } from './holds.controller';
@@ -15,22 +17,19 @@ import { ReleaseHoldHandler } from './release-hold.handler';
 @Module({})
 export class HoldsModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(HoldsModule, config, () => {
-      return {
-        module: HoldsModule,
-        imports: [LedgerModule.forRoot(config), NotificationsModule.forRoot(config)],
-        controllers: config.components.has('api') ? [HoldsController] : [],
-        providers: [
-          HoldStore,
-          HoldChanges,
-          PlaceHoldHandler,
-          AmendHoldHandler,
-          ReleaseHoldHandler,
-          RebuildHoldsHandler,
-          HoldsReader,
-        ],
-        exports: [HoldsReader],
-      };
-    });
+    return contextModule(HoldsModule, config, () => ({
+      imports: [LedgerModule.forRoot(config), NotificationsModule.forRoot(config), TypeOrmModule.forFeature([HoldRow])],
+      controllers: [HoldsController],
+      providers: [
+        HoldStore,
+        HoldChanges,
+        PlaceHoldHandler,
+        AmendHoldHandler,
+        ReleaseHoldHandler,
+        RebuildHoldsHandler,
+        HoldsReader,
+      ],
+      exports: [HoldsReader],
+    }));
   }
 }

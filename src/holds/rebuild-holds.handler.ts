@@ -1,6 +1,6 @@
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ServiceEntries } from '../ledger';
-import { HoldState, evolve } from './hold.decider';
+import { ServiceEntries, foldBy } from '../ledger';
+import { evolve } from './hold.decider';
 import { fromHoldEntry } from './hold.entries';
 import { HoldStore } from './hold.store';
 
@@ -19,11 +19,7 @@ export class RebuildHoldsHandler implements ICommandHandler<RebuildHolds> {
       ({ sql }) => this.store.lockForRebuild(sql),
       'holds',
       async (entries, { sql }) => {
-        const holds = new Map<string, HoldState>();
-        for (const entry of entries) {
-          const event = fromHoldEntry(entry);
-          holds.set(event.id, evolve(holds.get(event.id), event));
-        }
+        const holds = foldBy(entries.map(fromHoldEntry), (event) => event.id, evolve);
         await this.store.replaceAll(sql, [...holds.values()]);
         return { holds: holds.size, events: entries.length };
       },

@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
-import { PROJECTIONS_HEALTH, oncePerConfig, type AppConfig } from '../platform';
+import { PROJECTIONS_HEALTH, contextModule, type AppConfig } from '../platform';
 import { EventExports } from './event-exports';
 import { EventReads } from './event-reads';
 import { EventSearchStore } from './event-search.store';
@@ -13,21 +13,18 @@ import { SearchProjector } from './search-projector';
 @Module({})
 export class InvestigationModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(InvestigationModule, config, () => {
-      return {
-        module: InvestigationModule,
-        imports: [LedgerModule.forRoot(config)],
-        controllers: config.components.has('api') ? [InvestigationController, QuarantineController] : [],
-        providers: [
-          EventSearchStore,
-          SearchProjector,
-          { provide: PROJECTIONS_HEALTH, useExisting: SearchProjector },
-          EventReads,
-          EventExports,
-          RebuildEventSearchHandler,
-        ],
-        exports: [PROJECTIONS_HEALTH],
-      };
-    });
+    return contextModule(InvestigationModule, config, () => ({
+      imports: [LedgerModule.forRoot(config)],
+      controllers: [InvestigationController, QuarantineController],
+      providers: [
+        EventSearchStore,
+        SearchProjector,
+        { provide: PROJECTIONS_HEALTH, useExisting: SearchProjector },
+        EventReads,
+        EventExports,
+        RebuildEventSearchHandler,
+      ],
+      exports: [PROJECTIONS_HEALTH],
+    }));
   }
 }

@@ -11,5 +11,5 @@ export { LogVerification, VerificationReport } from './log-verification';
 export { Sequencer } from './sequencer';
 export { SigningKey } from './signing-key';
 export { LedgerModule } from './ledger.module';
-export { ServiceEntries } from './service-entries';
+export { ServiceEntries, foldBy } from './service-entries';
 export type { RebuildTransaction } from './service-entries';

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { CheckpointSigner } from './checkpoint-signer';
 import { LedgerErasure } from './ledger-erasure';
@@ -20,28 +20,20 @@ import { SigningKey } from './signing-key';
 @Module({})
 export class LedgerModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(LedgerModule, config, () => {
-      const worker = config.components.has('worker');
-      const ports = [
-        LogStore,
-        Sequencer,
-        ServiceEntries,
-        LedgerErasure,
-        SigningKey,
-        CheckpointSigner,
-        LogReader,
-        LogVerification,
-      ];
-      return {
-        module: LedgerModule,
-        providers: [
-          ...ports,
-          CheckpointMirror,
-          MirrorCheck,
-          ...(worker ? [MaintenanceProcessor, MaintenanceSchedule] : []),
-        ],
-        exports: ports,
-      };
-    });
+    const ports = [
+      LogStore,
+      Sequencer,
+      ServiceEntries,
+      LedgerErasure,
+      SigningKey,
+      CheckpointSigner,
+      LogReader,
+      LogVerification,
+    ];
+    return contextModule(LedgerModule, config, () => ({
+      providers: [...ports, CheckpointMirror, MirrorCheck],
+      workers: [MaintenanceProcessor, MaintenanceSchedule],
+      exports: ports,
+    }));
   }
 }

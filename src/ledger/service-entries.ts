@@ -47,3 +47,21 @@ export class ServiceEntries {
     });
   }
 }
+
+/**
+ * A rebuild's fold: `events` one key at a time, in their order. A key's state is `evolve` of its
+ * state so far (undefined before its first event) and the event; the states by key, in the order
+ * the keys first appear.
+ */
+export function foldBy<E, S>(
+  events: Iterable<E>,
+  keyOf: (event: E) => string,
+  evolve: (state: S | undefined, event: E) => S,
+): Map<string, S> {
+  const states = new Map<string, S>();
+  for (const event of events) {
+    const key = keyOf(event);
+    states.set(key, evolve(states.get(key), event));
+  }
+  return states;
+}

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { NOTIFICATIONS_QUEUE } from './notifications.queue';
 import { Notifier } from './notifier';
 import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
@@ -9,15 +9,12 @@ import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
 @Module({})
 export class NotificationsModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(NotificationsModule, config, () => {
+    return contextModule(NotificationsModule, config, () => ({
+      imports: [BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE })],
+      providers: [Notifier],
       // Only a worker that knows the webhook delivers; jobs wait for one otherwise.
-      const delivers = config.components.has('worker') && config.webhook !== null;
-      return {
-        module: NotificationsModule,
-        imports: [BullModule.registerQueue({ name: NOTIFICATIONS_QUEUE })],
-        providers: [Notifier, ...(delivers ? [WebhookDeliveryProcessor] : [])],
-        exports: [Notifier],
-      };
-    });
+      workers: config.webhook !== null ? [WebhookDeliveryProcessor] : [],
+      exports: [Notifier],
+    }));
   }
 }

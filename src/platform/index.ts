@@ -31,4 +31,5 @@ export { IDS } from './clock/ids';
 export type { Ids } from './clock/ids';
 export { PlatformModule } from './platform.module';
 export type { PortBinding } from './port-binding';
-export { oncePerConfig } from './config/once-per-config';
+export { contextModule } from './config/context-module';
+export type { ContextParts } from './config/context-module';

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '../ledger';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { ChangeRetentionPolicyHandler } from './change-retention-policy.handler';
 import { RetentionPolicies } from './retention-policies';
 import { RetentionPoliciesController } from './retention-policies.controller';
@@ -12,14 +12,11 @@ import { RebuildRetentionPoliciesHandler } from './rebuild-retention-policies.ha
 @Module({})
 export class RetentionModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(RetentionModule, config, () => {
-      return {
-        module: RetentionModule,
-        imports: [LedgerModule.forRoot(config), TypeOrmModule.forFeature([RetentionPolicyRow])],
-        controllers: config.components.has('api') ? [RetentionPoliciesController] : [],
-        providers: [RetentionPolicies, ChangeRetentionPolicyHandler, RebuildRetentionPoliciesHandler],
-        exports: [RetentionPolicies],
-      };
-    });
+    return contextModule(RetentionModule, config, () => ({
+      imports: [LedgerModule.forRoot(config), TypeOrmModule.forFeature([RetentionPolicyRow])],
+      controllers: [RetentionPoliciesController],
+      providers: [RetentionPolicies, ChangeRetentionPolicyHandler, RebuildRetentionPoliciesHandler],
+      exports: [RetentionPolicies],
+    }));
   }
 }

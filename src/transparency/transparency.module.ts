@@ -1,6 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
-import { oncePerConfig, type AppConfig } from '../platform';
+import { contextModule, type AppConfig } from '../platform';
 import { LogReadController } from './log-read.controller';
 import { LogVerificationController } from './log-verification.controller';
 
@@ -11,12 +11,9 @@ import { LogVerificationController } from './log-verification.controller';
 @Module({})
 export class TransparencyModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return oncePerConfig(TransparencyModule, config, () => {
-      return {
-        module: TransparencyModule,
-        imports: [LedgerModule.forRoot(config)],
-        controllers: config.components.has('api') ? [LogReadController, LogVerificationController] : [],
-      };
-    });
+    return contextModule(TransparencyModule, config, () => ({
+      imports: [LedgerModule.forRoot(config)],
+      controllers: [LogReadController, LogVerificationController],
+    }));
   }
 }

@@ -17,7 +17,9 @@ export { clearQueues };
 
 /** A clock a test moves forward (retention decisions read it); `startTestApp(db, env, {clock})`. */
 export class MovableClock implements Clock {
-  offsetMs = 0;
+  /** `offsetMs`: how far ahead of the real time it starts. */
+  constructor(public offsetMs = 0) {}
+
   now(): Date {
     return new Date(Date.now() + this.offsetMs);
   }

@@ -45,6 +45,49 @@ export async function superuserClient(url: string): Promise<Client> {
   return client;
 }
 
+/** What a test runs on its database: a service instance, a module graph. */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** `T` on a test database of its own (`db`), with `owner`, a superuser connection to it. */
+export type OnTestDatabase<T extends Closable> = T & { readonly db: string; readonly owner: Client };
+
+/**
+ * A fresh, migrated test database, `owner` (a superuser connection to it) and what `start` runs on
+ * it; `close()` closes that, ends `owner` and drops the database. Nothing is left over when `start`
+ * fails.
+ */
+export async function onTestDatabase<T extends Closable>(
+  start: (db: string, owner: Client) => Promise<T>,
+): Promise<OnTestDatabase<T>> {
+  const db = await createTestDatabase();
+  const owner = await superuserClient(db);
+  const dispose = async () => {
+    await owner.end();
+    await dropTestDatabase(db);
+  };
+  let running: T;
+  try {
+    running = await start(db, owner);
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return {
+    ...running,
+    db,
+    owner,
+    async close() {
+      try {
+        await running.close();
+      } finally {
+        await dispose();
+      }
+    },
+  };
+}
+
 /** Entries appended but not yet in the search read model, over every log. */
 export async function searchLag(client: Client): Promise<number> {
   const { rows } = await client.query(

@@ -1,8 +1,8 @@
 import { PLATFORM_LOG } from '@audit/ledger';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ServiceEntries } from '../../ledger';
+import { ServiceEntries, foldBy } from '../../ledger';
 import { ApiKeyStore } from '../api-key.store';
-import { ApiKeyState, evolve, keyOfEvent } from './api-key.decider';
+import { evolve, keyOfEvent } from './api-key.decider';
 import { KEY_CATEGORY, fromKeyEntry } from './api-key.entries';
 
 /**
@@ -33,12 +33,7 @@ export class RebuildApiKeysHandler implements ICommandHandler<RebuildApiKeys> {
         // The service records key changes in the `platform` log only; a tenant's log could hold an
         // emitted look-alike (an emitter key may be named like the service).
         const entries = all.filter((entry) => entry.log === PLATFORM_LOG);
-        const keys = new Map<string, ApiKeyState>();
-        for (const entry of entries) {
-          const event = fromKeyEntry(entry);
-          const id = keyOfEvent(event);
-          keys.set(id, evolve(keys.get(id), event));
-        }
+        const keys = foldBy(entries.map(fromKeyEntry), keyOfEvent, evolve);
         const withoutSecret = await this.store.replaceAll(manager, [...keys.values()]);
         return { keys: keys.size, events: entries.length, withoutSecret };
       },
