@@ -32,5 +32,7 @@ export default tseslint.config(
       sourceType: 'commonjs',
       globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' },
     },
+    // Configuration files in CommonJS (Jest's): require() is how they load each other.
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -6,6 +6,7 @@ import { configureHttp } from './platform/http/configure-http';
 import { ConfigError, loadConfig } from './platform/config/app-config';
 import { ensureDatabase, runMigrations } from './platform/database/database-bootstrap';
 import { PinoLogger } from './platform/logging/pino-logger';
+import { closeOnSignal } from './platform/shutdown/shutdown-deadline';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -26,8 +27,8 @@ async function bootstrap(): Promise<void> {
     bufferLogs: true,
   });
   configureHttp(app);
-  app.enableShutdownHooks();
-  await app.listen(config.port, '0.0.0.0');
+  const progress = closeOnSignal(app, config.shutdownDeadlineMs, logger);
+  await progress.track('start-up', () => app.listen(config.port, '0.0.0.0'));
   logger.log(`listening on port ${config.port}`, 'Bootstrap');
 }
 

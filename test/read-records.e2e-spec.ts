@@ -120,21 +120,22 @@ describe('read records', () => {
       }
     });
 
-    it('does not answer a read that cannot be recorded: 500 with no data and nothing leaked', async () => {
+    it('does not answer a read that cannot be recorded: 503 with no data and nothing leaked', async () => {
       const before = (await recordsBy(investigatorId)).length;
       const su = await superuserClient(db);
       try {
         // The service may no longer write entries: the record of any read fails.
         await su.query(`REVOKE INSERT ON entries FROM ${RUNTIME_ROLE}`);
         const res = await inclusionProof(1, 3);
-        expect(res.status).toBe(500);
+        expect(res.status).toBe(503);
         expect(res.headers['content-type']).toContain('application/json');
+        expect(res.headers['retry-after']).toBe('1');
         // Exactly the documented body: no proof, no leaf hash, nothing of what PostgreSQL said.
         expect(res.body).toEqual({
-          statusCode: 500,
-          error: 'Internal Server Error',
-          code: 'internal',
-          message: 'internal error',
+          statusCode: 503,
+          error: 'Service Unavailable',
+          code: 'unavailable',
+          message: 'this read could not be recorded in the ledger, so it is not answered; retry later',
         });
         expect(res.text).not.toMatch(/permission|entries|audit_runtime|leafHash|proof/i);
       } finally {

@@ -5,6 +5,7 @@ const STATUS = {
   key_not_found: 404,
   key_not_active: 409,
   grant_exceeds_holder: 403,
+  unavailable: 503,
 } as const;
 
 /** Every code the context raises. */
@@ -40,5 +41,20 @@ export class GrantExceedsHolderError extends AccessError {
 
   constructor(message: string) {
     super(message);
+  }
+}
+
+/**
+ * A read whose record the ledger could not take (records of reads, docs/api.md "Access control"):
+ * the read is not answered. 503 with Retry-After, like a dependency that is down: nothing was
+ * served, and the same read may be answered once the ledger takes records again. Not the
+ * sequencer's 422: the refused entry is the service's record, not the caller's request. The
+ * message never repeats what the database said; `cause` keeps the append's error for the log.
+ */
+export class ReadNotRecordedError extends AccessError {
+  readonly code = 'unavailable';
+
+  constructor(override readonly cause: unknown) {
+    super('this read could not be recorded in the ledger, so it is not answered; retry later');
   }
 }

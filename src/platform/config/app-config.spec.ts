@@ -45,6 +45,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the shutdown deadline, 30 s by default', () => {
+    expect(loadConfig({}).shutdownDeadlineMs).toBe(30_000);
+    expect(loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: '3000' }).shutdownDeadlineMs).toBe(3000);
+    for (const bad of ['0', '99', '600001', '1.5', 'soon']) {
+      expect(() => loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: bad })).toThrow(/AUDIT_SHUTDOWN_DEADLINE_MS/);
+    }
+  });
+
   it('reads rate limits as <perSecond>/<burst>, with 0 or off for none', () => {
     expect(loadConfig({ AUDIT_RATE_LIMIT_EMITTER: '0', AUDIT_RATE_LIMIT_OTHER: '0.5/3' }).rateLimits).toEqual({
       emitter: null,

@@ -52,6 +52,11 @@ export interface AppConfig {
   readonly rateLimits: { readonly emitter: RateLimitSetting | null; readonly other: RateLimitSetting | null };
   /** Where notifications are delivered; null (no `AUDIT_WEBHOOK_URL`): notifications are off. */
   readonly webhook: WebhookSetting | null;
+  /**
+   * How long the graceful close on SIGTERM/SIGINT may take before the process logs what it could
+   * not finish and exits anyway (src/platform/shutdown/shutdown-deadline.ts).
+   */
+  readonly shutdownDeadlineMs: number;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -193,6 +198,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       webhookUrl !== undefined && webhookSecret !== undefined
         ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs }
         : null,
+    shutdownDeadlineMs: integer(env, 'AUDIT_SHUTDOWN_DEADLINE_MS', 30_000, 100, 600_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

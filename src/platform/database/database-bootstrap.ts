@@ -28,8 +28,11 @@ export async function ensureDatabase(url: string): Promise<void> {
       try {
         await client.query(`CREATE DATABASE "${name}"`);
       } catch (e) {
-        // Another process created it first.
-        if ((e as { code?: string }).code !== '42P04') throw e;
+        // Another process created it first: 42P04 (duplicate_database) when its creation had
+        // committed before ours started, 23505 (unique_violation on pg_database's name index) when
+        // both were under way at once, as with several processes of a deployment starting together.
+        const code = (e as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw e;
       }
     }
   } finally {

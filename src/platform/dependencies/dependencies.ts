@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { isConnectionFailure } from '../database/dependency-failure';
 import { MAINTENANCE_QUEUE } from '../queue/maintenance.queue';
+import { REQUIRED_EVICTION_POLICY, evictionPolicy } from '../queue/redis-connection';
 import { DependencyTracker } from './dependency-tracker';
 
 // Often enough that "back" is logged within half a second of it, rarely enough to cost nothing.
@@ -20,7 +21,7 @@ export class Dependencies implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     @InjectDataSource() db: DataSource,
-    @InjectQueue(MAINTENANCE_QUEUE) queue: Queue,
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
     private readonly discovery: DiscoveryService,
   ) {
     const log = this.logger;
@@ -56,6 +57,21 @@ export class Dependencies implements OnApplicationBootstrap, OnApplicationShutdo
       if (instance instanceof WorkerHost) instance.worker.on('error', heard);
       else if (instance instanceof Queue) instance.on('error', heard);
     }
+    // Not awaited: start-up does not wait for Redis (no request needs it). Told once, when Redis
+    // first answers; /health (the redis indicator) says it for as long as it lasts.
+    void this.queue
+      .getBackend()
+      .client.then((client) => evictionPolicy(client))
+      .then(
+        (policy) => {
+          if (policy !== undefined && policy !== REQUIRED_EVICTION_POLICY)
+            this.logger.warn(
+              `Redis maxmemory-policy=${policy}: Redis may evict queued jobs, and BullMQ requires ${REQUIRED_EVICTION_POLICY}; ` +
+                `/health reports redis degraded until it is set (CONFIG SET maxmemory-policy ${REQUIRED_EVICTION_POLICY})`,
+            );
+        },
+        () => undefined,
+      );
   }
 
   onApplicationShutdown(): void {

@@ -81,7 +81,9 @@ const MAX_PARAM_LENGTH = 100;
 configureHttp.adapter = (): FastifyAdapter =>
   new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
-    maxParamLength: MAX_PARAM_LENGTH,
+    // Under routerOptions: the top-level option is deprecated in Fastify 5 and makes Node print a
+    // FSTDEP022 warning to stderr at every start, a line that is not one of the service's JSON logs.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     logger: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,

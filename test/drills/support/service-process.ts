@@ -1,0 +1,90 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { testEnv } from '../../support/test-app';
+
+/**
+ * The built service (`npm run test:drills` runs `nest build` first); `AUDIT_DRILL_MAIN` names another
+ * build (one of the drill's own, kept apart from a `dist` that other builds replace meanwhile).
+ */
+const MAIN = process.env.AUDIT_DRILL_MAIN ?? resolve(__dirname, '../../../dist/src/main.js');
+
+/** A free TCP port on 127.0.0.1, as the OS hands it out. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => ok(port));
+    });
+  });
+}
+
+/** One service process of a drill: a real OS process the drill can signal. */
+export interface ServiceProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** The environment it runs with (its admin key is `AUDIT_BOOTSTRAP_ADMIN_KEY`). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Everything the process wrote to stdout and stderr so far (pino JSON lines). */
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL, and waits for the end. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `node dist/src/main.js` against `databaseUrl` with the test environment (test-app.ts
+ * `testEnv`: a queue prefix, checkpoint directory and admin key of its own) overridden by `env`
+ * (pass the same AUDIT_QUEUE_PREFIX, AUDIT_CHECKPOINT_DIR and AUDIT_BOOTSTRAP_ADMIN_KEY to
+ * processes that stand for one deployment), and waits until `/health`
+ * answers (any status: a drill may start it degraded) unless `waitForHealth` is false.
+ */
+export async function startServiceProcess(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  options: { waitForHealth?: boolean } = {},
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const environment = { ...testEnv(databaseUrl, env), PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...environment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
+    child.once('exit', (code, signal) => ok({ code, signal })),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const service: ServiceProcess = {
+    url,
+    child,
+    env: environment,
+    output: () => output,
+    exited,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  if (options.waitForHealth === false) return service;
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the service exited with ${child.exitCode} while starting:\n${output}`);
+    try {
+      await fetch(`${url}/health`);
+      return service;
+    } catch {
+      if (Date.now() > until) {
+        await service.kill();
+        throw new Error(`the service did not answer /health within 60 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
