@@ -180,6 +180,21 @@ describe('read records', () => {
       ]);
     });
 
+    it('records a search refused for an empty tenant as a failure with no target, and answers its 400', async () => {
+      // Found by the API fuzz: the record named a target with an empty id, which no entry may hold,
+      // so the read was refused as unrecordable (503) instead of answering the caller's mistake.
+      const res = await t.http().get('/v1/events?tenant=').set('authorization', bearer(investigator));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('invalid_request');
+      const [record] = (await recordsBy(investigatorId)).slice(-1);
+      expect([record.type, record.outcome, record.context.error, record.target]).toEqual([
+        'access.events.search',
+        'failure',
+        'invalid_request',
+        undefined,
+      ]);
+    });
+
     it('does not record reads refused before authentication', async () => {
       const before = (await platformEntries(db)).length;
       await t.http().post('/v1/logs/acme/verify').set('authorization', 'Bearer atk_not-a-real-key-at-all').expect(401);

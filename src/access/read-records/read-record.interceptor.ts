@@ -96,7 +96,8 @@ export class ReadRecordInterceptor implements NestInterceptor {
       type: `access.${options.route}`,
       category: 'access',
       actor: actorOf(principal),
-      ...(tenant !== undefined ? { target: { type: 'tenant', id: tenant.slice(0, 200) } } : {}),
+      // An empty tenant (a refused `?tenant=`) names no target: a ref with an empty id is no entry.
+      ...(tenant ? { target: { type: 'tenant', id: tenant.slice(0, 200) } } : {}),
       outcome,
       context: {
         route: options.route,
