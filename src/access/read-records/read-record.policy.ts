@@ -36,7 +36,8 @@ export function recordedFilters(
   const personalFilters: Record<string, string> = {};
   for (const [name, value] of Object.entries(input).slice(0, MAX_FILTERS)) {
     const text = (Array.isArray(value) ? value.join(',') : String(value)).slice(0, MAX_FILTER_CHARS);
-    if (personal.includes(name)) personalFilters[name] = text;
+    // An empty value identifies nobody: a plain filter, not personal data (which needs a subject).
+    if (personal.includes(name) && text !== '') personalFilters[name] = text;
     else filters[name.slice(0, MAX_FILTER_CHARS)] = text;
   }
   return { filters, personal: personalFilters };
