@@ -189,6 +189,9 @@ describe('drill: SIGTERM ends the process within AUDIT_SHUTDOWN_DEADLINE_MS', ()
     await control.query("SELECT * FROM logs WHERE log = 'acme' FOR UPDATE");
     void append(s, key, 'u2').catch(() => undefined);
     await until('an append of the service to wait on the lock', async () => {
+      // `control` is inside its transaction, where pg_stat_activity is read once and then kept:
+      // without clearing that snapshot it would never see a wait that began after the first read.
+      await control.query('SELECT pg_stat_clear_snapshot()');
       const { rows } = await control.query(
         "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
         [name],
