@@ -44,11 +44,12 @@ describe('read records', () => {
     let t: TestApp;
     let investigator: string;
     let investigatorId: string;
+    let emitter: string;
 
     beforeAll(async () => {
       db = await createTestDatabase();
       t = await startTestApp(db);
-      const emitter = await createKey(t, 'auth-service', ['emitter'], ['acme', 'globex']);
+      emitter = await createKey(t, 'auth-service', ['emitter'], ['acme', 'globex']);
       investigator = await createKey(t, 'alice', ['investigator'], ['acme']);
       investigatorId = (
         await t
@@ -138,6 +139,21 @@ describe('read records', () => {
           message: 'this read could not be recorded in the ledger, so it is not answered; retry later',
         });
         expect(res.text).not.toMatch(/permission|entries|audit_runtime|leafHash|proof/i);
+        // An append the database refuses for everyone (not for its own values) is the service's
+        // fault: exactly the 500 body, which names neither the table, the role nor the statement.
+        const append = await t
+          .http()
+          .post('/v1/events')
+          .set('authorization', bearer(emitter))
+          .send({ tenant: 'acme', type: 'auth.login.succeeded', actor: { type: 'user', id: 'u-500' } });
+        expect(append.status).toBe(500);
+        expect(append.body).toEqual({
+          statusCode: 500,
+          error: 'Internal Server Error',
+          code: 'internal',
+          message: 'internal error',
+        });
+        expect(append.text).not.toMatch(/permission|entries|audit_runtime|INSERT/i);
       } finally {
         await su.query(`GRANT INSERT ON entries TO ${RUNTIME_ROLE}`);
         await su.end();
