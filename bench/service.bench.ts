@@ -436,6 +436,9 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       DATABASE_URL: db,
       AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
       AUDIT_CHECKPOINT_DIR: checkpointDir,
+      // Generated on start and removed with the mirror, not beside it in the shared temporary directory.
+      AUDIT_SIGNING_KEY: '',
+      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
       LOG_LEVEL: 'warn',
       AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
       // The benchmark measures what the service can take, not the per-key budget that protects it.

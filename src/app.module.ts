@@ -21,11 +21,12 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     const deletion = DeletionModule.forRoot(config);
     const investigation = InvestigationModule.forRoot(config);
+    const ledger = LedgerModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
         PlatformModule.forRoot(config),
-        LedgerModule.forRoot(config),
+        ledger,
         AccessModule.forRoot(config),
         NotificationsModule.forRoot(config),
         EventsModule.forRoot(config, { ingestionGate: { imports: [deletion], useExisting: ClosedTenants } }),
@@ -34,7 +35,7 @@ export class AppModule {
         deletion,
         investigation,
         TransparencyModule.forRoot(config),
-        OperationsModule.forRoot({ projectionsHealth: [investigation] }),
+        OperationsModule.forRoot({ projectionsHealth: [investigation], ledgerHealth: [ledger] }),
       ],
     };
   }

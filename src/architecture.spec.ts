@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
  */
 const OWNERS: Readonly<Record<string, readonly string[]>> = {
   ledger: ['entries', 'personal_data', 'idempotency_keys', 'logs', 'checkpoints', 'tree_nodes', 'service_keys'],
-  access: ['api_keys'],
+  access: ['api_keys', 'principals', 'grants'],
   holds: ['holds'],
   retention: ['retention_policies'],
   deletion: ['deletion_requests', 'closed_tenants'],

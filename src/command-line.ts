@@ -9,12 +9,18 @@ import { parseArgs } from 'node:util';
 import { CreateApiKey, IssuedApiKey } from './access/keys/create-api-key.command';
 import { parseCreateKey } from './access/keys/create-api-key.request';
 import { RebuildApiKeys } from './access/keys/rebuild-api-keys.handler';
-import { operator } from './access/roles';
+import { AccessError } from './access/access.errors';
+import { CreateFirstLegalPerson } from './access/principals/principal.commands';
+import { parseCreatePrincipal } from './access/principals/principals.request';
+import { RebuildPrincipals } from './access/principals/rebuild-principals.handler';
+import { actorOf, operator } from './access/roles';
 import { AppModule } from './app.module';
 import { RebuildHolds } from './holds/rebuild-holds.handler';
 import { RebuildEventSearch } from './investigation/rebuild-event-search.handler';
 import { LogStore } from './ledger/log-store';
 import { LogVerification } from './ledger/log-verification';
+import { RollbackAcknowledged, RollbackAcknowledgement } from './ledger/rollback-acknowledgement';
+import { Notifier } from './notifications/notifier';
 import { loadConfig } from './platform/config/app-config';
 import { ensureDatabase, runMigrations } from './platform/database/database-bootstrap';
 import { RequestValidationError } from './platform/http/request.errors';
@@ -40,10 +46,32 @@ const USAGE = `usage:
   npm run cli -- keys create --name <name> --roles <role,...> --tenants <tenant,...|*> [--expires-at <RFC 3339>]
       Creates an API key as the operator (for the first admin key of a fresh install) and prints
       it once as JSON; the creation is recorded in the platform log like any other.
+  npm run cli -- principals first-legal --name <name> --email <email>
+      Creates the installation's first legal person (legal over every tenant) with a key, as the
+      operator, and prints {principal, key} once as JSON. Refused once any person holds
+      legal: later legal persons are granted through the API and approved by a legal person.
+      The key's secret was seen by the operator: its holder rotates it (POST /v1/keys/<id>/rotate
+      with the key itself) before its approvals count apart from the operator's.
   npm run cli -- keys rebuild
       Rebuilds the api_keys table from the key entries in the platform log (key changes wait
       meanwhile), keeping each key's secret hash; prints the counts and the ids of keys that had no
       row (they come back without a working secret: rotate them to issue one).
+  npm run cli -- principals rebuild
+      Rebuilds the principals and grants tables from the principal entries in the platform log
+      (principal and grant changes wait meanwhile), emails from their entries' personal data (none
+      once erased); prints the counts and, in keptForKeys, the principals the ledger never created
+      that keys still name (kept without grants: "keys rebuild" gives those keys back the principal
+      their entries name, and a second "principals rebuild" then deletes them).
+  npm run cli -- ledger acknowledge-rollback --reason "<why>"
+      While the database is behind or forked from the checkpoint mirror (AUDIT_CHECKPOINT_DIR: a
+      restore from an old backup, a rollback), appends are refused with 503 ledger_behind_mirror.
+      This accepts the database's history as the one to go on with: it records the acknowledgement
+      (reason, logs, mirrored and database sizes and roots) in the platform log as
+      ledger.rollback_acknowledged, notifies the webhook (AUDIT_WEBHOOK_URL), then moves the
+      superseded checkpoints to AUDIT_CHECKPOINT_DIR/_superseded/<time>/ (kept, never deleted).
+      Every service process takes appends again within 5 s. The reason is required and permanent
+      record (a ticket or incident reference, no personal data). Prints the acknowledgement as
+      JSON; records nothing (and says so) when the database agrees with the mirror.
 Exits 2 on bad usage. Reads the same environment as the service (DATABASE_URL, ...).`;
 
 export class UsageError extends Error {}
@@ -110,16 +138,93 @@ async function createKey(env: Env, io: Output, args: string[]): Promise<number> 
       throw new UsageError(e.problems.map((p) => `--${p.path.split('/')[1] || 'arguments'}: ${p.message}`).join('\n'));
     throw e;
   }
-  const key = await withService(env, (app) =>
-    app
-      .get(CommandBus)
-      .execute<CreateApiKey, IssuedApiKey>(
-        new CreateApiKey(operator('cli'), request.name, request.roles, request.tenants, request.expiresAt),
-      ),
-  );
+  let key: IssuedApiKey;
+  try {
+    key = await withService(env, (app) =>
+      app
+        .get(CommandBus)
+        .execute<CreateApiKey, IssuedApiKey>(
+          new CreateApiKey(operator('cli'), request.name, request.roles, request.tenants, request.expiresAt),
+        ),
+    );
+  } catch (e) {
+    if (!(e instanceof AccessError)) throw e;
+    io.err(`${e.code}: ${e.message}\n`);
+    return 1;
+  }
   io.out(`${JSON.stringify(key)}\n`);
   io.err('the key is shown once: keep it now\n');
   return 0;
+}
+
+async function firstLegalPerson(env: Env, io: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, email: { type: 'string' } },
+    strict: true,
+  });
+  let person: ReturnType<typeof parseCreatePrincipal>;
+  try {
+    person = parseCreatePrincipal({ name: values.name, kind: 'person', email: values.email });
+  } catch (e) {
+    if (e instanceof RequestValidationError)
+      throw new UsageError(e.problems.map((p) => `--${p.path.split('/')[1] || 'arguments'}: ${p.message}`).join('\n'));
+    throw e;
+  }
+  try {
+    const made = await withService(env, (app) =>
+      app
+        .get(CommandBus)
+        .execute(new CreateFirstLegalPerson(operator('cli'), { name: person.name, email: person.email as string })),
+    );
+    io.out(`${JSON.stringify(made)}\n`);
+    io.err('the key is shown once: hand it to its holder, who rotates it with itself\n');
+    return 0;
+  } catch (e) {
+    if (!(e instanceof AccessError)) throw e;
+    io.err(`${e.code}: ${e.message}\n`);
+    return 1;
+  }
+}
+
+async function acknowledgeRollback(env: Env, io: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { reason: { type: 'string' } }, strict: true });
+  const reason = values.reason?.trim() ?? '';
+  if (reason === '') throw new UsageError('ledger acknowledge-rollback needs --reason "<why>" (permanent record)');
+  if (reason.length > 2000) throw new UsageError('--reason: at most 2000 characters');
+  const acknowledged = await withService(env, (app) =>
+    app
+      .get(RollbackAcknowledgement)
+      .acknowledge(reason, actorOf(operator('cli')), (ack) => app.get(Notifier).notify(rollbackNotification(ack))),
+  );
+  if (acknowledged === null) {
+    io.err('the database agrees with the checkpoint mirror: nothing to acknowledge\n');
+    return 0;
+  }
+  const { entry, logs, superseded, remaining } = acknowledged;
+  io.out(
+    `${JSON.stringify({ entry: { log: entry.log, index: entry.index, id: entry.id }, logs, superseded, remaining })}\n`,
+  );
+  io.err(
+    remaining.length === 0
+      ? `acknowledged in the platform log (entry ${entry.index}); the superseded checkpoints are in ${superseded} ` +
+          'under AUDIT_CHECKPOINT_DIR; every service process takes appends again within 5 s\n'
+      : `acknowledged in the platform log (entry ${entry.index}), but ${remaining.length} log(s) disagree with the ` +
+          'checkpoint mirror again: appends stay refused (see "remaining")\n',
+  );
+  return 0;
+}
+
+/** The webhook notification of an acknowledgement: ids, times and positions only (never the reason). */
+function rollbackNotification(ack: Omit<RollbackAcknowledged, 'remaining'>) {
+  return {
+    type: 'ledger.rollback_acknowledged' as const,
+    id: ack.entry.id,
+    tenant: '*',
+    at: ack.entry.recordedAt,
+    subjectRef: { type: 'checkpoint_mirror', id: ack.superseded },
+    ledger: { log: ack.entry.log, index: ack.entry.index },
+  };
 }
 
 async function rebuildHolds(env: Env, io: Output): Promise<number> {
@@ -130,6 +235,12 @@ async function rebuildHolds(env: Env, io: Output): Promise<number> {
 
 async function rebuildKeys(env: Env, io: Output): Promise<number> {
   const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildApiKeys()));
+  io.out(`${JSON.stringify(counts)}\n`);
+  return 0;
+}
+
+async function rebuildPrincipals(env: Env, io: Output): Promise<number> {
+  const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildPrincipals()));
   io.out(`${JSON.stringify(counts)}\n`);
   return 0;
 }
@@ -200,8 +311,12 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
     if (command === 'verify-export') return await verifyExportFile(io, args);
     if (command === 'keys' && args[0] === 'create') return await createKey(env, io, args.slice(1));
     if (command === 'keys' && args[0] === 'rebuild' && args.length === 1) return await rebuildKeys(env, io);
+    if (command === 'principals' && args[0] === 'first-legal') return await firstLegalPerson(env, io, args.slice(1));
+    if (command === 'principals' && args[0] === 'rebuild' && args.length === 1) return await rebuildPrincipals(env, io);
     if (command === 'holds' && args[0] === 'rebuild' && args.length === 1) return await rebuildHolds(env, io);
     if (command === 'search' && args[0] === 'rebuild') return await rebuildSearch(env, io, args.slice(1));
+    if (command === 'ledger' && args[0] === 'acknowledge-rollback')
+      return await acknowledgeRollback(env, io, args.slice(1));
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (e) {
     if (!(e instanceof UsageError) && !(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;

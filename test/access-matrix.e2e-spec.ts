@@ -31,10 +31,21 @@ interface Fixtures {
   deletionOf(tenant: string): Promise<string>;
   /** The id of an entry of `tenant`. */
   eventOf(tenant: string): Promise<string>;
+  /** A fresh principal (a service) that holds `emitter` over `tenant`. */
+  principalOf(tenant: string): Promise<string>;
+  /** A fresh principal without grants: every admin sees it. */
+  ungrantedPrincipal(): Promise<string>;
+  /** A pending `legal` grant over `tenant` of a fresh person, asked for by the bootstrap admin. */
+  pendingLegalGrantOf(tenant: string): Promise<string>;
+  /** The active `emitter` grant over `tenant` of a fresh principal. */
+  grantOf(tenant: string): Promise<string>;
 }
 
 const event = (tenant: string) => ({ tenant, type: 'auth.logout', actor: { type: 'user', id: 'u1' } });
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+let made = 0;
+/** Names of principals and keys are unique: every fixture gets its own. */
+const unique = (prefix: string) => `${prefix}-${++made}`;
 
 /** Routes open to anyone: health, metrics (the OpenAPI document itself is not in its own list). */
 const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
@@ -189,6 +200,81 @@ const ROUTES: Route[] = [
         .set(auth(k)),
   },
   {
+    name: 'POST /v1/principals',
+    roles: ['admin'],
+    ok: 201,
+    refused: [],
+    call: (t, k) =>
+      t
+        .http()
+        .post('/v1/principals')
+        .set(auth(k))
+        .send({ name: unique('p'), kind: 'service' }),
+  },
+  {
+    name: 'GET /v1/principals',
+    roles: ['admin'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/principals').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/principals/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/principals/${await f.principalOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'DELETE /v1/principals/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .delete(`/v1/principals/${await f.principalOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'POST /v1/principals/{id}/grants',
+    roles: ['admin'],
+    ok: 201,
+    refused: [403],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .post(`/v1/principals/${await f.ungrantedPrincipal()}/grants`)
+        .set(auth(k))
+        .send({ role: 'investigator', tenants: [tenant] }),
+  },
+  {
+    name: 'POST /v1/grants/{id}/approve',
+    roles: ['legal'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .post(`/v1/grants/${await f.pendingLegalGrantOf(tenant)}/approve`)
+        .set(auth(k)),
+  },
+  {
+    name: 'DELETE /v1/grants/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .delete(`/v1/grants/${await f.grantOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
     name: 'POST /v1/holds',
     roles: ['legal'],
     ok: 201,
@@ -315,9 +401,48 @@ describe('access: every route × role × tenant', () => {
           .http()
           .post('/v1/keys')
           .set(auth(t.adminKey))
-          .send({ name: `victim-${tenant}`, roles: ['emitter'], tenants: [tenant] })
+          .send({ name: unique(`victim-${tenant}`), roles: ['emitter'], tenants: [tenant] })
           .expect(201);
         return res.body.id as string;
+      },
+      async principalOf(tenant) {
+        const res = await t
+          .http()
+          .post('/v1/keys')
+          .set(auth(t.adminKey))
+          .send({ name: unique(`service-${tenant}`), roles: ['emitter'], tenants: [tenant] })
+          .expect(201);
+        return res.body.principal as string;
+      },
+      async ungrantedPrincipal() {
+        const res = await t
+          .http()
+          .post('/v1/principals')
+          .set(auth(t.adminKey))
+          .send({ name: unique('ungranted'), kind: 'service' })
+          .expect(201);
+        return res.body.id as string;
+      },
+      async pendingLegalGrantOf(tenant) {
+        const name = unique(`counsel-${tenant}`);
+        const person = await t
+          .http()
+          .post('/v1/principals')
+          .set(auth(t.adminKey))
+          .send({ name, kind: 'person', email: `${name}@example.test` })
+          .expect(201);
+        const grant = await t
+          .http()
+          .post(`/v1/principals/${person.body.id}/grants`)
+          .set(auth(t.adminKey))
+          .send({ role: 'legal', tenants: [tenant] })
+          .expect(201);
+        return grant.body.id as string;
+      },
+      async grantOf(tenant) {
+        const principal = await this.principalOf(tenant);
+        const res = await t.http().get(`/v1/principals/${principal}`).set(auth(t.adminKey)).expect(200);
+        return res.body.grants[0].id as string;
       },
       async deletionOf(tenant) {
         const res = await t
@@ -392,6 +517,10 @@ describe('access: every route × role × tenant', () => {
           holdOf: someId,
           deletionOf: someId,
           eventOf: someId,
+          principalOf: someId,
+          ungrantedPrincipal: someId,
+          pendingLegalGrantOf: someId,
+          grantOf: someId,
         });
         expect(res.status).toBe(401);
       });

@@ -354,7 +354,7 @@ describe('bad input: a clear JSON error and no change to any log', () => {
   });
 
   it("refuses an emitter's event in the platform log, even from a key for every tenant, and appends nothing", async () => {
-    const everywhere = await createKey(t, 'audit-trail', ['emitter'], ['*']);
+    const everywhere = await createKey(t, 'all-tenants', ['emitter'], ['*']);
     const client = await superuserClient(db);
     const platformEntries = async () =>
       (await client.query("SELECT count(*)::int AS n FROM entries WHERE log = 'platform'")).rows[0].n as number;

@@ -16,7 +16,7 @@ describe('hold guard against the real service and a real queue', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await startTestApp(db, { HOLD_RELEASE_APPROVALS: '1' });
+    t = await startTestApp(db);
     await t.app.listen(0, '127.0.0.1');
   });
 
@@ -36,6 +36,7 @@ describe('hold guard against the real service and a real queue', () => {
       .send({ tenant: 'acme', type: 'auth.logout', actor: { type: 'user', id: 'u1' } })
       .expect(201);
     const legal = await createKey(t, 'alice', ['legal'], ['acme']);
+    const secondLegal = await createKey(t, 'bob', ['legal'], ['acme']);
     const { body: hold } = await t
       .http()
       .post('/v1/holds')
@@ -68,7 +69,13 @@ describe('hold guard against the real service and a real queue', () => {
       expect(await waiting.getState()).toBe('delayed');
       expect(waiting.progress).toMatchObject({ heldBy: [hold.id] });
 
-      await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(legal)).send({ reason: 'settled' }).expect(200);
+      await t.http().post(`/v1/holds/${hold.id}/release`).set(auth(legal)).send({ reason: 'settled' }).expect(202);
+      await t
+        .http()
+        .post(`/v1/holds/${hold.id}/release`)
+        .set(auth(secondLegal))
+        .send({ reason: 'settled' })
+        .expect(200);
       await wait(async () => (await queue.getJob(held.id!))!.isCompleted());
       expect(deleted).toEqual(['person-2', 'person-1']);
     } finally {

@@ -1,6 +1,6 @@
 import { leafHash, openCheckpoint, parseVerifierKey, verifyExport, verifyInclusion } from '@audit/ledger';
 import { runCommandLine } from '../src/command-line';
-import { MovableClock, TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
+import { MovableClock, TestApp, createKey, platformEntries, startTestApp, testSigningKey } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient, untilProjected } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -292,7 +292,11 @@ describe('investigation: search, event reads and exports', () => {
         expect(JSON.stringify(before)).not.toContain('@example.com');
         const io = { out: jest.fn(), err: jest.fn() };
         expect(
-          await runCommandLine(['search', 'rebuild'], { ...process.env, DATABASE_URL: db, LOG_LEVEL: 'silent' }, io),
+          await runCommandLine(
+            ['search', 'rebuild'],
+            { ...process.env, DATABASE_URL: db, AUDIT_SIGNING_KEY: testSigningKey(db), LOG_LEVEL: 'silent' },
+            io,
+          ),
         ).toBe(0);
         expect(JSON.parse(io.out.mock.calls[0][0])).toMatchObject({ entries: before.length });
         expect(await dump()).toEqual(before);

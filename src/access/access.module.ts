@@ -5,6 +5,7 @@ import { LedgerModule } from '../ledger';
 import { contextModule, type AppConfig } from '../platform';
 import { ApiKeyRow } from './api-key.row';
 import { ApiKeyStore } from './api-key.store';
+import { ApproverStanding } from './approver-standing';
 import { AuthGuard } from './auth.guard';
 import { BootstrapAdmin } from './keys/bootstrap-admin';
 import { CreateApiKeyHandler } from './keys/create-api-key.handler';
@@ -12,6 +13,19 @@ import { KeysController } from './keys/keys.controller';
 import { RebuildApiKeysHandler } from './keys/rebuild-api-keys.handler';
 import { RevokeApiKeyHandler } from './keys/revoke-api-key.handler';
 import { RotateApiKeyHandler } from './keys/rotate-api-key.handler';
+import {
+  ApproveGrantHandler,
+  CreateFirstLegalPersonHandler,
+  CreatePrincipalHandler,
+  GrantRoleHandler,
+  RevokeGrantHandler,
+  RevokePrincipalHandler,
+} from './principals/principal.commands';
+import { PrincipalChanges } from './principals/principal-changes';
+import { PrincipalStore } from './principals/principal.store';
+import { PrincipalsBootstrap } from './principals/principals-bootstrap';
+import { PrincipalsController } from './principals/principals.controller';
+import { RebuildPrincipalsHandler } from './principals/rebuild-principals.handler';
 import { RateLimiter } from './rate-limiter';
 import { ReadRecordInterceptor } from './read-records/read-record.interceptor';
 import { RoutePermissionsCheck } from './route-permissions.check';
@@ -26,9 +40,20 @@ export class AccessModule {
   static forRoot(config: AppConfig): DynamicModule {
     return contextModule(AccessModule, config, () => ({
       imports: [LedgerModule.forRoot(config), TypeOrmModule.forFeature([ApiKeyRow])],
-      controllers: [KeysController],
+      controllers: [KeysController, PrincipalsController],
       providers: [
         ApiKeyStore,
+        ApproverStanding,
+        PrincipalStore,
+        PrincipalChanges,
+        PrincipalsBootstrap,
+        CreatePrincipalHandler,
+        GrantRoleHandler,
+        ApproveGrantHandler,
+        RevokeGrantHandler,
+        RevokePrincipalHandler,
+        CreateFirstLegalPersonHandler,
+        RebuildPrincipalsHandler,
         RateLimiter,
         RoutePermissionsCheck,
         BootstrapAdmin,
@@ -39,7 +64,7 @@ export class AccessModule {
         ReadRecordInterceptor,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [ReadRecordInterceptor],
+      exports: [ReadRecordInterceptor, ApproverStanding],
     }));
   }
 }

@@ -2,7 +2,7 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Role } from './roles';
 
 /**
- * A row of `api_keys` (migrations Ledger and ApiKeyRotation). Every column but `secret_hash` is
+ * A row of `api_keys` (migrations Ledger, ApiKeyRotation and Principals). Every column but `secret_hash` is
  * the fold of the key's `api_keys` entries in the `platform` log (RebuildApiKeys).
  */
 @Entity({ name: 'api_keys' })
@@ -40,4 +40,11 @@ export class ApiKeyRow {
 
   @Column('timestamptz', { name: 'revoked_at', nullable: true })
   revokedAt: Date | null;
+
+  /** Null only for a key older than principals, until the service adopts it at start. */
+  @Column('uuid', { name: 'principal_id', nullable: true })
+  principalId: string | null;
+
+  @Column('uuid', { name: 'known_to', array: true })
+  knownTo: string[];
 }

@@ -2,13 +2,14 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { EntityManager, Like, Repository } from 'typeorm';
+import { EntityManager, IsNull, Like, Repository } from 'typeorm';
 import type { Sql } from '../ledger';
 import { DatabasePool } from '../platform';
 import { ApiKeyRow } from './api-key.row';
 import { hashKeySecret, sameSecretHash } from './api-key-secret';
 import { ApiKeyState } from './keys/api-key.decider';
-import { Principal } from './roles';
+import { GrantState, rolesOver } from './principals/principal.decider';
+import { Principal, PrincipalKind, Role } from './roles';
 
 /** An API key as listed: never its secret or hash. */
 export type ApiKeyRecord = ApiKeyState;
@@ -32,6 +33,8 @@ function toRecord(row: ApiKeyRow): ApiKeyRecord {
     rotatedAt: row.rotatedAt?.toISOString() ?? null,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    principal: row.principalId,
+    knownTo: row.knownTo,
   };
 }
 
@@ -50,7 +53,56 @@ function toRow(key: ApiKeyState, secretHash: Buffer): ApiKeyRow {
     rotatedAt: date(key.rotatedAt),
     expiresAt: date(key.expiresAt),
     revokedAt: date(key.revokedAt),
+    principalId: key.principal,
+    knownTo: [...key.knownTo],
   });
+}
+
+// A key with what its principal is and holds now: authentication and `standing` read the same.
+const KEY_WITH_PRINCIPAL = `
+  SELECT k.id, k.name, k.secret_hash, k.roles, k.tenants, k.expires_at, k.revoked_at, k.known_to,
+         p.id AS principal_id, p.name AS principal_name, p.kind AS principal_kind,
+         p.revoked_at AS principal_revoked_at,
+         COALESCE((SELECT json_agg(json_build_object('role', g.role, 'tenants', g.tenants))
+                   FROM grants g WHERE g.principal_id = p.id AND g.status = 'active'), '[]') AS grants
+  FROM api_keys k JOIN principals p ON p.id = k.principal_id`;
+
+interface KeyWithPrincipal {
+  id: string;
+  name: string;
+  secret_hash: Buffer;
+  roles: Role[];
+  tenants: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  known_to: string[];
+  principal_id: string;
+  principal_name: string;
+  principal_kind: PrincipalKind;
+  principal_revoked_at: Date | null;
+  grants: { role: Role; tenants: string[] }[];
+}
+
+/** How a stored key acts at `at` (ms), or null when it cannot act at all. */
+function actingPrincipal(row: KeyWithPrincipal, at: number): Principal | null {
+  const live =
+    row.revoked_at === null &&
+    row.principal_revoked_at === null &&
+    (row.expires_at === null || row.expires_at.getTime() > at);
+  if (!live) return null;
+  const grants = row.grants.map((grant) => ({ ...grant, status: 'active' as const }));
+  const held = rolesOver(grants as unknown as GrantState[], row.tenants);
+  return {
+    keyId: row.id,
+    keyName: row.name,
+    principalId: row.principal_id,
+    name: row.principal_name,
+    kind: row.principal_kind,
+    roles: row.roles.filter((role) => held.includes(role)),
+    tenants: row.tenants,
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    knownTo: row.known_to,
+  };
 }
 
 /** Stored API keys (hashes only), authentication, and the cache of authenticated keys. */
@@ -126,7 +178,8 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * The principal of a live (not revoked, not expired at `now`, the caller's clock) key with this
-   * secret, or null.
+   * secret, acting with what the key carries and its principal's active grants still cover; null
+   * for an unknown or dead key, or one whose principal is revoked.
    */
   async authenticate(secret: string, now: Date): Promise<Principal | null> {
     const at = now.getTime();
@@ -135,27 +188,44 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     const cached = this.cache.get(cacheKey);
     if (cached && cached.until > at) return cached.principal;
     const generation = this.generation;
-    const row = await this.rows.findOneBy({ secretHash: hash });
-    const live =
-      row !== null &&
-      sameSecretHash(row.secretHash, hash) &&
-      row.revokedAt === null &&
-      (row.expiresAt === null || row.expiresAt.getTime() > at);
-    const principal: Principal | null = live
-      ? {
-          keyId: row.id,
-          name: row.name,
-          roles: row.roles,
-          tenants: row.tenants,
-          expiresAt: row.expiresAt?.toISOString() ?? null,
-        }
-      : null;
+    const rows: KeyWithPrincipal[] = await this.rows.query(`${KEY_WITH_PRINCIPAL} WHERE k.secret_hash = $1`, [hash]);
+    const row = rows[0];
+    const principal = row !== undefined && sameSecretHash(row.secret_hash, hash) ? actingPrincipal(row, at) : null;
     if (this.listener !== null && generation === this.generation) {
       if (this.cache.size > 10_000) this.cache.clear();
-      const until = Math.min(at + CACHE_MS, row?.expiresAt?.getTime() ?? Infinity);
+      const until = Math.min(at + CACHE_MS, row?.expires_at?.getTime() ?? Infinity);
       this.cache.set(cacheKey, { principal, until });
     }
     return principal;
+  }
+
+  /**
+   * How each of these keys would act at `now`: its principal as `authenticate` would answer, or
+   * null when the key, its principal or everything it carried is gone. With `sql` (inside a
+   * transaction), the rows read are locked against revocation until it ends, so a decision that
+   * counted a key cannot race the key's or its principal's revocation.
+   */
+  async standing(keyIds: readonly string[], now: Date, sql?: Sql): Promise<Map<string, Principal | null>> {
+    const answer = new Map<string, Principal | null>(keyIds.map((id) => [id, null]));
+    if (keyIds.length === 0) return answer;
+    const text = `${KEY_WITH_PRINCIPAL} WHERE k.id = ANY($1::uuid[])`;
+    const rows: KeyWithPrincipal[] =
+      sql === undefined
+        ? await this.rows.query(text, [keyIds])
+        : await (async () => {
+            await sql(
+              `SELECT 1 FROM api_keys k JOIN principals p ON p.id = k.principal_id
+               WHERE k.id = ANY($1::uuid[]) FOR SHARE OF k, p`,
+              [keyIds],
+            );
+            await sql(
+              `SELECT 1 FROM grants WHERE principal_id IN (SELECT principal_id FROM api_keys WHERE id = ANY($1::uuid[])) FOR SHARE`,
+              [keyIds],
+            );
+            return (await sql(text, [keyIds])) as unknown as KeyWithPrincipal[];
+          })();
+    for (const row of rows) answer.set(row.id, actingPrincipal(row, now.getTime()));
+    return answer;
   }
 
   async find(id: string): Promise<ApiKeyRecord | undefined> {
@@ -182,8 +252,9 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
    */
   async insert(sql: Sql, key: ApiKeyState, secret: string): Promise<boolean> {
     const rows = await sql(
-      `INSERT INTO api_keys (id, name, prefix, secret_hash, roles, tenants, created_at, created_by, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (secret_hash) DO NOTHING RETURNING id`,
+      `INSERT INTO api_keys (id, name, prefix, secret_hash, roles, tenants, created_at, created_by, expires_at,
+         principal_id, known_to)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (secret_hash) DO NOTHING RETURNING id`,
       [
         key.id,
         key.name,
@@ -194,20 +265,62 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
         key.createdAt,
         key.createdBy,
         key.expiresAt,
+        key.principal,
+        key.knownTo,
       ],
     );
     return rows.length === 1;
   }
 
   /**
+   * Whether a key named `name` (without regard to case) exists, asked inside the caller's
+   * transaction after taking the name's lock: two creations of one name queue, and the second sees
+   * the first. Key names are unique and never reused.
+   */
+  async nameTaken(sql: Sql, name: string): Promise<boolean> {
+    await sql(`SELECT pg_advisory_xact_lock(hashtext('api_key_name:' || lower($1)))`, [name]);
+    const rows = await sql('SELECT 1 FROM api_keys WHERE lower(name) = lower($1)', [name]);
+    return rows.length > 0;
+  }
+
+  /** Gives a key older than principals its principal, inside the caller's transaction; false when it has one. */
+  async adopt(sql: Sql, id: string, principal: string, knownTo: readonly string[]): Promise<boolean> {
+    const rows = await sql(
+      `WITH changed AS (UPDATE api_keys SET principal_id = $2, known_to = $3
+       WHERE id = $1 AND principal_id IS NULL RETURNING id) SELECT id FROM changed`,
+      [id, principal, knownTo],
+    );
+    await this.notify(sql);
+    return rows.length === 1;
+  }
+
+  /** Keys that have no principal yet (made before principals), oldest first. */
+  async unadopted(): Promise<ApiKeyRecord[]> {
+    const rows = await this.rows.find({ where: { principalId: IsNull() }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return rows.map(toRecord);
+  }
+
+  /** Every process forgets its cached keys when the caller's transaction commits (a principal or grant changed). */
+  async principalsChanged(sql: Sql): Promise<void> {
+    await this.notify(sql);
+  }
+
+  /**
    * Replaces the secret of a live key inside the caller's transaction; every process forgets the
    * old one at commit. Returns false when the key was revoked meanwhile.
    */
-  async rotate(sql: Sql, id: string, prefix: string, secret: string, at: string): Promise<boolean> {
+  async rotate(
+    sql: Sql,
+    id: string,
+    prefix: string,
+    secret: string,
+    at: string,
+    knownTo: readonly string[],
+  ): Promise<boolean> {
     const rows = await sql(
-      `WITH changed AS (UPDATE api_keys SET secret_hash = $2, prefix = $3, rotated_at = $4
+      `WITH changed AS (UPDATE api_keys SET secret_hash = $2, prefix = $3, rotated_at = $4, known_to = $5
        WHERE id = $1 AND revoked_at IS NULL RETURNING id) SELECT id FROM changed`,
-      [id, hashKeySecret(secret), prefix, at],
+      [id, hashKeySecret(secret), prefix, at, knownTo],
     );
     await this.notify(sql);
     return rows.length === 1;

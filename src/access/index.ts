@@ -5,3 +5,4 @@ export { RecordRead } from './read-records/record-read.decorator';
 export { readableLog } from './readable-log';
 export { Principal, actorOf, coversAllTenants, coversTenant, keyIdOf, mayReadLog, operator, rolesGrant } from './roles';
 export { AccessModule } from './access.module';
+export { ApproverStanding } from './approver-standing';

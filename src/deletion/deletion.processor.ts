@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { CommandBus } from '@nestjs/cqrs';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { operator } from '../access';
+import { LedgerBehindMirrorError } from '../ledger';
 import { APP_CONFIG, AppConfig } from '../platform';
 import { CLOCK, Clock } from '../platform';
 import { DELETION_QUEUE, RECONCILE_JOB, RETENTION_PURGE_JOB, RUN_DELETION_JOB } from './deletion.queue';
@@ -52,8 +53,14 @@ export class DeletionProcessor extends WorkerHost {
     try {
       await this.runner.run((await this.store.find(id))!);
     } catch (e) {
-      // A run that finished the request and failed after (a notification) leaves it finished.
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && (await this.store.fail(id, this.clock.now()))) {
+      // A run that finished the request and failed after (a notification) leaves it finished. A
+      // ledger that refuses appends until an operator acknowledges a rollback fails no request:
+      // it stays running, and the reconciler queues it again until the ledger takes its outcome.
+      if (
+        !(e instanceof LedgerBehindMirrorError) &&
+        job.attemptsMade + 1 >= (job.opts.attempts ?? 1) &&
+        (await this.store.fail(id, this.clock.now()))
+      ) {
         this.logger.error(`deletion request ${id} failed for good: ${(e as Error).name}`);
       }
       throw e;

@@ -16,14 +16,23 @@ export const CATEGORIES = [
   'holds',
   'deletion',
   'retention',
+  'principals',
+  'ledger',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 /** Categories only the service itself writes into. */
-export const SERVICE_CATEGORIES: readonly Category[] = ['access', 'holds', 'deletion', 'retention'];
+export const SERVICE_CATEGORIES: readonly Category[] = [
+  'access',
+  'holds',
+  'deletion',
+  'retention',
+  'principals',
+  'ledger',
+];
 
 /** Type prefixes only the service itself writes. */
-const SERVICE_TYPE_PREFIXES = ['access.', 'hold.', 'deletion.', 'retention.', 'audit.'];
+const SERVICE_TYPE_PREFIXES = ['access.', 'hold.', 'deletion.', 'retention.', 'audit.', 'principal.', 'ledger.'];
 
 export const EVENT_CATALOGUE: Readonly<Record<string, Category>> = {
   'auth.login.succeeded': 'auth',

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { Sequencer } from '../ledger';
+import { Sequencer, type Sql } from '../ledger';
 import { Notifier } from '../notifications';
 import { NOTIFICATION_TYPES, NotificationType } from '../notifications';
 import { HoldEvent, HoldState, applyHoldEvents } from './hold.decider';
@@ -27,15 +27,18 @@ export class HoldChanges {
 
   /**
    * `id`: the hold to change, or undefined for a new one. `decide` gets the current state (if
-   * any) and returns the events; none means nothing changes.
+   * any) and returns the events; none means nothing changes. `confirm`, inside the transaction,
+   * may find that what the decision relied on outside the hold changed (HoldChangedError): it is
+   * then decided again.
    */
   async apply(
     id: string | undefined,
-    decide: (current: HoldState | undefined) => HoldEvent[],
+    decide: (current: HoldState | undefined) => HoldEvent[] | Promise<HoldEvent[]>,
+    confirm?: (sql: Sql) => Promise<void>,
   ): Promise<{ state: HoldState | undefined; events: HoldEvent[] }> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = id === undefined ? undefined : await this.store.find(id);
-      const events = decide(current);
+      const events = await decide(current);
       if (events.length === 0) return { state: current, events };
       const next = applyHoldEvents(current, events) as HoldState;
       try {
@@ -44,6 +47,7 @@ export class HoldChanges {
           async (sql) => {
             await lockHoldsOf(sql, next.tenant);
             if (!(await this.store.save(sql, next, current?.history.length ?? 0))) throw new HoldChangedError();
+            await confirm?.(sql);
           },
         );
         // After commit, so a tool never hears of a change that did not happen.

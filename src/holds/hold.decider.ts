@@ -1,6 +1,13 @@
 import { Principal, coversAllTenants, keyIdOf } from '../access';
 import { HoldScope, narrowedDimensions } from './hold-scope';
-import { HoldNarrowingError, HoldNotFoundError, HoldReleasedError, HoldTenantOutOfScopeError } from './holds.errors';
+import {
+  ApprovalNotIndependentError,
+  HoldNarrowingError,
+  HoldNotFoundError,
+  HoldReleasedError,
+  HoldTenantOutOfScopeError,
+  ReleaseNeedsPersonError,
+} from './holds.errors';
 
 /**
  * A legal hold as plain functions: events, state, decide, evolve (docs/domain.md "Legal holds"). No
@@ -8,10 +15,16 @@ import { HoldNarrowingError, HoldNotFoundError, HoldReleasedError, HoldTenantOut
  * type strings are permanent record.
  */
 
-/** Who acted: the key id (null for the operator) and its name, as recorded. */
+/**
+ * Who acted: the key id (null for the operator) and the principal's name, as recorded; from
+ * principals on, also the principal's id and every person who has seen the key's secret (entries
+ * older than principals lack both, and name the key).
+ */
 export interface HoldActor {
   readonly keyId: string | null;
   readonly name: string;
+  readonly principal?: string;
+  readonly persons?: readonly string[];
 }
 
 export type HoldEvent =
@@ -83,18 +96,48 @@ export interface PlaceHold {
 }
 
 export interface ReleaseRules {
-  /** Distinct legal keys needed (HOLD_RELEASE_APPROVALS). */
+  /** Distinct legal persons needed (HOLD_RELEASE_APPROVALS, at least 2). */
   readonly required: number;
   /** How long a release request counts. */
   readonly approvalTtlMs: number;
 }
 
 export function actorOfPrincipal(principal: Principal): HoldActor {
-  return { keyId: keyIdOf(principal), name: principal.name };
+  return {
+    keyId: keyIdOf(principal),
+    name: principal.name,
+    principal: principal.principalId,
+    persons: [...new Set([principal.principalId, ...principal.knownTo])],
+  };
 }
 
-function sameActor(a: HoldActor, b: HoldActor): boolean {
-  return a.keyId === b.keyId && a.name === b.name;
+/**
+ * How each key that asked to release acts now (`ApproverStanding`): a request counts only while
+ * its key still works, for the same principal, and that principal is a person still holding
+ * `legal` over the hold's tenant. A key missing here counts as gone.
+ */
+export type Standing = ReadonlyMap<string, Principal | null>;
+
+function standingOf(actor: HoldActor, standing: Standing): Principal | null {
+  return actor.keyId === null ? null : (standing.get(actor.keyId) ?? null);
+}
+
+function stillCounts(approval: Approval, hold: HoldState, standing: Standing): boolean {
+  const now = standingOf(approval.by, standing);
+  return (
+    now !== null &&
+    now.kind === 'person' &&
+    (approval.by.principal === undefined || approval.by.principal === now.principalId) &&
+    now.roles.includes('legal') &&
+    coversAllTenants(now, [hold.tenant])
+  );
+}
+
+/** Everyone behind a request: as recorded, or for requests older than principals, as the key stands now. */
+function personsOf(actor: HoldActor, standing: Standing): readonly string[] {
+  if (actor.persons !== undefined) return actor.persons;
+  const now = standingOf(actor, standing);
+  return now === null ? [] : [now.principalId, ...now.knownTo];
 }
 
 /** Whether `principal` may see and act on holds of `tenant` (`*` only with a `*` scope). */
@@ -142,9 +185,12 @@ export function liveApprovals(hold: HoldState, rules: ReleaseRules, now: Date): 
 }
 
 /**
- * A request to release. It counts once per key while it lives; when the live requests reach
- * `rules.required` distinct keys, the hold is released in the same decision. The same key asking
- * again changes nothing.
+ * A request to release, by a legal person. It counts while its key, its principal and their legal
+ * grant last (`standing`) and while it lives (`rules.approvalTtlMs`); when the counting requests
+ * reach `rules.required` distinct persons, the hold is released in the same decision. Persons are
+ * distinct when no one stands behind two of the requests: not the same principal, and no one who
+ * has seen the secret of the key behind the other (ApprovalNotIndependentError). The same person
+ * asking again changes nothing.
  */
 export function decideRelease(
   by: Principal,
@@ -152,18 +198,40 @@ export function decideRelease(
   reason: string,
   rules: ReleaseRules,
   now: Date,
+  standing: Standing,
 ): HoldEvent[] {
   const current = reachable(by, hold);
+  if (by.kind !== 'person') throw new ReleaseNeedsPersonError();
   const actor = actorOfPrincipal(by);
-  const live = liveApprovals(current, rules, now);
-  if (live.some((approval) => sameActor(approval.by, actor))) return [];
+  const counting = countingApprovals(current, rules, now, standing);
+  if (counting.some((approval) => standingOf(approval.by, standing)?.principalId === by.principalId)) return [];
+  const mine = actor.persons ?? [];
+  if (counting.some((approval) => personsOf(approval.by, standing).some((person) => mine.includes(person))))
+    throw new ApprovalNotIndependentError();
   const at = now.toISOString();
   const requested: HoldEvent = { type: 'hold.release_requested', id: current.id, reason, by: actor, at };
-  if (live.length + 1 < rules.required) return [requested];
+  if (counting.length + 1 < rules.required) return [requested];
   return [
     requested,
-    { type: 'hold.released', id: current.id, reason, approvers: [...live.map((approval) => approval.by), actor], at },
+    {
+      type: 'hold.released',
+      id: current.id,
+      reason,
+      approvers: [...counting.map((approval) => approval.by), actor],
+      at,
+    },
   ];
+}
+
+/** The keys whose standing `decideRelease` needs: every requester's of the hold, and the asker's. */
+export function keysToStand(hold: HoldState | undefined, by: Principal): string[] {
+  const keys = (hold?.approvals ?? []).map((approval) => approval.by.keyId);
+  return [...new Set([...keys, keyIdOf(by)].filter((key): key is string => key !== null))];
+}
+
+/** The requests that count at `now`, as `decideRelease` counts them. */
+export function countingApprovals(hold: HoldState, rules: ReleaseRules, now: Date, standing: Standing): Approval[] {
+  return liveApprovals(hold, rules, now).filter((approval) => stillCounts(approval, hold, standing));
 }
 
 export function evolve(hold: HoldState | undefined, event: HoldEvent): HoldState {

@@ -1,16 +1,20 @@
 import { decodeLeaf, encodeLeaf } from '@audit/ledger';
 import { entryFor } from '../ledger';
-import { Principal } from '../access';
+import { Principal, operator } from '../access';
 import { HoldEvent, decideAmend, decidePlace, decideRelease, applyHoldEvents, HoldState } from './hold.decider';
 import { fromHoldEntry, holdEventEntry, holdLog } from './hold.entries';
 
 const T0 = new Date('2026-11-27T10:00:00.000Z');
 const key = (name: string, tenants = ['*']): Principal => ({
   keyId: `k-${name}`,
+  keyName: `${name}-laptop`,
+  principalId: `p-${name}`,
   name,
+  kind: 'person',
   roles: ['legal'],
   tenants,
   expiresAt: null,
+  knownTo: [`p-${name}`],
 });
 
 /** Through the ledger and back: what a rebuild reads. */
@@ -39,19 +43,21 @@ describe('hold entries', () => {
       },
       T0,
     );
+    // The operator (no key) amends: an actor without a key id survives too.
     const amended = decideAmend(
-      key('bob'),
+      operator('cli'),
       applyHoldEvents(undefined, placed),
       { scope: {}, reason: 'all' },
       new Date(T0.getTime() + 1000),
     );
     const state = applyHoldEvents(undefined, [...placed, ...amended]) as HoldState;
     const released = decideRelease(
-      { ...key('op'), keyId: 'operator' },
+      key('bob'),
       state,
       'done',
       { required: 1, approvalTtlMs: 1000 },
       new Date(T0.getTime() + 2000),
+      new Map([['k-bob', key('bob')]]),
     );
     const events = [...placed, ...amended, ...released];
     expect(events.map((e) => e.type)).toEqual([

@@ -8,6 +8,8 @@ const STATUS = {
   tenant_out_of_scope: 403,
   unknown_tenant: 422,
   hold_changed: 409,
+  approval_not_independent: 409,
+  release_needs_person: 403,
 } as const;
 
 /** Every code the context raises. */
@@ -73,5 +75,29 @@ export class HoldChangedError extends HoldsError {
 
   constructor() {
     super('the hold changed meanwhile; try again');
+  }
+}
+
+/**
+ * A release request that is not a second person's: someone who already asked to release this
+ * hold has seen this key's secret (made it for its holder, or rotated it), so it would count twice.
+ */
+export class ApprovalNotIndependentError extends HoldsError {
+  readonly code = 'approval_not_independent';
+
+  constructor() {
+    super(
+      "someone who already asked to release this hold has seen this key's secret (created or rotated it); " +
+        'its holder must rotate the key before it counts as a second person',
+    );
+  }
+}
+
+/** Releases are asked for by people, never by a service or the operator. */
+export class ReleaseNeedsPersonError extends HoldsError {
+  readonly code = 'release_needs_person';
+
+  constructor() {
+    super('only a person holding legal may ask to release a hold');
   }
 }

@@ -1,3 +1,4 @@
+import { AccessModule } from '../access';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LedgerModule } from '../ledger';
@@ -18,7 +19,12 @@ import { ReleaseHoldHandler } from './release-hold.handler';
 export class HoldsModule {
   static forRoot(config: AppConfig): DynamicModule {
     return contextModule(HoldsModule, config, () => ({
-      imports: [LedgerModule.forRoot(config), NotificationsModule.forRoot(config), TypeOrmModule.forFeature([HoldRow])],
+      imports: [
+        AccessModule.forRoot(config),
+        LedgerModule.forRoot(config),
+        NotificationsModule.forRoot(config),
+        TypeOrmModule.forFeature([HoldRow]),
+      ],
       controllers: [HoldsController],
       providers: [
         HoldStore,

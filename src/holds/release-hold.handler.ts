@@ -1,18 +1,25 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Principal } from '../access';
+import { ApproverStanding, Principal } from '../access';
 import { APP_CONFIG, AppConfig, CLOCK, Clock } from '../platform';
-import { HoldState, ReleaseRules, decideRelease, liveApprovals } from './hold.decider';
+import { HoldState, ReleaseRules, Standing, countingApprovals, decideRelease, keysToStand } from './hold.decider';
 import { HoldChanges } from './hold-changes';
+import { HoldChangedError } from './holds.errors';
+
+/** Whether two standings say the same of every key. */
+function sameStanding(a: Standing, b: Standing): boolean {
+  if (a.size !== b.size) return false;
+  return [...a].every(([key, principal]) => JSON.stringify(b.get(key) ?? null) === JSON.stringify(principal));
+}
 
 export interface ReleaseOutcome {
   readonly hold: HoldState;
-  /** Distinct live approvals, this one included. */
+  /** Distinct persons whose requests count, this one included. */
   readonly approvals: number;
   readonly required: number;
 }
 
-/** Ask to release a hold: released once enough distinct legal keys asked. */
+/** Ask to release a hold: released once enough distinct legal persons asked. */
 export class ReleaseHold extends Command<ReleaseOutcome> {
   constructor(
     readonly by: Principal,
@@ -29,6 +36,7 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
 
   constructor(
     private readonly changes: HoldChanges,
+    private readonly standing: ApproverStanding,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
@@ -40,9 +48,25 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
 
   async execute({ by, id, reason }: ReleaseHold): Promise<ReleaseOutcome> {
     const now = this.clock.now();
-    const { state } = await this.changes.apply(id, (current) => decideRelease(by, current, reason, this.rules, now));
+    let decidedWith: Standing = new Map();
+    const { state } = await this.changes.apply(
+      id,
+      async (current) => {
+        decidedWith = await this.standing.of(keysToStand(current, by), now);
+        return decideRelease(by, current, reason, this.rules, now, decidedWith);
+      },
+      // The keys counted are locked until commit and read again: a key, person or grant revoked
+      // since the decision makes it decide again, never counts.
+      async (sql) => {
+        if (!sameStanding(await this.standing.of([...decidedWith.keys()], now, sql), decidedWith))
+          throw new HoldChangedError();
+      },
+    );
     const hold = state as HoldState;
-    const approvals = hold.status === 'released' ? this.rules.required : liveApprovals(hold, this.rules, now).length;
+    const approvals =
+      hold.status === 'released'
+        ? this.rules.required
+        : countingApprovals(hold, this.rules, now, await this.standing.of(keysToStand(hold, by), now)).length;
     return { hold, approvals, required: this.rules.required };
   }
 }

@@ -5,21 +5,27 @@ import { isConnectionFailure } from '../platform';
 import { Dependencies } from '../platform';
 import { MetricsService } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
+import { LedgerBehindMirrorError } from './ledger.errors';
 import { CheckpointRow, LogHead, LogStore } from './log-store';
+import { MirrorCheck } from './mirror-check';
 import { Sequencer } from './sequencer';
-import { SigningKey } from './signing-key';
+import { SigningKey, signersOf } from './signing-key';
 
 /**
  * Signs a checkpoint of every log that grew, within a tick (AUDIT_CHECKPOINT_INTERVAL_MS, 250 ms
  * by default) of its new entries: one signature per checkpoint, never per event. Before signing,
  * the new root is recomputed from stored nodes and proven consistent with the previous
- * checkpoint; a log that fails is not signed and the failure is logged as an error.
+ * checkpoint; a log that fails is not signed and the failure is logged as an error. Nor is a log
+ * whose latest checkpoint another key signed (SigningKey refuses such a key at start; this covers
+ * processes that started together on logs with no checkpoint yet).
  */
 @Injectable()
 export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CheckpointSigner.name);
   private timer?: NodeJS.Timeout;
   private tick?: Promise<void>;
+  // Logs refused for another key's checkpoint, told once each rather than on every tick.
+  private readonly otherKeyTold = new Set<string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -29,6 +35,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     private readonly metrics: MetricsService,
     private readonly sequencer: Sequencer,
     private readonly dependencies: Dependencies,
+    private readonly mirrorCheck: MirrorCheck,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -56,7 +63,10 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
       let lag = 0;
       for (const head of heads) {
         if (head.lastRecordedAt) lag = Math.max(lag, (now - head.lastRecordedAt.getTime()) / 1000);
-        await this.sign(head);
+        // A log the checkpoint mirror contradicts waits (MirrorCheck logs it); the others go on.
+        await this.sign(head).catch((e: unknown) => {
+          if (!(e instanceof LedgerBehindMirrorError)) throw e;
+        });
       }
       this.metrics.checkpointAgeSeconds.set(lag);
     } catch (e) {
@@ -66,7 +76,10 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  /** Signs the current head of `log` if it is ahead of its checkpoint; returns the latest note. */
+  /**
+   * Signs the current head of `log` if it is ahead of its checkpoint; returns the latest note.
+   * Throws LedgerBehindMirrorError when it is ahead but the checkpoint mirror contradicts the log.
+   */
   async signNow(log: string): Promise<string | null> {
     return (await this.latestAfterSigning(log))?.note ?? null;
   }
@@ -74,6 +87,7 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
   /**
    * The latest signed checkpoint of `log` if it covers at least `size` leaves; otherwise one
    * signed now. Null when the log has fewer than `size` leaves (or signing refused it).
+   * Throws LedgerBehindMirrorError when one must be signed while the mirror contradicts the log.
    */
   async checkpointCovering(log: string, size: number): Promise<CheckpointRow | null> {
     const latest = await this.store.latestCheckpoint(log);
@@ -90,11 +104,30 @@ export class CheckpointSigner implements OnApplicationBootstrap, BeforeApplicati
 
   /**
    * Signs `head` unless its latest checkpoint already covers it or it is not consistent with
-   * that checkpoint; returns the log's latest checkpoint afterwards.
+   * that checkpoint; returns the log's latest checkpoint afterwards. Throws
+   * LedgerBehindMirrorError, signing nothing, while the checkpoint mirror contradicts the log: a
+   * signature would publish a fork of the history the mirror proves, and let the mirror's latest
+   * move on along it, hiding the disagreement without anyone acknowledging it.
    */
   private async sign(head: LogHead): Promise<CheckpointRow | null> {
     const previous = await this.store.latestCheckpoint(head.log);
     if (previous && previous.size >= head.size) return previous;
+    await this.mirrorCheck.assertSignable(head.log, previous);
+    // Another process of the deployment may have started with another key (both on a log with no
+    // checkpoint yet, so neither was refused at start): the key of a log's history is the one that
+    // signed its latest checkpoint, and this process never signs after another key.
+    const signers = previous ? signersOf(previous.note) : [];
+    if (previous && signers.length > 0 && !signers.includes(this.key.id)) {
+      if (!this.otherKeyTold.has(head.log)) {
+        this.otherKeyTold.add(head.log);
+        this.logger.error(
+          `NOT signing log ${head.log}: its latest checkpoint (size ${previous.size}) was signed by key ${signers.join(', ')}, ` +
+            `this process holds key ${this.key.id}. Start every process of the deployment with the same key ` +
+            '(AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE)',
+        );
+      }
+      return previous;
+    }
     const from = previous?.size ?? 0;
     const ranges = [{ begin: 0, end: head.size }, ...consistencyProofRanges(from, head.size)];
     const lookup = await this.store.nodeLookup(head.log, nodeIdsForRanges(ranges));

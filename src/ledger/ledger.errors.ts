@@ -1,4 +1,5 @@
 import { erringWith } from '../platform';
+import { MirrorDisagreement, behindMirrorMessage } from './mirror-agreement';
 
 /** The HTTP status of each code the context raises: an error whose code is missing here does not type-check. */
 const STATUS = {
@@ -9,6 +10,7 @@ const STATUS = {
   no_checkpoint: 404,
   unavailable: 503,
   no_such_tile: 404,
+  ledger_behind_mirror: 503,
 } as const;
 
 /** Every code the context raises. */
@@ -81,5 +83,20 @@ export class NoSuchTileError extends LedgerServiceError {
 
   constructor() {
     super('no such tile at this tree size');
+  }
+}
+
+/**
+ * The database is behind or forked from the checkpoint mirror: nothing is appended (nor signed)
+ * until an operator acknowledges it (mirror-agreement.ts). 503, since nothing of the request was
+ * acknowledged, with a Retry-After longer than a dependency outage's: it ends by an operator's act.
+ */
+export class LedgerBehindMirrorError extends LedgerServiceError {
+  readonly code = 'ledger_behind_mirror';
+
+  override readonly retryAfterSeconds = 30;
+
+  constructor(readonly disagreements: readonly MirrorDisagreement[]) {
+    super(behindMirrorMessage(disagreements));
   }
 }

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { contextModule, type AppConfig } from '../platform';
+import { LEDGER_HEALTH, contextModule, type AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { CheckpointSigner } from './checkpoint-signer';
 import { LedgerErasure } from './ledger-erasure';
@@ -8,6 +8,7 @@ import { LogStore } from './log-store';
 import { LogVerification } from './log-verification';
 import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.processor';
 import { MirrorCheck } from './mirror-check';
+import { RollbackAcknowledgement } from './rollback-acknowledgement';
 import { Sequencer } from './sequencer';
 import { ServiceEntries } from './service-entries';
 import { SigningKey } from './signing-key';
@@ -29,11 +30,12 @@ export class LedgerModule {
       CheckpointSigner,
       LogReader,
       LogVerification,
+      RollbackAcknowledgement,
     ];
     return contextModule(LedgerModule, config, () => ({
-      providers: [...ports, CheckpointMirror, MirrorCheck],
+      providers: [...ports, CheckpointMirror, MirrorCheck, { provide: LEDGER_HEALTH, useExisting: MirrorCheck }],
       workers: [MaintenanceProcessor, MaintenanceSchedule],
-      exports: ports,
+      exports: [...ports, LEDGER_HEALTH],
     }));
   }
 }

@@ -326,6 +326,15 @@ export class LogStore {
     return rows.length === 0 ? null : { size: Number(rows[0].size), root: rows[0].root, note: rows[0].note };
   }
 
+  /** The latest signed checkpoint note of every log that has one, by log name (which key signs them). */
+  async latestCheckpointNotes(): Promise<{ log: string; note: string }[]> {
+    return this.db.query(
+      `SELECT l.log, c.note FROM logs l
+       CROSS JOIN LATERAL (SELECT note FROM checkpoints c WHERE c.log = l.log ORDER BY c.size DESC LIMIT 1) c
+       ORDER BY l.log`,
+    );
+  }
+
   /** Every signed checkpoint of `log`, smallest first. */
   async checkpoints(log: string, sql?: Sql): Promise<CheckpointRow[]> {
     const rows: { size: string; root: Buffer; note: string }[] = await this.read(
@@ -334,6 +343,20 @@ export class LogStore {
       [log],
     );
     return rows.map((r) => ({ size: Number(r.size), root: r.root, note: r.note }));
+  }
+
+  /**
+   * The notes of the checkpoints the database holds at the given sizes (one read for every log),
+   * by log; a log without a checkpoint of its size is absent. For comparing with the mirror.
+   */
+  async checkpointNotesAt(sizes: readonly { log: string; size: number }[]): Promise<Map<string, string>> {
+    if (sizes.length === 0) return new Map();
+    const rows: { log: string; note: string }[] = await this.db.query(
+      `SELECT c.log, c.note FROM unnest($1::text[], $2::bigint[]) AS m(log, size)
+       JOIN checkpoints c ON c.log = m.log AND c.size = m.size`,
+      [sizes.map((s) => s.log), sizes.map((s) => s.size)],
+    );
+    return new Map(rows.map((r) => [r.log, r.note]));
   }
 
   /**

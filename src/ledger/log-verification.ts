@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { UnknownLogError } from './ledger.errors';
 import { LogStore, Sql } from './log-store';
+import { ACKNOWLEDGE_HOW } from './mirror-agreement';
 import { SigningKey } from './signing-key';
 
 /** What `POST /v1/logs/{log}/verify` and the command-line verifier report. */
@@ -16,6 +17,9 @@ export interface VerificationReport {
   readonly checkpointsVerified: number;
   readonly problems: LogProblem[];
 }
+
+// What follows a disagreement with the mirror, in each report that finds one.
+const REFUSED = `Appends are refused (503 ledger_behind_mirror) and this log is not signed meanwhile: ${ACKNOWLEDGE_HOW}`;
 
 // Rows per read: large enough to amortise the round trip, small enough to keep memory flat.
 const PAGE = 2_000;
@@ -56,13 +60,15 @@ export class LogVerification {
         extra.push({
           index: null,
           code: 'log_behind_checkpoint',
-          message: `the checkpoint mirror holds size ${mirrored.size}, which the database never recorded: the database is behind the mirror`,
+          message:
+            `the checkpoint mirror holds size ${mirrored.size}, which the database never recorded: the database is behind the mirror ` +
+            `(restored from an old backup, rolled back, or its tail lost). ${REFUSED}`,
         });
       } else if (same.note !== mirrored.note) {
         extra.push({
           index: null,
           code: 'root_mismatch',
-          message: `the database's checkpoint at size ${mirrored.size} differs from the mirrored one: the database is forked`,
+          message: `the database's checkpoint at size ${mirrored.size} differs from the mirrored one: the database is forked. ${REFUSED}`,
         });
       }
       notes.push(mirrored.note);

@@ -5,6 +5,8 @@ import { IDS, Ids, MetricsService } from '../platform';
 import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
+import { MirrorCheck } from './mirror-check';
+import { AppendKind } from './mirror-agreement';
 import { classifyStatementFailure, describeRefusal } from './statement-failure';
 
 /** Most events one group-commit statement takes; later arrivals wait for the next. */
@@ -58,6 +60,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     private readonly store: LogStore,
     private readonly metrics: MetricsService,
     @Inject(IDS) private readonly ids: Ids,
+    private readonly mirrorCheck: MirrorCheck,
   ) {}
 
   /**
@@ -65,14 +68,58 @@ export class Sequencer implements BeforeApplicationShutdown {
    * per event, in order. Events carrying an idempotency key already used with the same request
    * digest are not appended again: their original acknowledgement is returned. With `effect`, the
    * effect and the entries commit in one transaction that holds the logs' heads.
+   * Refused with LedgerBehindMirrorError (nothing written, the effect rolled back) while the
+   * database is behind or forked from the checkpoint mirror (mirror-agreement.ts).
    */
   append(events: readonly EventToAppend[], effect?: AppendEffect): Promise<AppendedEntry[]> {
+    return this.submit('change', events, effect);
+  }
+
+  /**
+   * Appends the record of a read, like `append`, but also while the database disagrees with the
+   * checkpoint mirror: investigating that must stay possible, and every read stays recorded.
+   */
+  appendReadRecord(event: EventToAppend): Promise<AppendedEntry[]> {
+    return this.submit('read_record', [event]);
+  }
+
+  /**
+   * Appends the operator's acknowledgement that the database's history supersedes the mirrored
+   * one, which must be recorded while appends are refused. Only RollbackAcknowledgement calls it.
+   */
+  appendRollbackAcknowledgement(event: EventToAppend): Promise<AppendedEntry[]> {
+    return this.submit('rollback_acknowledgement', [event]);
+  }
+
+  private submit(kind: AppendKind, events: readonly EventToAppend[], effect?: AppendEffect): Promise<AppendedEntry[]> {
     if (this.closed) return Promise.reject(new SequencerUnavailableError('the service is shutting down'));
     if (events.length === 0) return Promise.resolve([]);
+    // The first append of a process waits for its first comparison with the mirror.
+    if (!this.mirrorCheck.hasChecked) return this.mirrorCheck.settled().then(() => this.admit(kind, events, effect));
+    return this.admit(kind, events, effect);
+  }
+
+  /**
+   * Queues a request the mirror's state lets through. A request with an effect is decided inside
+   * its transaction, after the effect, which then rolls back: a change that is refused anyway (a
+   * key that exists already, as the bootstrap admin key's at every start) says so first, and a
+   * process can start while appends are refused.
+   */
+  private admit(kind: AppendKind, events: readonly EventToAppend[], effect?: AppendEffect): Promise<AppendedEntry[]> {
+    if (this.closed) return Promise.reject(new SequencerUnavailableError('the service is shutting down'));
+    const refusal = effect ? null : this.mirrorCheck.refusal(kind);
+    if (refusal) return Promise.reject(refusal);
+    const guarded: AppendEffect | undefined = effect
+      ? async (sql) => {
+          await effect(sql);
+          const refused = this.mirrorCheck.refusal(kind);
+          if (refused) throw refused;
+        }
+      : undefined;
     const logs = [...new Set(events.map((e) => e.log))];
     return new Promise((resolve, reject) => {
-      const request: Request = { events, effect, resolve, reject };
-      if (logs.length === 1 && !effect) this.enqueue(logs[0], request);
+      const request: Request = { events, effect: guarded, resolve, reject };
+      if (logs.length === 1 && !guarded) this.enqueue(logs[0], request);
       else this.track(this.commitBatch(logs.sort(), [request], true));
     });
   }

@@ -4,7 +4,13 @@ import { LOG_NAME_PATTERN } from '@audit/ledger';
  * Every kind of notification. Strings are permanent record for receivers: add new ones, never
  * rename one. A new kind is one more member here (and a line in docs/api.md).
  */
-export const NOTIFICATION_TYPES = ['hold.placed', 'hold.amended', 'hold.released', 'deletion.blocked'] as const;
+export const NOTIFICATION_TYPES = [
+  'hold.placed',
+  'hold.amended',
+  'hold.released',
+  'deletion.blocked',
+  'ledger.rollback_acknowledged',
+] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /**
@@ -25,12 +31,13 @@ export interface Notification {
    * the first job is kept, 7 days). 1–200 characters of `A-Z a-z 0-9 . _ -`, not only digits.
    */
   readonly id: string;
-  /** The tenant concerned (a log name), or `*` for a hold on every tenant. */
+  /** The tenant concerned (a log name), or `*` for a hold on every tenant or the whole ledger. */
   readonly tenant: string;
   /** When it happened, RFC 3339 (the ledger entry's `recordedAt`). */
   readonly at: string;
   /**
-   * What the notification is about: `{type: 'hold', id}`, `{type: 'deletion_request', id}`.
+   * What the notification is about: `{type: 'hold', id}`, `{type: 'deletion_request', id}`,
+   * `{type: 'checkpoint_mirror', id: '_superseded/<time>'}`.
    * Never a person: "subject" here is not the data subject of an erasure.
    */
   readonly subjectRef: { readonly type: string; readonly id: string };

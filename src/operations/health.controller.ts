@@ -11,7 +11,15 @@ import {
 import { Queue } from 'bullmq';
 import { RequirePermission } from '../access';
 import { MAINTENANCE_QUEUE } from '../platform';
-import { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator, redisIndicator } from '../platform';
+import {
+  LEDGER_HEALTH,
+  LedgerHealth,
+  PROJECTIONS_HEALTH,
+  ProjectionsHealth,
+  ledgerIndicator,
+  projectionsIndicator,
+  redisIndicator,
+} from '../platform';
 import { UnhealthyFilter } from '../platform';
 
 @ApiTags('operations')
@@ -23,6 +31,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
     @Inject(PROJECTIONS_HEALTH) private readonly projections: ProjectionsHealth,
+    @Inject(LEDGER_HEALTH) private readonly ledger: LedgerHealth,
   ) {}
 
   @Get()
@@ -33,6 +42,7 @@ export class HealthController {
     return this.health.check([
       () => this.database.pingCheck('postgres', { timeout: 2000 }),
       () => projectionsIndicator(this.indicators, this.projections),
+      () => ledgerIndicator(this.indicators, this.ledger),
       () => redisIndicator(this.indicators, this.queue),
     ]);
   }

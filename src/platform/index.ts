@@ -10,6 +10,7 @@ export { withTenantScope } from './database/tenant-scoped-reads';
 export { Dependencies } from './dependencies/dependencies';
 export { CodedError, erringWith } from './errors/coded-error';
 export { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './health/projections-health';
+export { LEDGER_HEALTH, LedgerHealth, ledgerIndicator } from './health/ledger-health';
 export { redisIndicator } from './health/redis-health';
 export { UnhealthyFilter } from './health/unhealthy.filter';
 export { toErrorBody } from './http/error.filter';

@@ -31,6 +31,10 @@ export const RETENTION_DEFAULTS: Readonly<Record<Category, RetentionTerms>> = {
   holds: { minDays: 3653, maxDays: null, mode: 'compliance' },
   deletion: { minDays: 3653, maxDays: null, mode: 'compliance' },
   retention: { minDays: 3653, maxDays: null, mode: 'compliance' },
+  // Who was given which role by whom: the provenance of every key and every two-person approval.
+  principals: { minDays: 3653, maxDays: null, mode: 'compliance' },
+  // The ledger's own integrity facts (a rollback an operator acknowledged): kept, never purged.
+  ledger: { minDays: 3653, maxDays: null, mode: 'compliance' },
 };
 
 /** Whether `category` is one the catalogue declares (and so has a policy). */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Principal } from '../access';
+import { Principal, operator } from '../access';
 import { CATEGORIES } from '../events';
 import { RETENTION_DEFAULTS, defaultPolicy } from './retention-defaults';
 import {
@@ -22,7 +22,17 @@ import {
 } from './retention.errors';
 
 const NOW = new Date('2026-11-27T10:00:00.000Z');
-const admin: Principal = { keyId: 'key-ada', name: 'ada', roles: ['admin'], tenants: ['*'], expiresAt: null };
+const admin: Principal = {
+  keyId: 'key-ada',
+  keyName: 'ada-laptop',
+  principalId: 'p-ada',
+  name: 'ada',
+  kind: 'person',
+  roles: ['admin'],
+  tenants: ['*'],
+  expiresAt: null,
+  knownTo: ['p-ada'],
+};
 
 const compliance: RetentionPolicy = { category: 'billing', minDays: 3653, maxDays: 4018, mode: 'compliance' };
 const governance: RetentionPolicy = { category: 'auth', minDays: 365, maxDays: 730, mode: 'governance' };
@@ -176,8 +186,9 @@ describe('retention policy decider: any policy', () => {
         reason: 'privacy review',
       },
     });
-    const operator: Principal = { keyId: 'operator', name: 'cli', roles: ['admin'], tenants: ['*'], expiresAt: null };
-    expect(decideChange(operator, governance, { minDays: 400, maxDays: 730, mode: 'governance' }, NOW)[0].by).toEqual({
+    expect(
+      decideChange(operator('cli'), governance, { minDays: 400, maxDays: 730, mode: 'governance' }, NOW)[0].by,
+    ).toEqual({
       type: 'operator',
       id: 'cli',
     });
@@ -283,6 +294,8 @@ describe('retention defaults', () => {
       holds: 3653,
       deletion: 3653,
       retention: 3653,
+      principals: 3653,
+      ledger: 3653,
     };
     for (const [category, minDays] of Object.entries(floors)) expect(pinned[category]).toBeGreaterThanOrEqual(minDays);
     expect(Object.keys(pinned).sort()).toEqual(Object.keys(floors).sort());

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parsePrivateKey } from '@audit/ledger';
 import { MIGRATIONS } from '../../src/platform/database/migrations';
 import { clearQueues } from '../support/redis-keys';
 import { dropTestDatabase, superuserClient } from '../support/test-database';
@@ -43,12 +44,15 @@ async function post(service: ServiceProcess, path: string, key: string, body: un
 }
 
 describe('drill: cold start of three processes at once', () => {
-  it('on an empty database without AUDIT_SIGNING_KEY: all healthy, one signing key, every migration once', async () => {
+  it('on an empty database without AUDIT_SIGNING_KEY: all healthy, one signing key (in a file, not the database), every migration once', async () => {
     // A database that does not exist yet: the processes create it (createTestDatabase would create and migrate it).
     const db = `${SERVER}/audit_test_${randomBytes(6).toString('hex')}`;
+    // The deployment's state directory: the checkpoint mirror, and beside it the signing key file
+    // the first process generates (AUDIT_SIGNING_KEY_FILE's default).
+    const state = mkdtempSync(join(tmpdir(), 'audit-state-'));
     const deployment = {
       AUDIT_QUEUE_PREFIX: `drill-${randomBytes(6).toString('hex')}`,
-      AUDIT_CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), 'audit-cp-')),
+      AUDIT_CHECKPOINT_DIR: join(state, 'checkpoints'),
       AUDIT_BOOTSTRAP_ADMIN_KEY: `drill-admin-${randomBytes(16).toString('hex')}`,
       AUDIT_SIGNING_KEY: '',
     };
@@ -85,11 +89,14 @@ describe('drill: cold start of three processes at once', () => {
       }
       expect(keys[0]).toMatch(/\+[0-9a-f]{8}\+/);
       expect(new Set(keys).size).toBe(1);
+      const keyFile = join(state, 'signing-key');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(parsePrivateKey(readFileSync(keyFile, 'utf8').trim()).verifierKey).toBe(keys[0]);
 
       const owner = await superuserClient(db);
       try {
         const { rows: serviceKeys } = await owner.query('SELECT name FROM service_keys');
-        expect(serviceKeys).toHaveLength(1);
+        expect(serviceKeys).toHaveLength(0);
         const { rows: applied } = await owner.query('SELECT name FROM migrations ORDER BY name');
         const expected = MIGRATIONS.map((m) => new m().name as string).sort();
         expect(applied.map((r: { name: string }) => r.name)).toEqual(expected);
@@ -100,7 +107,7 @@ describe('drill: cold start of three processes at once', () => {
       await Promise.all(services.map((s) => s.kill()));
       await dropTestDatabase(db);
       await clearQueues(deployment.AUDIT_QUEUE_PREFIX);
-      rmSync(deployment.AUDIT_CHECKPOINT_DIR, { recursive: true, force: true });
+      rmSync(state, { recursive: true, force: true });
     }
   });
 });

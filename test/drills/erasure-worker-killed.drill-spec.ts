@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { DELETION_QUEUE } from '../../src/deletion/deletion.queue';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { ServiceProcess, legalPersonKey, startServiceProcess } from './support/service-process';
 
 /**
  * A deletion worker killed in the middle of an erasure. The erasure's UPDATE of `personal_data` is
@@ -140,7 +140,7 @@ async function killWorkerInsideErasure(d: Deployment) {
     reason: 'drill: erasure at once',
   });
   const emitter = await key('auth-service', ['emitter']);
-  const legal = await key('alice-legal', ['legal']);
+  const legal = await legalPersonKey(api, 'alice-legal', [TENANT]);
   const investigator = await key('ivan', ['investigator']);
   const events = [...Array.from({ length: ROWS }, (_, i) => ({ subject: SUBJECT, i })), { subject: OTHER, i: 0 }].map(
     ({ subject, i }) => ({

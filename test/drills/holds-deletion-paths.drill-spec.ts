@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { ServiceProcess, legalPersonKey, startServiceProcess } from './support/service-process';
 
 type Json = Record<string, any>;
 
@@ -116,7 +116,7 @@ describe('drill: holds against every deletion path', () => {
     return hold.id as string;
   }
 
-  /** Release by two distinct legal keys (HOLD_RELEASE_APPROVALS defaults to 2). */
+  /** Release by two distinct legal persons (HOLD_RELEASE_APPROVALS defaults to 2). */
   async function release(id: string): Promise<void> {
     const first = await ok('POST', `/v1/holds/${id}/release`, legal, { reason: 'matter closed' }, 202);
     expect(first).toMatchObject({ status: 'release_pending' });
@@ -132,8 +132,8 @@ describe('drill: holds against every deletion path', () => {
     const key = async (name: string, roles: string[]) =>
       (await ok('POST', '/v1/keys', admin, { name, roles, tenants: ['initech', 'globex'] }, 201)).key as string;
     emitter = await key('support-service', ['emitter']);
-    legal = await key('alice-legal', ['legal']);
-    legal2 = await key('bob-legal', ['legal']);
+    legal = await legalPersonKey(service, 'alice-legal', ['initech', 'globex']);
+    legal2 = await legalPersonKey(service, 'bob-legal', ['initech', 'globex']);
     // The service's clock cannot be moved from outside: with no retention minimum on the
     // category, holds are the only thing that can keep its personal data.
     await ok(

@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { ServiceProcess, legalPersonKey, startServiceProcess } from './support/service-process';
 
 // The role the service's queries run as (platform/database/database-bootstrap.ts RUNTIME_ROLE).
 const RUNTIME_ROLE = 'audit_runtime';
@@ -97,7 +97,7 @@ describe('drill: log injection', () => {
       };
       const emitter = await createKey('auth-service', ['emitter']);
       const investigator = await createKey('ivan', ['investigator']);
-      const legal = await createKey('lena', ['legal']);
+      const legal = await legalPersonKey(service, 'lena', ['acme']);
       const enc = encodeURIComponent(HOSTILE);
       const event = {
         tenant: 'acme',

@@ -1,10 +1,14 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { randomBytes } from 'node:crypto';
+import { generateNoteKey } from '@audit/ledger';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { CommandBus } from '@nestjs/cqrs';
+import { CreateFirstLegalPerson } from '../../src/access/principals/principal.commands';
+import { operator } from '../../src/access/roles';
 import { AppModule } from '../../src/app.module';
 import { CLOCK, Clock } from '../../src/platform/clock/clock';
 import { AppConfig, loadConfig } from '../../src/platform/config/app-config';
@@ -34,6 +38,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * The signing key of every test instance on `databaseUrl` (derived from it: instances on one
+ * database are one deployment, and no key file is left behind). Pass `AUDIT_SIGNING_KEY: ''` and
+ * an AUDIT_SIGNING_KEY_FILE to test the key file instead.
+ */
+export function testSigningKey(databaseUrl: string): string {
+  return generateNoteKey('audit-test', createHash('sha256').update(databaseUrl).digest()).privateKey;
+}
+
 /** Environment for a test instance; `env` overrides (for example AUDIT_COMPONENTS). */
 export function testEnv(databaseUrl: string, env: Record<string, string> = {}): Record<string, string> {
   assertTestDatabase(databaseUrl);
@@ -44,6 +57,7 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
     AUDIT_CHECKPOINT_DIR: mkdtempSync(join(tmpdir(), 'audit-cp-')),
     AUDIT_QUEUE_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     AUDIT_CHECKPOINT_INTERVAL_MS: '50',
+    AUDIT_SIGNING_KEY: testSigningKey(databaseUrl),
     LOG_LEVEL: 'silent',
     ...env,
   };
@@ -86,7 +100,11 @@ export async function startTestApp(
   };
 }
 
-/** Creates an API key through the API (with the bootstrap admin key unless `by` is given) and returns its secret. */
+/**
+ * Creates an API key through the API (with the bootstrap admin key unless `by` is given) and
+ * returns its secret. A key with `legal` belongs to a person (`createPerson`); any other to a
+ * service principal named `name`.
+ */
 export async function createKey(
   t: TestApp,
   name: string,
@@ -94,6 +112,7 @@ export async function createKey(
   tenants: string[],
   by = t.adminKey,
 ): Promise<string> {
+  if (roles.includes('legal')) return (await createPerson(t, name, roles, tenants, by)).key;
   const res = await t
     .http()
     .post('/v1/keys')
@@ -101,6 +120,79 @@ export async function createKey(
     .send({ name, roles, tenants })
     .expect(201);
   return res.body.key as string;
+}
+
+/** A person with a key only they know, as an install makes one: see `createPerson`. */
+export interface TestPerson {
+  readonly principal: string;
+  readonly keyId: string;
+  readonly key: string;
+}
+
+const firstLegalPersons = new WeakMap<TestApp, Promise<TestPerson>>();
+
+/** Rotates a key with itself: afterwards only its holder has seen its secret. */
+export async function rotateOwnKey(t: TestApp, keyId: string, key: string): Promise<string> {
+  const res = await t.http().post(`/v1/keys/${keyId}/rotate`).set('authorization', `Bearer ${key}`).expect(200);
+  return res.body.key as string;
+}
+
+/**
+ * The test app's first legal person (legal over every tenant), made once as the operator does it
+ * (`principals first-legal`), its key rotated by itself. It approves the legal grants of `createPerson`.
+ */
+export function firstLegalPerson(t: TestApp): Promise<TestPerson> {
+  let person = firstLegalPersons.get(t);
+  if (person === undefined) {
+    person = (async () => {
+      const made: { principal: { id: string }; key: { id: string; key: string } } = await t.app
+        .get(CommandBus)
+        .execute(
+          new CreateFirstLegalPerson(operator('cli'), { name: 'first-legal', email: 'first-legal@example.test' }),
+        );
+      return {
+        principal: made.principal.id,
+        keyId: made.key.id,
+        key: await rotateOwnKey(t, made.key.id, made.key.key),
+      };
+    })();
+    firstLegalPersons.set(t, person);
+  }
+  return person;
+}
+
+/**
+ * A person named `name` (email `<name>@example.test`) holding `roles` over `tenants`, granted by
+ * `by` (a `legal` grant approved by the first legal person), with a key of those roles that the
+ * person then rotates with itself, as a real person would before their approvals count.
+ */
+export async function createPerson(
+  t: TestApp,
+  name: string,
+  roles: string[],
+  tenants: string[],
+  by = t.adminKey,
+): Promise<TestPerson> {
+  const approver = roles.includes('legal') ? await firstLegalPerson(t) : undefined;
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  const principal = await t
+    .http()
+    .post('/v1/principals')
+    .set(as(by))
+    .send({ name, kind: 'person', email: `${name}@example.test` })
+    .expect(201);
+  const id = principal.body.id as string;
+  for (const role of roles) {
+    const grant = await t.http().post(`/v1/principals/${id}/grants`).set(as(by)).send({ role, tenants }).expect(201);
+    if (grant.body.status === 'pending')
+      await t
+        .http()
+        .post(`/v1/grants/${grant.body.id}/approve`)
+        .set(as((approver as TestPerson).key))
+        .expect(200);
+  }
+  const key = await t.http().post('/v1/keys').set(as(by)).send({ principal: id, name, roles, tenants }).expect(201);
+  return { principal: id, keyId: key.body.id, key: await rotateOwnKey(t, key.body.id, key.body.key) };
 }
 
 /** The `platform` log's entries as decoded leaves, read as the superuser. */

@@ -1,4 +1,11 @@
-import { GrantExceedsHolderError, KeyNotActiveError, KeyNotFoundError } from '../access.errors';
+import {
+  BeyondPrincipalGrantsError,
+  GrantExceedsHolderError,
+  KeyNotActiveError,
+  KeyNotFoundError,
+  PrincipalNotFoundError,
+} from '../access.errors';
+import { PrincipalState } from '../principals/principal.decider';
 import { Principal } from '../roles';
 import {
   ApiKeyEvent,
@@ -14,7 +21,44 @@ import {
 const NOW = new Date('2026-11-27T12:00:00.000Z');
 
 function admin(tenants: string[], expiresAt: string | null = null): Principal {
-  return { keyId: 'k-admin', name: 'ops', roles: ['admin'], tenants, expiresAt };
+  return {
+    keyId: 'k-admin',
+    keyName: 'ops-laptop',
+    principalId: 'p-ops',
+    name: 'ops',
+    kind: 'person',
+    roles: ['admin'],
+    tenants,
+    expiresAt,
+    knownTo: ['p-ops'],
+  };
+}
+
+/** The service the key is for, holding `emitter` over `tenants` through an active grant. */
+function billing(tenants: string[] = ['acme']): PrincipalState {
+  return {
+    id: 'p-billing',
+    name: 'billing',
+    kind: 'service',
+    email: null,
+    oidcSubject: null,
+    createdAt: NOW.toISOString(),
+    createdBy: 'p-ops',
+    revokedAt: null,
+    grants: [
+      {
+        id: 'g-billing',
+        role: 'emitter',
+        tenants,
+        status: 'active',
+        requestedBy: 'p-ops',
+        requestedAt: NOW.toISOString(),
+        approvedBy: null,
+        approvedAt: NOW.toISOString(),
+        revokedAt: null,
+      },
+    ],
+  };
 }
 
 function request(overrides: Partial<CreateKeyRequest> = {}): CreateKeyRequest {
@@ -25,6 +69,7 @@ function request(overrides: Partial<CreateKeyRequest> = {}): CreateKeyRequest {
     roles: ['emitter'],
     tenants: ['acme'],
     expiresAt: null,
+    principal: 'p-billing',
     ...overrides,
   };
 }
@@ -34,12 +79,12 @@ function given(...events: ApiKeyEvent[]): ApiKeyState {
   return applyEvents(undefined, events) as ApiKeyState;
 }
 
-const created: ApiKeyEvent = decideCreate(admin(['*']), request(), NOW)[0];
+const created: ApiKeyEvent = decideCreate(admin(['*']), request(), billing(), NOW)[0];
 
 describe('API key decider', () => {
   describe('create', () => {
     it('creates a key inside the holder scope', () => {
-      const events = decideCreate(admin(['acme', 'globex']), request(), NOW);
+      const events = decideCreate(admin(['acme', 'globex']), request(), billing(), NOW);
       expect(events).toEqual([
         {
           type: 'api_key.created',
@@ -50,8 +95,10 @@ describe('API key decider', () => {
             roles: ['emitter'],
             tenants: ['acme'],
             expiresAt: null,
+            principal: 'p-billing',
           },
           by: 'k-admin',
+          byPrincipal: 'p-ops',
           at: NOW.toISOString(),
         },
       ]);
@@ -66,20 +113,44 @@ describe('API key decider', () => {
         rotatedAt: null,
         expiresAt: null,
         revokedAt: null,
+        principal: 'p-billing',
+        knownTo: ['p-billing', 'p-ops'],
       });
     });
 
     it('refuses a tenant outside the holder scope, and "*" to a scoped holder', () => {
-      expect(() => decideCreate(admin(['globex']), request(), NOW)).toThrow(GrantExceedsHolderError);
-      expect(() => decideCreate(admin(['acme']), request({ tenants: ['*'] }), NOW)).toThrow(/tenant \*/);
-      expect(() => decideCreate(admin(['acme']), request({ tenants: ['acme', 'initech'] }), NOW)).toThrow(/initech/);
+      // A principal whose grants reach beyond the holder is hidden from it before the key is judged...
+      expect(() => decideCreate(admin(['globex']), request(), billing(), NOW)).toThrow(PrincipalNotFoundError);
+      expect(() => decideCreate(admin(['acme']), request({ tenants: ['*'] }), billing(['*']), NOW)).toThrow(
+        PrincipalNotFoundError,
+      );
+      expect(() =>
+        decideCreate(admin(['acme']), request({ tenants: ['acme', 'initech'] }), billing(['acme', 'initech']), NOW),
+      ).toThrow(PrincipalNotFoundError);
+      // ...one it may manage holds nothing there to give...
+      expect(() => decideCreate(admin(['acme']), request({ tenants: ['*'] }), billing(), NOW)).toThrow(
+        BeyondPrincipalGrantsError,
+      );
+      // ...and the holder's own scope still bounds a key that asks for no role at all.
+      const roleless = { roles: [] };
+      expect(() => decideCreate(admin(['globex']), request(roleless), { ...billing(), grants: [] }, NOW)).toThrow(
+        GrantExceedsHolderError,
+      );
+      expect(() => decideCreate(admin(['acme']), request({ ...roleless, tenants: ['*'] }), billing(), NOW)).toThrow(
+        /tenant \*/,
+      );
+      expect(() =>
+        decideCreate(admin(['acme']), request({ ...roleless, tenants: ['acme', 'initech'] }), billing(), NOW),
+      ).toThrow(/initech/);
     });
 
     it('refuses a life beyond the holder expiry', () => {
       const holder = admin(['*'], '2026-12-01T00:00:00.000Z');
-      expect(() => decideCreate(holder, request(), NOW)).toThrow(GrantExceedsHolderError);
-      expect(() => decideCreate(holder, request({ expiresAt: '2026-12-02T00:00:00.000Z' }), NOW)).toThrow(/no later/);
-      expect(decideCreate(holder, request({ expiresAt: '2026-11-30T00:00:00.000Z' }), NOW)).toHaveLength(1);
+      expect(() => decideCreate(holder, request(), billing(), NOW)).toThrow(GrantExceedsHolderError);
+      expect(() => decideCreate(holder, request({ expiresAt: '2026-12-02T00:00:00.000Z' }), billing(), NOW)).toThrow(
+        /no later/,
+      );
+      expect(decideCreate(holder, request({ expiresAt: '2026-11-30T00:00:00.000Z' }), billing(), NOW)).toHaveLength(1);
     });
   });
 
@@ -92,6 +163,7 @@ describe('API key decider', () => {
           id: 'k1',
           prefix: 'atk_BBBBBBBB',
           previousPrefix: 'atk_AAAAAAAA',
+          byPrincipal: 'p-ops',
           at: NOW.toISOString(),
         },
       ]);

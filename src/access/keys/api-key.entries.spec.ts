@@ -1,11 +1,47 @@
 import { LedgerEntry } from '@audit/ledger';
 import { EventToAppend } from '../../ledger';
+import { PrincipalState } from '../principals/principal.decider';
 import { Principal, operator } from '../roles';
 import { ApiKeyEvent, ApiKeyState, applyEvents, decideCreate, decideRevoke, decideRotate } from './api-key.decider';
 import { fromKeyEntry, keyEventEntry } from './api-key.entries';
 
-const admin: Principal = { keyId: 'k-admin', name: 'ops', roles: ['admin'], tenants: ['*'], expiresAt: null };
+const admin: Principal = {
+  keyId: 'k-admin',
+  keyName: 'ops-laptop',
+  principalId: 'p-ops',
+  name: 'ops',
+  kind: 'person',
+  roles: ['admin'],
+  tenants: ['*'],
+  expiresAt: null,
+  knownTo: ['p-ops'],
+};
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 27, 12, minute));
+
+/** The service the key is for: `emitter` over both of the key's tenants. */
+const billing: PrincipalState = {
+  id: 'p-billing',
+  name: 'billing',
+  kind: 'service',
+  email: null,
+  oidcSubject: null,
+  createdAt: at(0).toISOString(),
+  createdBy: 'p-ops',
+  revokedAt: null,
+  grants: [
+    {
+      id: 'g-billing',
+      role: 'emitter',
+      tenants: ['acme', 'globex'],
+      status: 'active',
+      requestedBy: 'p-ops',
+      requestedAt: at(0).toISOString(),
+      approvedBy: null,
+      approvedAt: at(0).toISOString(),
+      revokedAt: null,
+    },
+  ],
+};
 
 /** The leaf the ledger would make of `event`, recorded `lateMs` after the decision. */
 function leaf(event: EventToAppend, index: number, lateMs = 3): LedgerEntry {
@@ -37,6 +73,7 @@ function life(by: Principal): { entries: LedgerEntry[]; state: ApiKeyState } {
     roles: ['emitter'] as const,
     tenants: ['acme', 'globex'],
     expiresAt: '2027-01-01T00:00:00.000Z',
+    principal: billing.id,
   };
   const entries: LedgerEntry[] = [];
   let state: ApiKeyState | undefined;
@@ -44,7 +81,7 @@ function life(by: Principal): { entries: LedgerEntry[]; state: ApiKeyState } {
     state = applyEvents(state, events);
     for (const event of events) entries.push(leaf(keyEventEntry(event, state as ApiKeyState, by), entries.length));
   };
-  record(decideCreate(by, { ...request, roles: [...request.roles] }, at(0)));
+  record(decideCreate(by, { ...request, roles: [...request.roles] }, billing, at(0)));
   record(decideRotate(by, state, 'atk_BBBBBBBB', at(1)));
   record(decideRevoke(by, state, at(2)));
   return { entries, state: state as ApiKeyState };

@@ -26,14 +26,32 @@ export function keyEventEntry(event: ApiKeyEvent, key: ApiKeyState, by: Principa
     // The decision's time, which the table holds too: a rebuilt key has exactly the live times.
     occurredAt: event.at,
   } as const;
-  const subject = { name: key.name, roles: [...key.roles], tenants: [...key.tenants] };
+  const subject = {
+    name: key.name,
+    roles: [...key.roles],
+    tenants: [...key.tenants],
+    ...(key.principal !== null ? { principal: key.principal } : {}),
+  };
   switch (event.type) {
     case 'api_key.created':
-      return { ...base, context: { ...subject, prefix: key.prefix, expiresAt: key.expiresAt } };
+      return {
+        ...base,
+        context: { ...subject, prefix: key.prefix, expiresAt: key.expiresAt, byPrincipal: event.byPrincipal },
+      };
     case 'api_key.rotated':
-      return { ...base, context: { ...subject, prefix: event.prefix, previousPrefix: event.previousPrefix } };
+      return {
+        ...base,
+        context: {
+          ...subject,
+          prefix: event.prefix,
+          previousPrefix: event.previousPrefix,
+          ...(event.byPrincipal !== undefined ? { byPrincipal: event.byPrincipal } : {}),
+        },
+      };
     case 'api_key.revoked':
       return { ...base, context: { ...subject, prefix: key.prefix } };
+    case 'api_key.adopted':
+      return { ...base, context: { ...subject, prefix: key.prefix, knownTo: [...event.knownTo] } };
     default: {
       const never: never = event;
       throw new Error(`unknown key event ${(never as { type: string }).type}`);
@@ -61,8 +79,11 @@ export function fromKeyEntry(entry: LedgerEntry): ApiKeyEvent {
           roles: context.roles as Role[],
           tenants: context.tenants as string[],
           expiresAt: (context.expiresAt as string | null | undefined) ?? null,
+          // Absent from keys created before principals: adopted later (api_key.adopted).
+          principal: context.principal as string,
         },
         by: entry.actor.type === 'api_key' ? entry.actor.id : null,
+        byPrincipal: context.byPrincipal as string,
         at,
       };
     case 'api_key.rotated':
@@ -71,10 +92,19 @@ export function fromKeyEntry(entry: LedgerEntry): ApiKeyEvent {
         id,
         prefix: context.prefix as string,
         previousPrefix: context.previousPrefix as string,
+        ...(typeof context.byPrincipal === 'string' ? { byPrincipal: context.byPrincipal } : {}),
         at,
       };
     case 'api_key.revoked':
       return { type: entry.type, id, at };
+    case 'api_key.adopted':
+      return {
+        type: entry.type,
+        id,
+        principal: context.principal as string,
+        knownTo: context.knownTo as string[],
+        at,
+      };
     default:
       throw new Error(`entry ${entry.log}/${entry.index} is not a key event (${entry.type})`);
   }

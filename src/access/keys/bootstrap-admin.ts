@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { Sequencer } from '../../ledger';
 import { APP_CONFIG, AppConfig, CLOCK, Clock, IDS, type Ids } from '../../platform';
 import { ApiKeyStore } from '../api-key.store';
-import { operator } from '../roles';
+import { PrincipalStore } from '../principals/principal.store';
+import { PrincipalsBootstrap } from '../principals/principals-bootstrap';
+import { OPERATOR_PRINCIPALS, operator } from '../roles';
 import { ApiKeyState, applyEvents, decideCreate } from './api-key.decider';
 import { keyEventEntry } from './api-key.entries';
 
@@ -10,7 +12,7 @@ import { keyEventEntry } from './api-key.entries';
 class AlreadyThere extends Error {}
 
 /**
- * Makes AUDIT_BOOTSTRAP_ADMIN_KEY an admin key for every tenant, once, at start, recorded like any
+ * Makes AUDIT_BOOTSTRAP_ADMIN_KEY an admin key for every tenant (of the principal operator/bootstrap), once, at start, recorded like any
  * other key creation (actor: the operator, via bootstrap). A revoked bootstrap key stays revoked.
  */
 @Injectable()
@@ -20,6 +22,8 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly keys: ApiKeyStore,
+    private readonly principals: PrincipalStore,
+    private readonly principalsBootstrap: PrincipalsBootstrap,
     private readonly sequencer: Sequencer,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(IDS) private readonly ids: Ids,
@@ -29,6 +33,11 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
     const secret = this.config.bootstrapAdminKey;
     if (!secret) return;
     const by = operator('bootstrap');
+    // The key belongs to the reserved principal operator/bootstrap, which exists once this is done.
+    await this.principalsBootstrap.ready();
+    const principal = await this.principals.find(OPERATOR_PRINCIPALS.bootstrap.id);
+    // Not made (the ledger refuses appends, PrincipalsBootstrap said why): nor can the key be.
+    if (principal === undefined) return;
     // The operator chose this secret: show as little of it as a generated key's prefix shows.
     const events = decideCreate(
       by,
@@ -39,7 +48,9 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
         roles: ['admin'],
         tenants: ['*'],
         expiresAt: null,
+        principal: OPERATOR_PRINCIPALS.bootstrap.id,
       },
+      principal,
       this.clock.now(),
     );
     const key = applyEvents(undefined, events) as ApiKeyState;

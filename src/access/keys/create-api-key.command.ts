@@ -11,9 +11,14 @@ export interface IssuedApiKey {
   readonly roles: readonly Role[];
   readonly tenants: readonly string[];
   readonly expiresAt: string | null;
+  /** The principal the key acts for. */
+  readonly principal: string;
 }
 
-/** Create an API key; the creation is recorded in the `platform` log. */
+/**
+ * Create an API key for `principal`, or without one for a new service principal named as the key
+ * (holding exactly the key's roles); the creation is recorded in the `platform` log.
+ */
 export class CreateApiKey extends Command<IssuedApiKey> {
   constructor(
     readonly by: Principal,
@@ -21,6 +26,7 @@ export class CreateApiKey extends Command<IssuedApiKey> {
     readonly roles: Role[],
     readonly tenants: string[],
     readonly expiresAt: string | null,
+    readonly principal: string | null = null,
   ) {
     super();
   }

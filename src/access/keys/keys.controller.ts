@@ -38,7 +38,7 @@ export class KeysController {
   create(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
     const request = parseCreateKey(body, this.clock.now().getTime());
     return this.commands.execute(
-      new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt),
+      new CreateApiKey(principal, request.name, request.roles, request.tenants, request.expiresAt, request.principal),
     );
   }
 
@@ -55,9 +55,10 @@ export class KeysController {
     return { items };
   }
 
+  /** By an admin within its scope, or by the key itself (then only its holder knows the new secret). */
   @Post(':id/rotate')
   @HttpCode(200)
-  @RequirePermission('keys:manage')
+  @RequirePermission('authenticated')
   rotate(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<IssuedApiKey> {
     return this.commands.execute(new RotateApiKey(principal, keyId(id)));
   }

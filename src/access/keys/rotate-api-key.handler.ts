@@ -28,7 +28,7 @@ export class RotateApiKeyHandler implements ICommandHandler<RotateApiKey> {
       events.map((event) => keyEventEntry(event, key, by)),
       async (sql) => {
         // Revoked between the read and this transaction: the decision no longer holds.
-        if (!(await this.keys.rotate(sql, id, prefix, secret, key.rotatedAt as string)))
+        if (!(await this.keys.rotate(sql, id, prefix, secret, key.rotatedAt as string, key.knownTo)))
           throw new KeyNotActiveError('revoked');
       },
     );
@@ -41,6 +41,7 @@ export class RotateApiKeyHandler implements ICommandHandler<RotateApiKey> {
       roles: key.roles,
       tenants: key.tenants,
       expiresAt: key.expiresAt,
+      principal: key.principal as string,
     };
   }
 }

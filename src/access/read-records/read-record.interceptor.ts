@@ -42,7 +42,7 @@ export class ReadRecordInterceptor implements NestInterceptor {
       return next.handle();
     const record = async (outcome: 'success' | 'failure', error?: unknown): Promise<void> => {
       try {
-        await this.sequencer.append([this.entry(options, request, principal, outcome, error)]);
+        await this.sequencer.appendReadRecord(this.entry(options, request, principal, outcome, error));
       } catch (failure) {
         throw this.notRecorded(options.route, failure);
       }

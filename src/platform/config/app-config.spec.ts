@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('keeps the signing key file beside the checkpoint mirror unless AUDIT_SIGNING_KEY_FILE names one', () => {
+    expect(loadConfig({}).signingKeyFile).toBe('var/signing-key');
+    expect(loadConfig({ AUDIT_CHECKPOINT_DIR: '/var/lib/audit-trail/checkpoints/' }).signingKeyFile).toBe(
+      '/var/lib/audit-trail/signing-key',
+    );
+    expect(
+      loadConfig({ AUDIT_CHECKPOINT_DIR: '/srv/cp', AUDIT_SIGNING_KEY_FILE: '/run/secrets/audit-key' }).signingKeyFile,
+    ).toBe('/run/secrets/audit-key');
+  });
+
   it('reads the shutdown deadline, 30 s by default', () => {
     expect(loadConfig({}).shutdownDeadlineMs).toBe(30_000);
     expect(loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: '3000' }).shutdownDeadlineMs).toBe(3000);
@@ -107,6 +117,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUDIT_RETENTION_PURGE_CRON: 'daily' })).toThrow(/AUDIT_RETENTION_PURGE_CRON/);
     expect(loadConfig({ AUDIT_READ_RECORDS: 'logs.tile=off' }).readRecords.get('logs.tile')).toBe(0);
     expect(() => loadConfig({ AUDIT_READ_RECORDS: 'logs.everything=on' })).toThrow(/AUDIT_READ_RECORDS/);
+  });
+
+  it('refuses a hold release by fewer than two persons (HOLD_RELEASE_APPROVALS below 2)', () => {
+    expect(() => loadConfig({ HOLD_RELEASE_APPROVALS: '1' })).toThrow(/HOLD_RELEASE_APPROVALS/);
+    expect(loadConfig({ HOLD_RELEASE_APPROVALS: '3' }).holdReleaseApprovals).toBe(3);
   });
 
   it('runs only the components asked for', () => {

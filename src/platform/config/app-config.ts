@@ -1,4 +1,5 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { dirname, join } from 'node:path';
 import { ReadRecordSwitches, parseReadRecordSwitches } from './read-record-switches';
 
 /** Which parts of the service this process runs; all of them by default. */
@@ -28,7 +29,13 @@ export interface AppConfig {
   readonly runtimeDatabaseUrl?: string;
   readonly redisUrl: string;
   readonly bootstrapAdminKey?: string;
+  /** The checkpoint signing key (a secret); when set, `signingKeyFile` is neither read nor written. */
   readonly signingKey?: string;
+  /**
+   * Where the signing key is kept when AUDIT_SIGNING_KEY is unset: read if it exists, generated
+   * into it (mode 0600) on first start otherwise (src/ledger/signing-key.ts).
+   */
+  readonly signingKeyFile: string;
   readonly logOriginPrefix: string;
   readonly holdReleaseApprovals: number;
   /** How long a request to release a hold counts towards its release. */
@@ -140,6 +147,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (signingKey !== undefined && !signingKey.startsWith('PRIVATE+KEY+')) {
     problems.push('AUDIT_SIGNING_KEY must be a note private key (PRIVATE+KEY+<name>+<hash>+<base64>)');
   }
+  const checkpointDir = env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints';
+  // Beside the checkpoint mirror, in the state directory that holds it (var/ by default).
+  const signingKeyFile = env.AUDIT_SIGNING_KEY_FILE || join(dirname(checkpointDir), 'signing-key');
   const logOriginPrefix = env.AUDIT_LOG_ORIGIN || 'audit-trail.localhost';
   if (/[\s+]/.test(logOriginPrefix) || logOriginPrefix.endsWith('/')) {
     problems.push('AUDIT_LOG_ORIGIN must have no spaces or "+" and must not end with "/"');
@@ -179,12 +189,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'], problems) as string,
     bootstrapAdminKey,
     signingKey,
+    signingKeyFile,
     logOriginPrefix,
-    holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 1, 10, problems),
+    holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 2, 10, problems),
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
     deletionReconcileMs: integer(env, 'AUDIT_DELETION_RECONCILE_MS', 60_000, 100, 3_600_000, problems),
     retentionPurgeCron: cron(env, 'AUDIT_RETENTION_PURGE_CRON', '0 3 * * *', problems),
-    checkpointDir: env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints',
+    checkpointDir,
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,
     logLevel,

@@ -9,6 +9,8 @@ import { SearchProjector1764806400000 } from '../../../migrations/1764806400000-
 import { CheckpointSizeOffTheHead1764892800000 } from '../../../migrations/1764892800000-checkpoint-size-off-the-head';
 import { ProjectionQuarantine1765152000000 } from '../../../migrations/1765152000000-projection-quarantine';
 import { LedgerReadContract1765238400000 } from '../../../migrations/1765238400000-ledger-read-contract';
+import { Principals1765324800000 } from '../../../migrations/1765324800000-principals';
+import { KeyCustody1765411200000 } from '../../../migrations/1765411200000-key-custody';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
 export const MIGRATIONS = [
@@ -23,4 +25,6 @@ export const MIGRATIONS = [
   CheckpointSizeOffTheHead1764892800000,
   ProjectionQuarantine1765152000000,
   LedgerReadContract1765238400000,
+  Principals1765324800000,
+  KeyCustody1765411200000,
 ];

@@ -18,6 +18,13 @@ export abstract class CodedError extends Error {
   get details(): readonly { path: string; message: string }[] | undefined {
     return undefined;
   }
+
+  /**
+   * For a refusal the service expects (a rate limit; a 503 while the ledger disagrees with its
+   * checkpoint mirror, reported where the cause was found): the `Retry-After` to answer with. The
+   * error filter does not log a 5xx that carries one once per request.
+   */
+  declare readonly retryAfterSeconds?: number;
 }
 
 /**

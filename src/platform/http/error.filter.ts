@@ -4,7 +4,6 @@ import type { FastifyReply } from 'fastify';
 import { CodedError } from '../errors/coded-error';
 import { isConnectionFailure } from '../database/dependency-failure';
 import { Dependencies } from '../dependencies/dependencies';
-import { RateLimitedError } from './request.errors';
 
 type Coded = { code: string };
 
@@ -115,13 +114,17 @@ export class ErrorFilter implements ExceptionFilter {
     if (payload.code === 'unavailable' && isConnectionFailure(exception)) {
       // Counted, not logged: the tracker says once that PostgreSQL is down and once that it is back.
       this.dependencies?.postgres.refused();
-    } else if (payload.statusCode >= 500) {
+    } else if (
+      payload.statusCode >= 500 &&
+      !(exception instanceof CodedError && exception.retryAfterSeconds !== undefined)
+    ) {
       // The message of an unexpected error may hold anything; only its class and code are logged.
       const name = exception instanceof Error ? exception.name : typeof exception;
       this.logger.error(`unhandled ${name}${(exception as Coded)?.code ? ` (${(exception as Coded).code})` : ''}`);
     }
     if (payload.statusCode === 503) void reply.header('Retry-After', '1');
-    if (exception instanceof RateLimitedError) void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    if (exception instanceof CodedError && exception.retryAfterSeconds !== undefined)
+      void reply.header('Retry-After', String(exception.retryAfterSeconds));
     void reply.status(payload.statusCode).header('content-type', 'application/json; charset=utf-8').send(payload);
   }
 }

@@ -110,7 +110,7 @@ export class NotFoundError extends RequestError {
 export class RateLimitedError extends RequestError {
   readonly code = 'rate_limited';
 
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(override readonly retryAfterSeconds: number) {
     super(`too many requests with this API key; retry after ${retryAfterSeconds} s`);
   }
 }

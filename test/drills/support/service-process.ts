@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { testEnv } from '../../support/test-app';
 
 /**
@@ -87,4 +87,75 @@ export async function startServiceProcess(
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** Runs the built command line (`cli.js` beside the built main) with `service`'s environment. */
+export function runCommandLine(
+  service: ServiceProcess,
+  args: readonly string[],
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [resolve(dirname(MAIN), 'cli.js'), ...args], {
+    env: { ...process.env, ...service.env, LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  return new Promise((ok) => child.once('exit', (code) => ok({ code, out, err })));
+}
+
+async function call(service: ServiceProcess, key: string, method: string, path: string, body?: object) {
+  const res = await fetch(`${service.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const answer = (await res.json()) as Record<string, any>;
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** A key rotated by itself: only its holder has seen the new secret. */
+async function rotatedByItself(service: ServiceProcess, id: string, key: string): Promise<string> {
+  return (await call(service, key, 'POST', `/v1/keys/${id}/rotate`)).key as string;
+}
+
+// One first legal person per deployment (its admin key names it).
+const firstLegal = new Map<string, Promise<string>>();
+
+/**
+ * The key of a legal person named `name` over `tenants`, made as an installation makes one
+ * (docs/api.md "Principals"): the deployment's first legal person comes from the command line,
+ * approves the legal grant the admin asks for, and every key is rotated by its holder.
+ */
+export async function legalPersonKey(service: ServiceProcess, name: string, tenants: string[]): Promise<string> {
+  const admin = service.env.AUDIT_BOOTSTRAP_ADMIN_KEY;
+  let approver = firstLegal.get(admin);
+  if (approver === undefined) {
+    approver = (async () => {
+      const made = await runCommandLine(service, [
+        'principals',
+        'first-legal',
+        '--name',
+        'first-legal',
+        '--email',
+        'first-legal@example.test',
+      ]);
+      if (made.code !== 0) throw new Error(`principals first-legal failed (${made.code}): ${made.err}`);
+      const { key } = JSON.parse(made.out) as { key: { id: string; key: string } };
+      return rotatedByItself(service, key.id, key.key);
+    })();
+    firstLegal.set(admin, approver);
+  }
+  const approverKey = await approver;
+  const person = await call(service, admin, 'POST', '/v1/principals', {
+    name,
+    kind: 'person',
+    email: `${name}@example.test`,
+  });
+  const grant = await call(service, admin, 'POST', `/v1/principals/${person.id}/grants`, { role: 'legal', tenants });
+  await call(service, approverKey, 'POST', `/v1/grants/${grant.id}/approve`);
+  const key = await call(service, admin, 'POST', '/v1/keys', { principal: person.id, name, roles: ['legal'], tenants });
+  return rotatedByItself(service, key.id, key.key);
 }

@@ -16,5 +16,12 @@ export {
   type NoteSigner,
   type NoteVerifier,
 } from './note-keys';
-export { MAX_NOTE_SIGNATURES, openNote, signNote, type NoteSignature, type OpenedNote } from './signed-note';
+export {
+  MAX_NOTE_SIGNATURES,
+  noteSignatures,
+  openNote,
+  signNote,
+  type NoteSignature,
+  type OpenedNote,
+} from './signed-note';
 export { formatCheckpoint, openCheckpoint, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint';

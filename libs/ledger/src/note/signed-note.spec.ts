@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { LedgerError } from '../ledger.errors';
 import { generateNoteKey, parsePrivateKey, parseVerifierKey, type NoteSigner, type NoteVerifier } from './note-keys';
 import { NoteFormatError, NoteKeyError } from './note.errors';
-import { MAX_NOTE_SIGNATURES, openNote, signNote } from './signed-note';
+import { MAX_NOTE_SIGNATURES, noteSignatures, openNote, signNote } from './signed-note';
 import { expectVerificationError, thrown } from '../../testdata/thrown';
 
 // golang.org/x/mod: sumdb/note/note.go (package doc) and sumdb/note/note_test.go (TestSign, TestOpen).
@@ -259,6 +259,30 @@ describe('openNote rejections', () => {
     const error = thrown(() => openNote(big, [verifier])) as Error;
     expect(error).toBeInstanceOf(NoteFormatError);
     expect(error.message.length).toBeLessThan(200);
+  });
+});
+
+describe('noteSignatures', () => {
+  const first = parsePrivateKey(generateNoteKey('example.com/log', Buffer.alloc(32, 21)).privateKey);
+  const second = parsePrivateKey(generateNoteKey('witness.example', Buffer.alloc(32, 22)).privateKey);
+
+  it('names every key that claims to have signed, in order, with no verifier needed', () => {
+    const note = signNote('entry\n', [first, second]);
+    expect(noteSignatures(note).map(({ name, keyHash }) => ({ name, keyHash }))).toEqual([
+      { name: 'example.com/log', keyHash: first.keyHash },
+      { name: 'witness.example', keyHash: second.keyHash },
+    ]);
+    expect(noteSignatures(Buffer.from(note, 'utf8'))[0].signature).toEqual(first.sign(Buffer.from('entry\n')));
+  });
+
+  it('verifies nothing: a forged signature line is listed as it claims', () => {
+    const note = signNote('entry\n', [first]).replace('entry', 'entrY');
+    expect(noteSignatures(note).map((s) => s.keyHash)).toEqual([first.keyHash]);
+  });
+
+  it('refuses a malformed note as openNote does', () => {
+    expectFormatError(() => noteSignatures('entry\n'));
+    expectFormatError(() => noteSignatures(signNote('entry\n', [first]).replace('— ', '- ')));
   });
 });
 

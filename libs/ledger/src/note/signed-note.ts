@@ -116,18 +116,8 @@ function parseSignatureLine(line: string): SignatureLine {
   return { line, name, keyHash: bytes.readUInt32BE(0), signature: bytes.subarray(4) };
 }
 
-/**
- * Parses a signed note and checks its signatures against `verifiers`, following
- * c2sp.org/signed-note: a signature line whose (name, key hash) matches no verifier is
- * ignored (listed as unverified); every signature line that matches one is verified.
- * Requires `note` to be a well-formed signed note: valid UTF-8 (bytes) or a string without lone
- * surrogates, no control characters but newline, text ending in "\n", a blank line, then 1 to
- * MAX_NOTE_SIGNATURES lines `— <name> <base64>` each ending in "\n" (NoteFormatError
- * otherwise). Requires verifiers with distinct (name, key hash) pairs (NoteKeyError otherwise).
- * Throws NoteVerificationError if a known key's signature does not verify
- * (`invalid_signature`) or if no known key signed (`no_known_signature`).
- */
-export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+/** The text of a signed note and its parsed signature lines, none of them verified. */
+function splitNote(note: string | Uint8Array): { text: string; lines: SignatureLine[] } {
   const message = decodeNote(note);
   if (CONTROL_EXCEPT_NEWLINE.test(message)) throw new NoteFormatError('note holds a control character');
 
@@ -142,7 +132,32 @@ export function openNote(note: string | Uint8Array, verifiers: readonly NoteVeri
   if (rawLines.length > MAX_NOTE_SIGNATURES) {
     throw new NoteFormatError(`note has more than ${MAX_NOTE_SIGNATURES} signatures`);
   }
-  const lines = rawLines.map(parseSignatureLine);
+  return { text, lines: rawLines.map(parseSignatureLine) };
+}
+
+/**
+ * The signature lines of a signed note, in order, NOT verified: which keys (name, key hash) claim
+ * to have signed it. For telling which key a note needs (a signer checking that it holds the key
+ * of a log's earlier checkpoints), never for trusting the note: openNote does that.
+ * Requires a well-formed signed note, as openNote does (NoteFormatError otherwise).
+ */
+export function noteSignatures(note: string | Uint8Array): NoteSignature[] {
+  return splitNote(note).lines.map(({ name, keyHash, signature }) => ({ name, keyHash, signature }));
+}
+
+/**
+ * Parses a signed note and checks its signatures against `verifiers`, following
+ * c2sp.org/signed-note: a signature line whose (name, key hash) matches no verifier is
+ * ignored (listed as unverified); every signature line that matches one is verified.
+ * Requires `note` to be a well-formed signed note: valid UTF-8 (bytes) or a string without lone
+ * surrogates, no control characters but newline, text ending in "\n", a blank line, then 1 to
+ * MAX_NOTE_SIGNATURES lines `— <name> <base64>` each ending in "\n" (NoteFormatError
+ * otherwise). Requires verifiers with distinct (name, key hash) pairs (NoteKeyError otherwise).
+ * Throws NoteVerificationError if a known key's signature does not verify
+ * (`invalid_signature`) or if no known key signed (`no_known_signature`).
+ */
+export function openNote(note: string | Uint8Array, verifiers: readonly NoteVerifier[]): OpenedNote {
+  const { text, lines } = splitNote(note);
 
   const known = new Map<string, NoteVerifier>();
   for (const verifier of verifiers) {
