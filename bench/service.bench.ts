@@ -10,6 +10,7 @@ import { Client, Pool } from 'pg';
 import { investigationBench } from './investigation.bench';
 import { pacedLoad } from './paced-load';
 import { BenchFigure } from './report';
+import { subjectBundleBench } from './subject-requests.bench';
 
 // Everything this benchmark measures runs on this machine: the service as a child process on a
 // fresh database, autocannon as the HTTP load (loopback only), PostgreSQL for the raw baselines.
@@ -429,21 +430,22 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     scripts: Record<string, string>;
   };
   const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    DATABASE_URL: db,
+    AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
+    AUDIT_CHECKPOINT_DIR: checkpointDir,
+    // Generated on start and removed with the mirror, not beside it in the shared temporary directory.
+    AUDIT_SIGNING_KEY: '',
+    AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
+    LOG_LEVEL: 'warn',
+    AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
+    // The benchmark measures what the service can take, not the per-key budget that protects it.
+    AUDIT_RATE_LIMIT_EMITTER: '0',
+  };
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: db,
-      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-      AUDIT_CHECKPOINT_DIR: checkpointDir,
-      // Generated on start and removed with the mirror, not beside it in the shared temporary directory.
-      AUDIT_SIGNING_KEY: '',
-      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-      LOG_LEVEL: 'warn',
-      AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
-      // The benchmark measures what the service can take, not the per-key budget that protects it.
-      AUDIT_RATE_LIMIT_EMITTER: '0',
-    },
+    env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -550,6 +552,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
 
     const investigation = await investigationBench(url, headers, child.pid as number, quick, log);
     const deletion = await deletionBench(url, admin, headers, sizes, log);
+    const subjectBundle = await subjectBundleBench(url, headers, env, quick, log);
     const bareErasure = await raw.bareErasure(sizes.erasureEntries);
     await raw.close();
 
@@ -664,6 +667,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       },
       { name: 'append latency max during that purge', value: deletion.duringPurge.max, unit: 'ms' },
       ...investigation,
+      ...subjectBundle,
       {
         name: 'checkpoint signatures per 1,000 appended events',
         value: (signed / appended) * 1000,

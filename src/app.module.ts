@@ -8,6 +8,7 @@ import { LedgerModule } from './ledger';
 import { NotificationsModule } from './notifications';
 import { OperationsModule } from './operations';
 import { AppConfig, PlatformModule } from './platform';
+import { PrivacyModule } from './privacy';
 import { RetentionModule } from './retention';
 import { TransparencyModule } from './transparency';
 
@@ -35,6 +36,7 @@ export class AppModule {
         deletion,
         investigation,
         TransparencyModule.forRoot(config),
+        PrivacyModule.forRoot(config),
         OperationsModule.forRoot({ projectionsHealth: [investigation], ledgerHealth: [ledger] }),
       ],
     };

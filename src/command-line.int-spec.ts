@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { platformEntries, startTestApp, testSigningKey } from '../test/support/test-app';
+import { platformEntries, startTestApp, testKeyEncryptionKey, testSigningKey } from '../test/support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../test/support/test-database';
 import { runCommandLine } from './command-line';
 
@@ -27,6 +27,7 @@ describe('command line', () => {
       DATABASE_URL: db,
       AUDIT_CHECKPOINT_DIR: checkpointDir,
       AUDIT_SIGNING_KEY: testSigningKey(db),
+      AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
       LOG_LEVEL: 'silent',
     };
     const code = await runCommandLine(argv, env, { out: (text) => (out += text), err: (text) => (err += text) });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { ExportVerifier, NoteKeyError } from '@audit/ledger';
+import { BundleVerifier, NoteKeyError } from '@audit/ledger';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,8 @@ import { RebuildPrincipals } from './access/principals/rebuild-principals.handle
 import { actorOf, operator } from './access/roles';
 import { AppModule } from './app.module';
 import { RebuildHolds } from './holds/rebuild-holds.handler';
+import { RestoreJournaledHolds } from './holds/restore-journaled-holds.handler';
+import { MirrorCheck } from './ledger/mirror-check';
 import { RebuildEventSearch } from './investigation/rebuild-event-search.handler';
 import { LogStore } from './ledger/log-store';
 import { LogVerification } from './ledger/log-verification';
@@ -32,7 +34,8 @@ const USAGE = `usage:
       leaves, chain, tree nodes, signed checkpoints and the checkpoint mirror (AUDIT_CHECKPOINT_DIR).
       Prints one JSON report per log; exits 1 when any log fails.
   npm run cli -- verify-export <file> [--key <verifier key>]
-      Verifies an export (GET /v1/exports, NDJSON) offline, needing no database or environment:
+      Verifies an export (GET /v1/exports, NDJSON) offline, needing no database or environment, or
+      a bundle of several (GET /v1/subject-requests/<id>/bundle: each header line starts a log):
       its signed checkpoint, each entry's leaf, inclusion proof and personal data digest, the order
       and the number of entries. Give --key the log's published verifier key (GET /v1/logs/<log>/key):
       without it the file's own key is used, which shows the file is intact but not who signed it.
@@ -192,19 +195,28 @@ async function acknowledgeRollback(env: Env, io: Output, args: string[]): Promis
   const reason = values.reason?.trim() ?? '';
   if (reason === '') throw new UsageError('ledger acknowledge-rollback needs --reason "<why>" (permanent record)');
   if (reason.length > 2000) throw new UsageError('--reason: at most 2000 characters');
-  const acknowledged = await withService(env, (app) =>
-    app
+  const { acknowledged, placedAgain } = await withService(env, async (app) => {
+    const ack = await app
       .get(RollbackAcknowledgement)
-      .acknowledge(reason, actorOf(operator('cli')), (ack) => app.get(Notifier).notify(rollbackNotification(ack))),
-  );
+      .acknowledge(reason, actorOf(operator('cli')), (done) => app.get(Notifier).notify(rollbackNotification(done)));
+    if (ack === null || ack.remaining.length > 0) return { acknowledged: ack, placedAgain: [] };
+    // The history goes on from the database's: holds it forgot (placed after its backup) come back.
+    await app.get(MirrorCheck).check();
+    const restored = await app.get(CommandBus).execute(new RestoreJournaledHolds());
+    return { acknowledged: ack, placedAgain: restored.placedAgain };
+  });
   if (acknowledged === null) {
     io.err('the database agrees with the checkpoint mirror: nothing to acknowledge\n');
     return 0;
   }
   const { entry, logs, superseded, remaining } = acknowledged;
   io.out(
-    `${JSON.stringify({ entry: { log: entry.log, index: entry.index, id: entry.id }, logs, superseded, remaining })}\n`,
+    `${JSON.stringify({ entry: { log: entry.log, index: entry.index, id: entry.id }, logs, superseded, remaining, placedAgain })}\n`,
   );
+  if (placedAgain.length > 0)
+    io.err(
+      `${placedAgain.length} hold(s) the restored database had forgotten were placed again from the hold journal: ${placedAgain.join(', ')}\n`,
+    );
   io.err(
     remaining.length === 0
       ? `acknowledged in the platform log (entry ${entry.index}); the superseded checkpoints are in ${superseded} ` +
@@ -265,9 +277,9 @@ async function verifyExportFile(io: Output, args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('verify-export needs exactly one <file>');
   const [file] = positionals;
-  let verifier: ExportVerifier;
+  let verifier: BundleVerifier;
   try {
-    verifier = new ExportVerifier(values.key === undefined ? {} : { trustedKey: values.key.trim() });
+    verifier = new BundleVerifier(values.key === undefined ? {} : { trustedKey: values.key.trim() });
   } catch (e) {
     if (e instanceof NoteKeyError) throw new UsageError(`--key: ${e.message}`);
     throw e;
@@ -283,14 +295,32 @@ async function verifyExportFile(io: Output, args: string[]): Promise<number> {
     io.err(`cannot read ${file}: ${String(message)}\n`);
     return 2;
   }
-  const report = verifier.finish();
+  // One export is a bundle of one section, reported as it always was; a bundle (a subject-access
+  // bundle spans several logs, each header starting a section) adds a report per log.
+  const bundle = verifier.finish();
+  const report =
+    bundle.sections.length === 1
+      ? bundle.sections[0]
+      : {
+          ok: bundle.ok,
+          logs: bundle.sections.map((section) => section.log),
+          entries: bundle.entries,
+          verified: bundle.verified,
+          erased: bundle.erased,
+          keyTrusted: bundle.sections.every((section) => section.keyTrusted),
+          sections: bundle.sections.map(({ problems: _problems, ...section }) => section),
+          problems: bundle.problems,
+        };
   io.out(`${JSON.stringify(report)}\n`);
   for (const p of report.problems) io.err(`line ${p.line}: ${p.code}: ${p.message}\n`);
-  if (report.problemsOmitted !== undefined) io.err(`${report.problemsOmitted} more problems not listed\n`);
+  for (const section of bundle.sections)
+    if (section.problemsOmitted !== undefined)
+      io.err(`${section.problemsOmitted} more problems not listed (log ${section.log ?? '?'})\n`);
   if (values.key === undefined) {
+    const logs = bundle.sections.length === 1 ? (bundle.sections[0].log ?? '<log>') : '<log>';
     io.err(
       `warning: no --key given, so the export was checked against the key it carries itself: that shows it is intact, ` +
-        `not who signed it. Compare the key on its first line with the one published at /v1/logs/${report.log ?? '<log>'}/key.\n`,
+        `not who signed it. Compare the key on its first line with the one published at /v1/logs/${logs}/key.\n`,
     );
   }
   return report.ok ? 0 : 1;

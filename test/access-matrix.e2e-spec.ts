@@ -29,6 +29,8 @@ interface Fixtures {
   holdOf(tenant: string): Promise<string>;
   /** A deletion request of `tenant`. */
   deletionOf(tenant: string): Promise<string>;
+  /** An access request (a data-subject request) over `tenant`. */
+  subjectRequestOf(tenant: string): Promise<string>;
   /** The id of an entry of `tenant`. */
   eventOf(tenant: string): Promise<string>;
   /** A fresh principal (a service) that holds `emitter` over `tenant`. */
@@ -69,6 +71,20 @@ const ROUTES: Route[] = [
         .post('/v1/events/batch')
         .set(auth(k))
         .send({ events: [event(tenant)] }),
+  },
+  {
+    name: 'GET /v1/event-types',
+    roles: ROLES,
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/event-types').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/event-types/{type}',
+    roles: ROLES,
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/event-types/auth.login.failed').set(auth(k)),
   },
   {
     name: 'GET /v1/events',
@@ -373,6 +389,47 @@ const ROUTES: Route[] = [
         .get(`/v1/deletion-requests/${await f.deletionOf(tenant)}`)
         .set(auth(k)),
   },
+  {
+    name: 'POST /v1/subject-requests',
+    roles: ['legal'],
+    ok: 202,
+    refused: [403],
+    call: (t, k, tenant) =>
+      t
+        .http()
+        .post('/v1/subject-requests')
+        .set(auth(k))
+        .send({ kind: 'access', subject: 'u1', tenants: [tenant], reason: 'asked' }),
+  },
+  {
+    name: 'GET /v1/subject-requests',
+    roles: ['legal'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/subject-requests').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/subject-requests/{id}',
+    roles: ['legal'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/subject-requests/${await f.subjectRequestOf(tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'GET /v1/subject-requests/{id}/bundle',
+    roles: ['legal'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/subject-requests/${await f.subjectRequestOf(tenant)}/bundle`)
+        .set(auth(k)),
+  },
 ];
 
 /** Routes that exist only to say no: ledger entries cannot be deleted, by anyone, with or without a key. */
@@ -453,6 +510,15 @@ describe('access: every route × role × tenant', () => {
           .expect(202);
         return res.body.id as string;
       },
+      async subjectRequestOf(tenant) {
+        const res = await t
+          .http()
+          .post('/v1/subject-requests')
+          .set(auth(counsel))
+          .send({ kind: 'access', subject: 'u1', tenants: [tenant], reason: 'asked' })
+          .expect(202);
+        return res.body.id as string;
+      },
       async eventOf(tenant) {
         const res = await t.http().post('/v1/events').set(auth(setup)).send(event(tenant)).expect(201);
         return res.body.id as string;
@@ -516,6 +582,7 @@ describe('access: every route × role × tenant', () => {
           keyOf: someId,
           holdOf: someId,
           deletionOf: someId,
+          subjectRequestOf: someId,
           eventOf: someId,
           principalOf: someId,
           ungrantedPrincipal: someId,

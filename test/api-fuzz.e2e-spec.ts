@@ -226,8 +226,8 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     target: { type: 'session', id: 's1' },
     outcome: 'success',
     occurredAt: '2024-02-29T12:00:00Z',
-    context: { ip: '10.0.0.1', n: 1 },
-    personal: { subject: 's1', data: { email: 'a@example.com' } },
+    context: { method: 'password', n: 1 },
+    personal: { subject: 's1', data: { email: 'a@example.com', ip: '10.0.0.1' } },
   };
   const scope = {
     subjects: ['s1'],

@@ -1,6 +1,14 @@
 import { leafHash, openCheckpoint, parseVerifierKey, verifyExport, verifyInclusion } from '@audit/ledger';
 import { runCommandLine } from '../src/command-line';
-import { MovableClock, TestApp, createKey, platformEntries, startTestApp, testSigningKey } from './support/test-app';
+import {
+  MovableClock,
+  TestApp,
+  createKey,
+  platformEntries,
+  startTestApp,
+  testKeyEncryptionKey,
+  testSigningKey,
+} from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient, untilProjected } from './support/test-database';
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -294,7 +302,13 @@ describe('investigation: search, event reads and exports', () => {
         expect(
           await runCommandLine(
             ['search', 'rebuild'],
-            { ...process.env, DATABASE_URL: db, AUDIT_SIGNING_KEY: testSigningKey(db), LOG_LEVEL: 'silent' },
+            {
+              ...process.env,
+              DATABASE_URL: db,
+              AUDIT_SIGNING_KEY: testSigningKey(db),
+              AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+              LOG_LEVEL: 'silent',
+            },
             io,
           ),
         ).toBe(0);

@@ -11,6 +11,7 @@ import {
   verifyInclusion,
 } from '@audit/ledger';
 import { TestApp, binary, createKey, startTestApp } from './support/test-app';
+import { readPersonalData } from './support/personal-data';
 import {
   OnTestDatabase,
   createTestDatabase,
@@ -209,16 +210,18 @@ describe('ingestion and the log read API', () => {
     const leaf = (
       await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = $2', ['globex', res.body.index])
     ).rows[0].leaf as Buffer;
-    const stored = (
-      await client.query('SELECT subject, salt, data FROM personal_data WHERE log = $1 AND idx = $2', [
-        'globex',
-        res.body.index,
-      ])
-    ).rows[0];
+    const raw = (
+      await client.query('SELECT data, salt FROM personal_data WHERE log = $1 AND idx = $2', ['globex', res.body.index])
+    ).rows[0] as { data: Buffer; salt: Buffer };
+    const stored = (await readPersonalData(client, db, 'globex')).find((row) => row.idx === res.body.index);
     await client.end();
     expect(leaf.toString()).not.toContain('ada@example.com');
     expect(leaf.toString()).not.toContain('192.0.2.10');
+    // Stored sealed: neither the data nor the salt is there in clear.
+    expect(raw.data.includes(Buffer.from('ada@example.com'))).toBe(false);
     expect(stored).toMatchObject({ subject: 'usr_42', data: personal.data });
+    if (!stored?.salt) throw new Error('no salt');
+    expect(raw.salt.includes(stored.salt)).toBe(false);
     const { personalDigest } = await import('@audit/ledger');
     expect(decodeLeaf(leaf).personal).toEqual({
       subject: 'usr_42',

@@ -91,6 +91,8 @@ describe('fail closed on rollback', () => {
   let receiver: WebhookReceiver;
   // One deployment: one signing key, one admin key, one checkpoint mirror.
   const signingKey = generateNoteKey('audit-rollback-test', randomBytes(32)).privateKey;
+  // Restored and forked databases hold the original's wrapped subject keys: one key-encryption key for all.
+  const keyEncryptionKey = randomBytes(32).toString('base64');
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const mirror = mkdtempSync(join(tmpdir(), 'audit-rollback-mirror-'));
   let forkMirror: string;
@@ -113,6 +115,7 @@ describe('fail closed on rollback', () => {
   const env = (extra: Record<string, string> = {}) => ({
     AUDIT_CHECKPOINT_DIR: mirror,
     AUDIT_SIGNING_KEY: signingKey,
+    AUDIT_KEY_ENCRYPTION_KEY: keyEncryptionKey,
     AUDIT_BOOTSTRAP_ADMIN_KEY: adminKey,
     ...webhook,
     ...extra,

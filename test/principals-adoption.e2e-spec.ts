@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashKeySecret, newKeySecret } from '../src/access/api-key-secret';
-import { TestApp, platformEntries, startTestApp, testSigningKey } from './support/test-app';
+import { TestApp, platformEntries, startTestApp, testKeyEncryptionKey, testSigningKey } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 /**
@@ -42,7 +42,11 @@ describe('principals: keys older than principals', () => {
 
   // One deployment across restarts: the same signing key and bootstrap admin secret.
   const adminSecret = `test-admin-${randomBytes(16).toString('hex')}`;
-  const env = () => ({ AUDIT_SIGNING_KEY: testSigningKey(db), AUDIT_BOOTSTRAP_ADMIN_KEY: adminSecret });
+  const env = () => ({
+    AUDIT_SIGNING_KEY: testSigningKey(db),
+    AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+    AUDIT_BOOTSTRAP_ADMIN_KEY: adminSecret,
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase();

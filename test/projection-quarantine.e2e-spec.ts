@@ -7,7 +7,14 @@ import { runCommandLine } from '../src/command-line';
 import { EventToAppend } from '../src/ledger/append-plan';
 import { Sequencer } from '../src/ledger/sequencer';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
-import { TestApp, createKey, platformEntries, startTestApp, testSigningKey } from './support/test-app';
+import {
+  TestApp,
+  createKey,
+  platformEntries,
+  startTestApp,
+  testKeyEncryptionKey,
+  testSigningKey,
+} from './support/test-app';
 import {
   createTestDatabase,
   dropTestDatabase,
@@ -157,7 +164,13 @@ describe('projections that cannot stall', () => {
       try {
         const code = await runCommandLine(
           ['search', 'rebuild', 'acme'],
-          { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, AUDIT_SIGNING_KEY: testSigningKey(db), LOG_LEVEL: 'silent' },
+          {
+            DATABASE_URL: db,
+            AUDIT_CHECKPOINT_DIR: dir,
+            AUDIT_SIGNING_KEY: testSigningKey(db),
+            AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+            LOG_LEVEL: 'silent',
+          },
           { out: (s) => (out += s), err: (s) => (err += s) },
         );
         expect(err).toBe('');
@@ -346,7 +359,13 @@ describe('projections that cannot stall', () => {
       try {
         const code = await runCommandLine(
           ['search', 'rebuild', 'globex'],
-          { DATABASE_URL: db, AUDIT_CHECKPOINT_DIR: dir, AUDIT_SIGNING_KEY: testSigningKey(db), LOG_LEVEL: 'silent' },
+          {
+            DATABASE_URL: db,
+            AUDIT_CHECKPOINT_DIR: dir,
+            AUDIT_SIGNING_KEY: testSigningKey(db),
+            AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+            LOG_LEVEL: 'silent',
+          },
           { out: (s) => (out += s), err: () => undefined },
         );
         expect(code).toBe(0);

@@ -17,6 +17,8 @@ export type Permission =
   | 'retention:manage'
   | 'deletions:request'
   | 'deletions:read'
+  /** Receive and follow data-subject requests (access, rectification, erasure), and fetch access bundles. */
+  | 'subjects:request'
   /** Approve another person's pending `legal` grant (the second person of that rule). */
   | 'grants:approve'
   /** Any valid key, whatever its roles: routes that answer every caller alike, but not anonymously. */
@@ -26,7 +28,15 @@ export type Permission =
 const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   emitter: ['events:append', 'holds:check'],
   investigator: ['events:read', 'logs:read', 'logs:verify', 'holds:read', 'holds:check'],
-  legal: ['holds:manage', 'holds:read', 'holds:check', 'deletions:request', 'deletions:read', 'grants:approve'],
+  legal: [
+    'holds:manage',
+    'holds:read',
+    'holds:check',
+    'deletions:request',
+    'deletions:read',
+    'grants:approve',
+    'subjects:request',
+  ],
   admin: ['keys:manage', 'retention:manage', 'holds:check', 'deletions:request', 'deletions:read'],
 };
 

@@ -5,7 +5,7 @@ import { LOG_NAME_PATTERN } from '@audit/ledger';
 import { CurrentPrincipal } from '../access';
 import { RequirePermission } from '../access';
 import { Principal } from '../access';
-import { validator } from '../platform';
+import { PersonalDataGuard, validator } from '../platform';
 import { DeletionRequestNotFoundError, LedgerImmutableError } from './deletion.errors';
 import { DeletionRequest } from './deletion.store';
 import { DeletionStore } from './deletion.store';
@@ -58,11 +58,21 @@ const validateSubjectErasure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.o
 const validateTenantClosure = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[1]);
 const validateRetentionPurge = validator<DeletionBody>(DELETION_REQUEST_SCHEMA.oneOf[2]);
 
-/** The kind first, so the field errors are those of the kind asked for. */
-function parseDeletionRequest(body: unknown): DeletionBody {
+/**
+ * The kind first, so the field errors are those of the kind asked for. The reason, free text
+ * written into the request's ledger entry, passes the personal-data guard (docs/api.md "Personal
+ * data outside `personal`"); the subject does not: erasure must reach any subject an entry names.
+ */
+function parseDeletionRequest(body: unknown, guard: PersonalDataGuard): DeletionBody {
   const { kind } = validateKind(body);
-  if (kind === 'subject_erasure') return validateSubjectErasure(body);
-  return kind === 'tenant_closure' ? validateTenantClosure(body) : validateRetentionPurge(body);
+  const request =
+    kind === 'subject_erasure'
+      ? validateSubjectErasure(body)
+      : kind === 'tenant_closure'
+        ? validateTenantClosure(body)
+        : validateRetentionPurge(body);
+  guard.check('deletion_request', [{ path: '/reason', value: request.reason, field: () => '/reason' }]);
+  return request;
 }
 
 const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -81,6 +91,7 @@ export class DeletionController {
   constructor(
     private readonly commands: CommandBus,
     private readonly store: DeletionStore,
+    private readonly personalData: PersonalDataGuard,
   ) {}
 
   /** 202: persisted and queued; the same unfinished request again answers with the first one. */
@@ -92,7 +103,7 @@ export class DeletionController {
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
   ): Promise<DeletionRequestView & { deduplicated: boolean }> {
-    const request = parseDeletionRequest(body);
+    const request = parseDeletionRequest(body, this.personalData);
     const subject = request.kind === 'subject_erasure' ? request.subject : null;
     // The purge covers every tenant: only a key for every tenant may start it ahead of its schedule.
     const tenant = request.kind === 'retention_purge' ? '*' : request.tenant;

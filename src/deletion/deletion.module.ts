@@ -11,6 +11,7 @@ import { DeletionController } from './deletion.controller';
 import { ClosedTenantRow, DeletionRequestRow } from './deletion.entities';
 import { DeletionProcessor, DeletionSchedule } from './deletion.processor';
 import { DELETION_QUEUE } from './deletion.queue';
+import { DeletionParts } from './deletion-parts';
 import { DeletionQueueing, RequeueOnHoldRelease, RequeueOnShorterMinimum } from './deletion-queueing';
 import { DeletionStore } from './deletion.store';
 import { ErasureRunner } from './erasure-runner';
@@ -43,9 +44,10 @@ export class DeletionModule {
         ErasureRunner,
         RequestDeletionHandler,
         RebuildDeletionRequestsHandler,
+        DeletionParts,
       ],
       workers: [DeletionProcessor, DeletionSchedule],
-      exports: [ClosedTenants],
+      exports: [ClosedTenants, DeletionParts],
     }));
   }
 }

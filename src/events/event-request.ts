@@ -17,7 +17,8 @@ import { EventToAppend, entryFor } from '../ledger';
 import { normaliseRfc3339 } from '../platform';
 import { RFC3339_PATTERN, jsonDepth, validator } from '../platform';
 import { PayloadTooLargeError, PermissionError, RequestValidationError } from '../platform';
-import { EVENT_TYPE_PATTERN, categorize } from './event-catalogue';
+import { GuardedFinding, PersonalDataGuard, pointerSegment } from '../platform';
+import { EVENT_TYPE_PATTERN, categorize, eventTypeSchema } from './event-catalogue';
 
 /** Limits on what an emitter may send (docs/api.md "Limits"). */
 export const EVENT_LIMITS = {
@@ -114,15 +115,73 @@ function invalid(path: string, message: string): RequestValidationError {
 }
 
 /**
+ * Keeps personal data out of the leaf (docs/api.md "Personal data outside `personal`"): every
+ * string of `actor.id`, `target.id` and `context` (values, recursively; not member names), and
+ * `personal.subject` (emails only: subjects are pseudonymous ids), except the `context` fields the
+ * type declares not personal; and, for a catalogued type, any `context` field it declares personal.
+ * The metric's field label keeps a `context` member name only when the type declares it.
+ */
+function guardPersonalData(guard: PersonalDataGuard, body: EventBody, path: string): void {
+  const schema = eventTypeSchema(body.type);
+  const contextPath = `${path}/context`;
+  const declared: GuardedFinding[] = [];
+  const named = new Set<string>();
+  if (schema !== undefined) {
+    for (const name of [...Object.keys(schema.context), ...schema.personal, ...schema.notPersonal]) named.add(name);
+    if (body.context !== undefined) {
+      for (const name of schema.personal) {
+        if (Object.hasOwn(body.context, name))
+          declared.push({
+            path: `${contextPath}/${pointerSegment(name)}`,
+            kind: 'declared',
+            field: `/context/${name}`,
+          });
+      }
+    }
+  }
+  // Fields declared either way are not scanned: refused already, or not personal.
+  const skipped = new Set([
+    ...(schema?.notPersonal ?? []).map((name) => `${contextPath}/${pointerSegment(name)}`),
+    ...declared.map((finding) => finding.path),
+  ]);
+  guard.check(
+    body.type,
+    [
+      { path: `${path}/actor/id`, value: body.actor.id, field: () => '/actor/id' },
+      { path: `${path}/target/id`, value: body.target?.id, field: () => '/target/id' },
+      {
+        path: `${path}/personal/subject`,
+        value: body.personal?.subject,
+        field: () => '/personal/subject',
+        only: ['email'],
+      },
+      {
+        path: contextPath,
+        value: body.context,
+        skip: skipped.size === 0 ? undefined : (p) => skipped.has(p),
+        field: (p) => {
+          const [first, ...rest] = p.slice(contextPath.length + 1).split('/');
+          const shown = named.has(first) ? first : '*';
+          return `/context/${shown}${rest.length > 0 ? '/...' : ''}`;
+        },
+      },
+    ],
+    declared,
+  );
+}
+
+/**
  * Turns one emitter event into what the sequencer appends, checking everything that could make
- * the append fail later: schema, tenant scope, category, depth, canonical form and leaf size.
- * `path` prefixes field paths in errors (`/events/3`). Personal data gets a fresh salt here.
+ * the append fail later: schema, tenant scope, category, depth, personal data outside `personal`,
+ * canonical form and leaf size. `path` prefixes field paths in errors (`/events/3`). Personal data
+ * gets a fresh salt here.
  */
 function prepare(
   body: EventBody,
   path: string,
   principal: Principal,
   idempotencyKey: string | undefined,
+  guard: PersonalDataGuard,
 ): EventToAppend {
   if (!coversTenant(principal, body.tenant))
     throw new PermissionError(`this key may not write to tenant ${body.tenant}`);
@@ -136,6 +195,7 @@ function prepare(
   if (body.context !== undefined && jsonDepth(body.context, EVENT_LIMITS.jsonDepth + 1) > EVENT_LIMITS.jsonDepth) {
     throw invalid(`${path}/context`, `is nested deeper than ${EVENT_LIMITS.jsonDepth} levels`);
   }
+  guardPersonalData(guard, body, path);
   let occurredAt: string | undefined;
   if (body.occurredAt !== undefined) {
     const normalised = normaliseRfc3339(body.occurredAt);
@@ -202,21 +262,22 @@ export function prepareSingleEvent(
   body: unknown,
   principal: Principal,
   idempotencyKey: string | undefined,
+  guard: PersonalDataGuard,
 ): EventToAppend {
   if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
     throw invalid('/headers/idempotency-key', 'must be 1 to 200 printable ASCII characters');
   }
-  return prepare(validateEvent(body), '', principal, idempotencyKey);
+  return prepare(validateEvent(body), '', principal, idempotencyKey, guard);
 }
 
 /** The events of `POST /v1/events/batch`: all valid, or the whole batch is refused. */
-export function prepareBatch(body: unknown, principal: Principal): EventToAppend[] {
+export function prepareBatch(body: unknown, principal: Principal, guard: PersonalDataGuard): EventToAppend[] {
   const { events } = validateBatch(body);
   if (events.length > EVENT_LIMITS.batchEvents) {
     throw new PayloadTooLargeError(`a batch holds at most ${EVENT_LIMITS.batchEvents} events`, '/events');
   }
   return events.map((item, i) => {
     const event = validateBatchItem(item, `/events/${i}`);
-    return prepare(event, `/events/${i}`, principal, event.idempotencyKey);
+    return prepare(event, `/events/${i}`, principal, event.idempotencyKey, guard);
   });
 }

@@ -6,6 +6,7 @@ import { NOTIFICATION_TYPES, NotificationType } from '../notifications';
 import { HoldEvent, HoldState, applyHoldEvents } from './hold.decider';
 import { holdEventEntry } from './hold.entries';
 import { HoldReleased } from './hold-released.event';
+import { HoldJournal } from './hold-journal';
 import { HoldStore, lockHoldsOf } from './hold.store';
 import { HoldChangedError } from './holds.errors';
 
@@ -23,6 +24,7 @@ export class HoldChanges {
     private readonly sequencer: Sequencer,
     private readonly notifier: Notifier,
     private readonly events: EventBus,
+    private readonly journal: HoldJournal,
   ) {}
 
   /**
@@ -50,6 +52,8 @@ export class HoldChanges {
             await confirm?.(sql);
           },
         );
+        // Outside the database, once committed: a restore of an older backup cannot forget it.
+        await this.journal.record(next);
         // After commit, so a tool never hears of a change that did not happen.
         for (const [i, event] of events.entries()) {
           if (!(NOTIFICATION_TYPES as readonly string[]).includes(event.type)) continue;

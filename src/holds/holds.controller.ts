@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal } from '../access';
 import { RequirePermission } from '../access';
 import { Principal, coversTenant, rolesGrant } from '../access';
-import { PermissionError, RequestValidationError } from '../platform';
+import { PermissionError, PersonalDataGuard, RequestValidationError } from '../platform';
 import { AmendHold } from './amend-hold.handler';
 import { HoldState, mayReachHold } from './hold.decider';
 import { holdCovers } from './hold-scope';
@@ -57,6 +57,7 @@ export class HoldsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly store: HoldStore,
+    private readonly personalData: PersonalDataGuard,
   ) {}
 
   @Post()
@@ -64,7 +65,7 @@ export class HoldsController {
   @RequirePermission('holds:manage')
   @ApiBody({ schema: PLACE_HOLD_SCHEMA as object })
   async place(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<HoldView> {
-    const request = parsePlaceHold(body);
+    const request = parsePlaceHold(body, this.personalData);
     return holdView(
       await this.commands.execute(
         new PlaceHold(principal, request.tenant, request.matter, request.description, request.scope),
@@ -127,7 +128,7 @@ export class HoldsController {
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
   ): Promise<HoldView> {
-    const request = parseAmendHold(body);
+    const request = parseAmendHold(body, this.personalData);
     return holdView(
       await this.commands.execute(
         new AmendHold(principal, holdId(id), request.scope, request.description, request.reason),
@@ -147,7 +148,7 @@ export class HoldsController {
   ): Promise<
     Omit<HoldView, 'status'> & { status: 'released' | 'release_pending'; approvals: number; required: number }
   > {
-    const { reason } = parseReleaseHold(body);
+    const { reason } = parseReleaseHold(body, this.personalData);
     const outcome = await this.commands.execute(new ReleaseHold(principal, holdId(id), reason));
     const released = outcome.hold.status === 'released';
     void reply.status(released ? 200 : 202);

@@ -6,10 +6,12 @@ import { NotificationsModule } from '../notifications';
 import { contextModule, type AppConfig } from '../platform';
 import { AmendHoldHandler } from './amend-hold.handler';
 import { HoldChanges } from './hold-changes';
+import { HoldJournal } from './hold-journal';
 import { HoldRow } from './hold.row';
 import { HoldStore } from './hold.store';
 import { HoldsReader } from './holds-reader';
 import { HoldsController } from './holds.controller';
+import { RestoreJournaledHoldsHandler } from './restore-journaled-holds.handler';
 import { PlaceHoldHandler } from './place-hold.handler';
 import { RebuildHoldsHandler } from './rebuild-holds.handler';
 import { ReleaseHoldHandler } from './release-hold.handler';
@@ -33,6 +35,8 @@ export class HoldsModule {
         AmendHoldHandler,
         ReleaseHoldHandler,
         RebuildHoldsHandler,
+        RestoreJournaledHoldsHandler,
+        HoldJournal,
         HoldsReader,
       ],
       exports: [HoldsReader],

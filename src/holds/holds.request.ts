@@ -2,6 +2,7 @@ import { LOG_NAME_PATTERN } from '@audit/ledger';
 import { normaliseRfc3339 } from '../platform';
 import { RFC3339_PATTERN, validator } from '../platform';
 import { RequestValidationError } from '../platform';
+import { GuardedField, PersonalDataGuard } from '../platform';
 import { HoldQuestion, HoldScope } from './hold-scope';
 
 /** Limits on holds (docs/api.md "Legal holds"). */
@@ -109,13 +110,40 @@ function scopeOf(scope: Scope, path: string): HoldScope {
   return normalised;
 }
 
-export function parsePlaceHold(body: unknown): {
+/**
+ * The personal-data guard over what a hold request writes into the `platform` log (docs/api.md
+ * "Personal data outside `personal`"): its matter, description and reason (free text: every kind
+ * the guard looks for), the scope's actors (like an event's `actor.id`) and the scope's subjects
+ * (pseudonymous ids, so only what looks like an email is refused).
+ */
+function guardHold(
+  guard: PersonalDataGuard,
+  request: { matter?: string; description?: string; reason?: string; scope?: Scope },
+): void {
+  const field =
+    (name: string): GuardedField['field'] =>
+    () =>
+      name;
+  guard.check('hold', [
+    { path: '/matter', value: request.matter, field: field('/matter') },
+    { path: '/description', value: request.description, field: field('/description') },
+    { path: '/reason', value: request.reason, field: field('/reason') },
+    { path: '/scope/actors', value: request.scope?.actors, field: field('/scope/actors/*') },
+    { path: '/scope/subjects', value: request.scope?.subjects, field: field('/scope/subjects/*'), only: ['email'] },
+  ]);
+}
+
+export function parsePlaceHold(
+  body: unknown,
+  guard: PersonalDataGuard,
+): {
   tenant: string;
   matter: string;
   description: string;
   scope: HoldScope;
 } {
   const request = validatePlace(body);
+  guardHold(guard, request);
   return {
     tenant: request.tenant,
     matter: request.matter,
@@ -124,13 +152,19 @@ export function parsePlaceHold(body: unknown): {
   };
 }
 
-export function parseAmendHold(body: unknown): { scope: HoldScope; description?: string; reason: string } {
+export function parseAmendHold(
+  body: unknown,
+  guard: PersonalDataGuard,
+): { scope: HoldScope; description?: string; reason: string } {
   const request = validateAmend(body);
+  guardHold(guard, request);
   return { scope: scopeOf(request.scope, '/scope'), description: request.description, reason: request.reason };
 }
 
-export function parseReleaseHold(body: unknown): { reason: string } {
-  return validateRelease(body);
+export function parseReleaseHold(body: unknown, guard: PersonalDataGuard): { reason: string } {
+  const request = validateRelease(body);
+  guardHold(guard, request);
+  return request;
 }
 
 export function parseCheckHolds(body: unknown): HoldQuestion {

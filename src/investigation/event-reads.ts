@@ -23,6 +23,9 @@ export interface SearchPage {
 /** Quarantined entries a page lists at most; `GET /v1/logs/{log}/quarantine` lists them all. */
 export const QUARANTINE_LISTED = 1000;
 
+/** The type of an entry that corrects another's personal data (src/privacy), naming it as its target. */
+const CORRECTION_TYPE = 'audit.correction';
+
 /** One entry with its proof of inclusion in a signed checkpoint of its log. */
 export type EventWithProof = EventView & {
   readonly inclusion: { readonly size: number; readonly checkpoint: string; readonly proof: string[] };
@@ -88,9 +91,23 @@ export class EventReads {
     const checkpoint = await this.signer.checkpointCovering(stored.log, stored.index + 1);
     // Signing never fails for an entry that is committed; if it did, the proof cannot be given.
     if (!checkpoint) throw new Error(`no checkpoint of log ${stored.log} covers entry ${stored.index}`);
-    const [proof] = await this.store.tenantScoped(principal.tenants, (sql) =>
-      inclusionProofs(this.store, sql, stored.log, checkpoint.size, [stored.index]),
-    );
-    return { ...eventView(stored), inclusion: { size: checkpoint.size, checkpoint: checkpoint.note, proof } };
+    const { proof, corrections } = await this.store.tenantScoped(principal.tenants, async (sql) => ({
+      proof: (await inclusionProofs(this.store, sql, stored.log, checkpoint.size, [stored.index]))[0],
+      // Corrections (privacy: rectification) name the entry they correct as their target; the entry never changes.
+      corrections: (
+        await this.search.search(
+          sql,
+          { tenant: stored.log, type: CORRECTION_TYPE, targetType: 'event', target: id },
+          [stored.log],
+          null,
+          QUARANTINE_LISTED,
+        )
+      ).map((c) => ({ log: c.log, index: c.index })),
+    }));
+    return {
+      ...eventView(stored),
+      ...(corrections.length > 0 ? { corrections } : {}),
+      inclusion: { size: checkpoint.size, checkpoint: checkpoint.note, proof },
+    };
   }
 }

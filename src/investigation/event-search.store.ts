@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { LogStore, Sql } from '../ledger';
+import { LogStore, PersonalDataReader, Sql } from '../ledger';
 import { EventFilter, SearchPosition } from './event-query';
 import { entryFailure, isolateFailures } from './projection-quarantine';
 
@@ -105,23 +105,37 @@ interface ProjectOptions {
   readonly maxLogs: number;
 }
 
-function toStoredEvent(row: Record<string, unknown>): StoredEvent {
-  return {
-    log: row.log as string,
-    index: Number(row.idx),
-    recordedAt: (row.recorded_at as Date).toISOString(),
-    leaf: row.leaf as Buffer,
-    leafHash: row.leaf_hash as Buffer,
-    personal: row.has_personal
-      ? { data: row.data ?? null, salt: (row.salt as Buffer | null) ?? null, erased: row.erased_at !== null }
-      : null,
-  };
+/**
+ * The rows of PAGE_ROWS as entries, their personal data opened by the ledger (the view holds it
+ * sealed: src/ledger/README.md "Read contract"), with the subject keys `sql` may read.
+ */
+async function toStoredEvents(
+  reader: PersonalDataReader,
+  sql: Sql,
+  rows: readonly Record<string, unknown>[],
+): Promise<StoredEvent[]> {
+  const withPersonal = rows.filter((row) => row.has_personal);
+  const opened = await reader.openViewRows(sql, withPersonal);
+  const personal = new Map(withPersonal.map((row, i) => [row, opened[i]]));
+  return rows.map((row) => {
+    const open = personal.get(row);
+    return {
+      log: row.log as string,
+      index: Number(row.idx),
+      recordedAt: (row.recorded_at as Date).toISOString(),
+      leaf: row.leaf as Buffer,
+      leafHash: row.leaf_hash as Buffer,
+      personal: row.has_personal
+        ? { data: open?.data ?? null, salt: open?.salt ?? null, erased: row.erased_at !== null }
+        : null,
+    };
+  });
 }
 
 // The rows of a page, joined to their leaves and personal data by primary key. The page itself
 // is chosen in a subquery so the planner walks one read-model index for it, whatever it joins.
 const PAGE_ROWS = `
-  SELECT page.log, page.idx, page.recorded_at, e.leaf, e.leaf_hash, p.log IS NOT NULL AS has_personal, p.data, p.salt, p.erased_at
+  SELECT page.log, page.idx, page.recorded_at, e.leaf, e.leaf_hash, p.log IS NOT NULL AS has_personal, p.subject, p.data, p.salt, p.sealed, p.erased_at
   FROM page
   JOIN ledger_entries e ON e.log = page.log AND e.idx = page.idx
   LEFT JOIN ledger_personal_data p ON p.log = page.log AND p.idx = page.idx`;
@@ -140,6 +154,7 @@ export class EventSearchStore {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly logStore: LogStore,
+    private readonly personalData: PersonalDataReader,
   ) {}
 
   /**
@@ -167,7 +182,7 @@ export class EventSearchStore {
        ORDER BY page.recorded_at DESC, page.log DESC, page.idx DESC`,
       params,
     );
-    return rows.map(toStoredEvent);
+    return toStoredEvents(this.personalData, sql, rows);
   }
 
   /** The entry with service id `id`, or null. A quarantined entry has no row: found by its quarantine's. */
@@ -182,7 +197,7 @@ export class EventSearchStore {
        ) ${PAGE_ROWS}`,
       [id],
     );
-    return rows.length === 0 ? null : toStoredEvent(rows[0]);
+    return rows.length === 0 ? null : (await toStoredEvents(this.personalData, sql, rows.slice(0, 1)))[0];
   }
 
   /**
@@ -220,7 +235,7 @@ export class EventSearchStore {
        ORDER BY page.recorded_at, page.idx`,
       params,
     );
-    return rows.map(toStoredEvent);
+    return toStoredEvents(this.personalData, sql, rows);
   }
 
   /** How many entries of `filter.tenant` below index `size` match `filter` in the read model. */

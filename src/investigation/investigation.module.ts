@@ -24,7 +24,7 @@ export class InvestigationModule {
         EventExports,
         RebuildEventSearchHandler,
       ],
-      exports: [PROJECTIONS_HEALTH],
+      exports: [PROJECTIONS_HEALTH, EventExports],
     }));
   }
 }

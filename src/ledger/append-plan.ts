@@ -1,5 +1,13 @@
 import { JsonValue, LedgerEntry, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
-import { EntryRow, LogHead, PersonalRow } from './log-store';
+import { EntryRow, LogHead } from './log-store';
+
+/** Personal data planned beside an entry, in clear: sealed by the sequencer before it is written. */
+export interface PlannedPersonal {
+  readonly idx: number;
+  readonly subject: string;
+  readonly salt: Buffer;
+  readonly data: unknown;
+}
 
 /** The `source` of the entries the service writes about its own work (keys, reads, holds). */
 export const SERVICE_SOURCE = 'audit-trail';
@@ -32,7 +40,7 @@ export interface AppendedEntry {
 /** The rows one append writes, the new head, and the acknowledgement of each event. */
 export interface AppendPlan {
   readonly entries: EntryRow[];
-  readonly personal: PersonalRow[];
+  readonly personal: PlannedPersonal[];
   readonly head: LogHead;
   readonly appended: AppendedEntry[];
 }
@@ -80,7 +88,7 @@ export function planAppend(
   const recordedAt = recorded.toISOString();
   const tree = TreeBuilder.resume(head.size, head.frontier);
   const entries: EntryRow[] = [];
-  const personal: PersonalRow[] = [];
+  const personal: PlannedPersonal[] = [];
   const appended: AppendedEntry[] = [];
   let previous = head.lastLeafHash;
   const completed: StoredNode[] = [];

@@ -5,6 +5,8 @@ export { LedgerBehindMirrorError, NoCheckpointError, UnknownLogError } from './l
 export { LedgerErasure } from './ledger-erasure';
 export type { ErasableEntry, ErasableFilter } from './ledger-erasure';
 export { ConsistencyProof, InclusionProof, LogReader } from './log-reader';
+export { PersonalDataReader, PersonalDataUnreadableError } from './personal-data-reader';
+export type { OpenPersonalData, StoredPersonalData } from './personal-data-reader';
 export { LogStore } from './log-store';
 export type { Sql } from './log-store';
 export { LogVerification, VerificationReport } from './log-verification';

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { ErasureJournal, fromRanges, toRanges } from './erasure-journal';
 import type { Sql } from './log-store';
 
 /** An entry whose personal data is not erased yet, with what an erasure decides on. */
@@ -41,13 +42,44 @@ const CANDIDATES = `
 
 /**
  * The ledger's port for erasure: which entries still hold personal data, emptying it (data and
- * salt; the leaf keeps only the digest, so the chain and every proof stay valid), and what a
+ * salt, and the subject's key once none of its data is left; the leaf keeps only the digest, so
+ * the chain and every proof stay valid), and what a
  * request erased. Listing and erasing run on the caller's transaction, which holds the hold locks
  * an erasure must decide under. Which entries to erase is the caller's decision, not the ledger's.
  */
 @Injectable()
-export class LedgerErasure {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+export class LedgerErasure implements OnApplicationBootstrap {
+  private readonly logger = new Logger(LedgerErasure.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly journal: ErasureJournal,
+  ) {}
+
+  /**
+   * At start, before the service answers: every erasure the journal outside the database names is
+   * done again where the database still holds the data (a restored older backup). Entries the
+   * database does not hold, or holds erased, are left as they are.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    let again = 0;
+    for (const erasure of await this.journal.read()) {
+      const indices = fromRanges(erasure.ranges);
+      again += await this.db.transaction((tx) =>
+        this.eraseRows(
+          (text, params) => tx.query(text, params),
+          erasure.log,
+          indices,
+          new Date(erasure.at),
+          erasure.by,
+        ),
+      );
+    }
+    if (again > 0)
+      this.logger.warn(
+        `erased again ${again} entries whose erasure the erasure journal records and the database had lost (a restored backup)`,
+      );
+  }
 
   async candidates(sql: Sql, filter: ErasableFilter): Promise<ErasableEntry[]> {
     const rows =
@@ -73,15 +105,59 @@ export class LedgerErasure {
 
   /**
    * Empties the personal data of these entries of `log` for request `by`, and forgets their
-   * idempotency digests (which hash it). An entry erased before keeps its first erasure.
+   * idempotency digests (which hash it). An entry erased before keeps its first erasure. A subject
+   * left with no personal data in `log` loses its key too (crypto-shredding: the sealed values it
+   * opened, in older row versions, the WAL and backups, are noise without it); its other entries
+   * keep theirs. Must run in a READ COMMITTED transaction (each statement sees the appends
+   * committed before it).
+   */
+  /**
+   * Erases the personal data of these entries of `log` for request `by` inside the caller's
+   * transaction, journaled first outside the database (ErasureJournal) so that a restore of an
+   * older backup cannot bring the data back.
    */
   async erase(sql: Sql, log: string, indices: readonly number[], at: Date, by: string): Promise<void> {
     if (indices.length === 0) return;
-    await sql(
-      'UPDATE personal_data SET data = NULL, salt = NULL, erased_at = $3, erased_by = $4 WHERE log = $1 AND idx = ANY($2::bigint[]) AND erased_at IS NULL',
+    await this.journal.record({ log, ranges: toRanges(indices), at: at.toISOString(), by });
+    await this.eraseRows(sql, log, indices, at, by);
+  }
+
+  /** The erasure itself; answers how many entries it erased. */
+  private async eraseRows(sql: Sql, log: string, indices: readonly number[], at: Date, by: string): Promise<number> {
+    if (indices.length === 0) return 0;
+    // Statements that change rows are wrapped in a SELECT: a transaction's query answers a bare
+    // UPDATE ... RETURNING with [rows, count].
+    const erased = await sql(
+      `WITH erased AS (
+         UPDATE personal_data SET data = NULL, salt = NULL, erased_at = $3, erased_by = $4
+         WHERE log = $1 AND idx = ANY($2::bigint[]) AND erased_at IS NULL RETURNING subject
+       ) SELECT subject FROM erased`,
       [log, indices, at, by],
     );
     await sql('DELETE FROM idempotency_keys WHERE log = $1 AND idx = ANY($2::bigint[])', [log, indices]);
+    const subjects = [...new Set(erased.map((row) => row.subject as string))];
+    if (subjects.length > 0) await this.destroyKeys(sql, log, subjects);
+    return erased.length;
+  }
+
+  /**
+   * Deletes the keys of those `subjects` that have no unerased personal data left in `log`. The
+   * log's head row is locked first, so an append of new data for one of them (which moves the
+   * head) has committed, and is seen by the check below, or waits until this transaction ends and
+   * then finds the key epoch moved: it is refused as stale and seals under a fresh key. The check
+   * is a statement of its own, so that its snapshot is taken after the lock was granted.
+   */
+  private async destroyKeys(sql: Sql, log: string, subjects: readonly string[]): Promise<void> {
+    await sql('SELECT 1 FROM logs WHERE log = $1 FOR NO KEY UPDATE', [log]);
+    const destroyed = await sql(
+      `WITH destroyed AS (
+         DELETE FROM subject_keys k WHERE k.log = $1 AND k.subject = ANY($2::text[])
+           AND NOT EXISTS (SELECT 1 FROM personal_data p WHERE p.log = k.log AND p.subject = k.subject AND p.erased_at IS NULL)
+         RETURNING k.subject
+       ) SELECT subject FROM destroyed`,
+      [log, subjects],
+    );
+    if (destroyed.length > 0) await sql('UPDATE logs SET key_epoch = key_epoch + 1 WHERE log = $1', [log]);
   }
 
   /** The indices of `log` that request `by` erased, in this run or an earlier one. */

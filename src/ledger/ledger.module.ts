@@ -2,16 +2,21 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LEDGER_HEALTH, contextModule, type AppConfig } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { CheckpointSigner } from './checkpoint-signer';
+import { ErasureJournal } from './erasure-journal';
 import { LedgerErasure } from './ledger-erasure';
+import { LegacyPersonalData } from './legacy-personal-data';
 import { LogReader } from './log-reader';
 import { LogStore } from './log-store';
 import { LogVerification } from './log-verification';
 import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.processor';
 import { MirrorCheck } from './mirror-check';
+import { PersonalDataReader } from './personal-data-reader';
 import { RollbackAcknowledgement } from './rollback-acknowledgement';
 import { Sequencer } from './sequencer';
 import { ServiceEntries } from './service-entries';
 import { SigningKey } from './signing-key';
+import { SubjectKeyCompaction } from './subject-key-compaction';
+import { SubjectKeys } from './subject-keys';
 
 /**
  * The ledger: the only context that touches its tables (entries, personal data, idempotency keys,
@@ -26,6 +31,8 @@ export class LedgerModule {
       Sequencer,
       ServiceEntries,
       LedgerErasure,
+      ErasureJournal,
+      PersonalDataReader,
       SigningKey,
       CheckpointSigner,
       LogReader,
@@ -33,7 +40,15 @@ export class LedgerModule {
       RollbackAcknowledgement,
     ];
     return contextModule(LedgerModule, config, () => ({
-      providers: [...ports, CheckpointMirror, MirrorCheck, { provide: LEDGER_HEALTH, useExisting: MirrorCheck }],
+      providers: [
+        ...ports,
+        SubjectKeys,
+        SubjectKeyCompaction,
+        LegacyPersonalData,
+        CheckpointMirror,
+        MirrorCheck,
+        { provide: LEDGER_HEALTH, useExisting: MirrorCheck },
+      ],
       workers: [MaintenanceProcessor, MaintenanceSchedule],
       exports: [...ports, LEDGER_HEALTH],
     }));

@@ -40,7 +40,8 @@ describe('LogStore', () => {
     return {
       log: head.log,
       entries: plan.entries,
-      personal: plan.personal,
+      personal: plan.personal.map((p) => ({ ...p, data: Buffer.from(JSON.stringify(p.data)) })),
+      keyEpoch: null,
       claims: events.flatMap((e, i) =>
         e.idempotency
           ? [
@@ -133,9 +134,11 @@ describe('LogStore', () => {
     it('writes planned entries, personal data and claims of several logs in one statement, and moves their heads', async () => {
       const acme = await store.openHead(store.sql(), 'acme');
       const globex = await store.openHead(store.sql(), 'globex');
-      const salt = randomBytes(32);
+      // Sealed values as SubjectKeys and sealPersonal make them: the store writes the bytes it is given.
+      const salt = randomBytes(60);
+      const data = randomBytes(40);
       const a = planned(acme, ['a0', 'a1', 'a2'], true);
-      const withPersonal: LogAppend = { ...a, personal: [{ idx: 1, subject: 'subject-1', salt, data: { x: 1 } }] };
+      const withPersonal: LogAppend = { ...a, personal: [{ idx: 1, subject: 'subject-1', salt, data }], keyEpoch: 0 };
       const g = planned(globex, ['g0', 'g1']);
       await store.append(store.sql(), [g, withPersonal]);
 
@@ -158,8 +161,8 @@ describe('LogStore', () => {
       }
       expect(await store.leaves('acme', 1, 2)).toEqual([a.entries[1].leaf]);
 
-      const personal = await owner.query('SELECT log, idx::int, subject, salt, data FROM personal_data');
-      expect(personal.rows).toEqual([{ log: 'acme', idx: 1, subject: 'subject-1', salt, data: { x: 1 } }]);
+      const personal = await owner.query('SELECT log, idx::int, subject, salt, data, sealed FROM personal_data');
+      expect(personal.rows).toEqual([{ log: 'acme', idx: 1, subject: 'subject-1', salt, data, sealed: true }]);
       const claims = await owner.query(
         "SELECT key, log, idx::int FROM idempotency_keys WHERE log = 'acme' ORDER BY idx",
       );
@@ -193,6 +196,31 @@ describe('LogStore', () => {
       expect(await store.head('globex')).toEqual(beforeGlobex);
       expect(await store.storedEnd('globex')).toBe(beforeGlobex.size);
       expect((await store.head('acme'))?.size).toBe(staleHead.size + 1);
+    });
+
+    it("refuses as stale, writing nothing, an append whose keys were read under an older key epoch than its log's", async () => {
+      const globex = (await store.head('globex')) as LogHead;
+      const sealed = { idx: globex.size, subject: 'subject-9', salt: randomBytes(60), data: randomBytes(40) };
+      const append: LogAppend = { ...planned(globex, ['under-old-keys']), personal: [sealed], keyEpoch: 0 };
+      // An erasure destroyed keys of globex since those keys were read.
+      await owner.query("UPDATE logs SET key_epoch = key_epoch + 1 WHERE log = 'globex'");
+      try {
+        const refusal = await store.append(store.sql(), [append]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(refusal).toMatchObject({ code: '40001' });
+        expect(classifyStatementFailure(refusal)).toBe('stale');
+        expect(await store.head('globex')).toEqual(globex);
+        expect(await store.storedEnd('globex')).toBe(globex.size);
+        const rows = await owner.query("SELECT 1 FROM personal_data WHERE log = 'globex' AND subject = 'subject-9'");
+        expect(rows.rowCount).toBe(0);
+        // The same append under the log's epoch goes through; one without personal data never checks it.
+        await store.append(store.sql(), [{ ...append, keyEpoch: 1 }]);
+        expect((await store.head('globex'))?.size).toBe(globex.size + 1);
+      } finally {
+        await owner.query("UPDATE logs SET key_epoch = 0 WHERE log = 'globex'");
+      }
     });
 
     it('storedEnd is 0 for a log without entries', async () => {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
 import { DatabasePool, withTenantScope } from '../platform';
+import type { SealedPersonalData } from './personal-data-reader';
 
 /**
  * Runs one SQL statement: through a transaction's manager, or the pool in autocommit mode. `name`
@@ -43,18 +44,14 @@ export interface EntryRow {
   readonly leaf: Buffer;
 }
 
-export interface PersonalRow {
-  readonly idx: number;
-  readonly subject: string;
-  readonly salt: Buffer;
-  readonly data: unknown;
-}
-
 /** One log's part of an append: its rows and the head they leave. */
 export interface LogAppend {
   readonly log: string;
   readonly entries: readonly EntryRow[];
-  readonly personal: readonly PersonalRow[];
+  /** Sealed under the subjects' keys (PersonalDataReader, sealPersonal). */
+  readonly personal: readonly SealedPersonalData[];
+  /** The log's key epoch the personal data's keys were read under (SubjectKeys); null without personal data. */
+  readonly keyEpoch: number | null;
   readonly claims: readonly ClaimRow[];
   readonly head: LogHead;
 }
@@ -142,7 +139,9 @@ export class LogStore {
    * moves their heads, in one statement, so it is atomic even outside a transaction (the search
    * read model follows later: SearchProjector). When a head was stale (another process appended
    * meanwhile), the (log, idx) key refuses the whole statement: nothing is written, and the
-   * caller reads the heads again and replans. Rows go in log name order, so two processes whose
+   * caller reads the heads again and replans. So does a log whose key epoch moved since its
+   * subject keys were read (an erasure destroyed keys): the statement fails with 40001, and the
+   * caller reads the keys again (SubjectKeys.forget). Rows go in log name order, so two processes whose
    * statements share logs wait on each other in one order and cannot deadlock. Requires at most
    * one append per log, and `prev` and `leafHash` of 32 bytes.
    */
@@ -156,6 +155,8 @@ export class LogStore {
       .sort((x, y) => (x.source + '\u0000' + x.key < y.source + '\u0000' + y.key ? -1 : 1));
     const trees = packed(entries.map((e) => e.treeNodes));
     const leaves = packed(entries.map((e) => e.leaf));
+    const salts = packed(personal.map((p) => p.salt));
+    const data = packed(personal.map((p) => p.data));
     await sql(
       `WITH new_entries AS (
          INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
@@ -167,16 +168,26 @@ export class LogStore {
          FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::timestamptz[], $9::int[], $10::int[], $11::int[], $12::int[])
            WITH ORDINALITY AS e(log, idx, id, recorded_at, tree_at, tree_len, leaf_at, leaf_len, n)
        ), new_personal AS (
-         INSERT INTO personal_data (log, idx, subject, salt, data)
-         SELECT * FROM unnest($13::text[], $14::bigint[], $15::text[], $16::bytea[], $17::jsonb[])
+         INSERT INTO personal_data (log, idx, subject, salt, data, sealed)
+         SELECT p.log, p.idx, p.subject,
+                substring($16::bytea FROM p.salt_at + 1 FOR p.salt_len),
+                substring($17::bytea FROM p.data_at + 1 FOR p.data_len),
+                true
+         FROM unnest($13::text[], $14::bigint[], $15::text[], $33::int[], $34::int[], $35::int[], $36::int[])
+           AS p(log, idx, subject, salt_at, salt_len, data_at, data_len)
        ), new_claims AS (
          INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
          SELECT * FROM unnest($18::text[], $19::text[], $20::bytea[], $21::text[], $22::bigint[], $23::uuid[], $24::bytea[], $25::timestamptz[])
+       ), moved AS (
+         UPDATE logs l SET size = h.size, root = h.root, frontier = h.frontier, last_leaf_hash = h.last_leaf_hash, last_recorded_at = h.last_recorded_at
+         FROM unnest($26::text[], $27::bigint[], $28::bytea[], $29::bytea[], $30::bytea[], $31::timestamptz[], $32::bigint[])
+           AS h(log, size, root, frontier, last_leaf_hash, last_recorded_at, key_epoch)
+         WHERE l.log = h.log AND (h.key_epoch IS NULL OR l.key_epoch = h.key_epoch)
+         RETURNING l.log
        )
-       UPDATE logs l SET size = h.size, root = h.root, frontier = h.frontier, last_leaf_hash = h.last_leaf_hash, last_recorded_at = h.last_recorded_at
-       FROM unnest($26::text[], $27::bigint[], $28::bytea[], $29::bytea[], $30::bytea[], $31::timestamptz[])
-         AS h(log, size, root, frontier, last_leaf_hash, last_recorded_at)
-       WHERE l.log = h.log`,
+       -- A head skipped above: its key epoch moved (checked on the row's newest version, after
+       -- waiting for the erasure that holds it), so the whole statement is undone as stale.
+       SELECT audit_subject_keys_changed() FROM (SELECT count(*) AS n FROM moved) m WHERE m.n <> cardinality($26::text[])`,
       [
         entries.map((e) => e.log),
         entries.map((e) => e.idx),
@@ -196,8 +207,9 @@ export class LogStore {
         personal.map((p) => p.log),
         personal.map((p) => p.idx),
         personal.map((p) => p.subject),
-        personal.map((p) => p.salt),
-        personal.map((p) => JSON.stringify(p.data)),
+        // Sealed values are bytes too: packed like the leaves.
+        salts.bytes,
+        data.bytes,
         claims.map((c) => c.source),
         claims.map((c) => c.key),
         claims.map((c) => c.digest),
@@ -212,6 +224,11 @@ export class LogStore {
         sorted.map((a) => Buffer.concat(a.head.frontier)),
         sorted.map((a) => a.head.lastLeafHash),
         sorted.map((a) => a.head.lastRecordedAt),
+        sorted.map((a) => a.keyEpoch),
+        salts.at,
+        salts.len,
+        data.at,
+        data.len,
       ],
       'audit_append',
     );

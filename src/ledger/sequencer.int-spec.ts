@@ -18,15 +18,22 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
   let owner: Client;
   let sequencer: Sequencer;
 
-  const event = (log: string, note: string, personal?: Record<string, string>): EventToAppend => {
+  const event = (
+    log: string,
+    note: string,
+    personal?: Record<string, string>,
+    subject = 'subject-1',
+  ): EventToAppend => {
     const salt = randomBytes(32);
     return {
       ...billingEvent(log, note),
-      ...(personal
-        ? { personal: { subject: 'subject-1', data: personal, salt, digest: personalDigest(salt, personal) } }
-        : {}),
+      ...(personal ? { personal: { subject, data: personal, salt, digest: personalDigest(salt, personal) } } : {}),
     };
   };
+  // Personal data is stored sealed (bytes), so U+0000 in it no longer reaches a text or jsonb
+  // column; in the subject id it still does (text: 22021), and the data subject's key is the
+  // first statement to meet it.
+  const POISONED_SUBJECT = 'subject-\u0000-1';
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -59,13 +66,15 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     return rows.map((r: { idx: number }) => r.idx);
   }
 
-  it('refuses U+0000 in personal data (jsonb, 22P05) for that request alone, without the value, and commits the rest', async () => {
+  it('refuses U+0000 in a personal data subject (text, 22021) for that request alone, without the value, and commits the rest', async () => {
     // Called in one tick: the first request takes the log's statement, the other nine queue and
     // share the next one.
     const settled = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) =>
         sequencer.append([
-          event('acme', `n${i}`, i === 6 ? { email: 'alice@example.com\u0000' } : { email: 'bob@example.com' }),
+          i === 6
+            ? event('acme', `n${i}`, { email: 'alice@example.com' }, POISONED_SUBJECT)
+            : event('acme', `n${i}`, { email: 'bob@example.com' }),
         ]),
       ),
     );
@@ -73,8 +82,9 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     expect(refused.status).toBe('rejected');
     const error = (refused as PromiseRejectedResult).reason as Error;
     expect(error).toBeInstanceOf(UnprocessableEntryError);
-    expect(error.message).toContain('22P05');
+    expect(error.message).toContain('22021');
     expect(error.message).not.toContain('alice');
+    expect(error.message).not.toContain('subject-');
     const acknowledged = settled.filter((s) => s.status === 'fulfilled');
     expect(acknowledged).toHaveLength(9);
     expect(await indices('acme')).toEqual(Array.from({ length: 9 }, (_, i) => i));
@@ -87,7 +97,10 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
   it('refuses a poisoned request on the locked path (an effect) alone as well', async () => {
     const before = await indices('acme');
     await expect(
-      sequencer.append([event('acme', 'locked', { email: 'carol@example.com\u0000' })], async () => undefined),
+      sequencer.append(
+        [event('acme', 'locked', { email: 'carol@example.com' }, POISONED_SUBJECT)],
+        async () => undefined,
+      ),
     ).rejects.toBeInstanceOf(UnprocessableEntryError);
     expect(await indices('acme')).toEqual(before);
     const [next] = await sequencer.append([event('acme', 'locked-clean')], async () => undefined);

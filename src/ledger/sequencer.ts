@@ -1,11 +1,14 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IDS, Ids, MetricsService } from '../platform';
 import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
 import { MirrorCheck } from './mirror-check';
+import { PERSONAL_IV_BYTES, sealPersonal } from './personal-data-reader';
+import { LogKeys, SubjectKeys } from './subject-keys';
 import { AppendKind } from './mirror-agreement';
 import { classifyStatementFailure, describeRefusal } from './statement-failure';
 
@@ -61,6 +64,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     @Inject(IDS) private readonly ids: Ids,
     private readonly mirrorCheck: MirrorCheck,
+    private readonly keys: SubjectKeys,
   ) {}
 
   /**
@@ -221,6 +225,7 @@ export class Sequencer implements BeforeApplicationShutdown {
         // Stale, or an outcome that may be unknown (a connection lost after the commit was sent):
         // these logs' heads are read afresh before anything is planned on them again.
         for (const log of logs) this.heads.delete(log);
+        this.keys.forget(logs);
         if (failure !== 'stale' || attempt >= MAX_REPLANS) {
           batch.forEach((r) => r.reject(e));
           return;
@@ -319,15 +324,31 @@ export class Sequencer implements BeforeApplicationShutdown {
       }
     }
     if (plans.size > 0) {
+      // Personal data is sealed under its subjects' keys here, before anything is written: one
+      // statement for the keys this process has not cached, none when it has them all.
+      const subjects = new Map<string, Set<string>>();
+      for (const [log, plan] of plans)
+        if (plan.personal.length > 0) subjects.set(log, new Set(plan.personal.map((p) => p.subject)));
+      const keys = subjects.size > 0 ? await this.keys.forAppend(subjects) : new Map<string, LogKeys>();
+      const count = [...plans.values()].reduce((sum, plan) => sum + plan.personal.length, 0);
+      const ivs = randomBytes(count * PERSONAL_IV_BYTES);
+      let next = 0;
+      const ivsOfNext = () => ivs.subarray(next * PERSONAL_IV_BYTES, ++next * PERSONAL_IV_BYTES);
       await this.store.append(
         sql,
-        [...plans].map(([log, plan]) => ({
-          log,
-          entries: plan.entries,
-          personal: plan.personal,
-          claims: claims.get(log) ?? [],
-          head: plan.head,
-        })),
+        [...plans].map(([log, plan]) => {
+          const logKeys = keys.get(log);
+          return {
+            log,
+            entries: plan.entries,
+            personal: plan.personal.map((p) =>
+              sealPersonal(logKeys?.keys.get(p.subject) as Buffer, log, p, ivsOfNext()),
+            ),
+            keyEpoch: logKeys?.epoch ?? null,
+            claims: claims.get(log) ?? [],
+            head: plan.head,
+          };
+        }),
       );
     }
     // Planned heads become the cache only once the statement succeeded; a transaction may still

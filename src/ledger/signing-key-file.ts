@@ -28,6 +28,28 @@ const GROUP_OR_OTHERS = 0o077;
  * (surrounding whitespace allowed).
  */
 export async function readKeyFile(path: string): Promise<string | null> {
+  return readSecretFile(path, 'signing key file', (text) => {
+    try {
+      parsePrivateKey(text);
+      return null;
+    } catch (e) {
+      if (!(e instanceof NoteKeyError)) throw e;
+      // NoteKeyError's message never quotes the key text.
+      return `does not hold a note private key (PRIVATE+KEY+<name>+<hash>+<base64>): ${e.message}`;
+    }
+  });
+}
+
+/**
+ * The trimmed text of the secret file `path` (`what` names it in messages), or null when there is
+ * no such file; refused as readKeyFile says, `problem` saying what is wrong with the text (null:
+ * nothing). Messages never quote the text.
+ */
+export async function readSecretFile(
+  path: string,
+  what: string,
+  problem: (text: string) => string | null,
+): Promise<string | null> {
   let handle;
   try {
     // O_NOFOLLOW: the check below is of the file read, not of a link's target chosen by someone else.
@@ -36,31 +58,23 @@ export async function readKeyFile(path: string): Promise<string | null> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'ELOOP')
-      throw new SigningKeyFileError(`the signing key file ${path} is a symbolic link; refusing it`, { cause: e });
-    throw new SigningKeyFileError(`the signing key file ${path} cannot be opened (${code ?? 'unknown error'})`, {
+      throw new SigningKeyFileError(`the ${what} ${path} is a symbolic link; refusing it`, { cause: e });
+    throw new SigningKeyFileError(`the ${what} ${path} cannot be opened (${code ?? 'unknown error'})`, {
       cause: e,
     });
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new SigningKeyFileError(`the signing key file ${path} is not a regular file`);
+    if (!stats.isFile()) throw new SigningKeyFileError(`the ${what} ${path} is not a regular file`);
     if (process.platform !== 'win32' && (stats.mode & GROUP_OR_OTHERS) !== 0) {
       throw new SigningKeyFileError(
-        `the signing key file ${path} has mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')}: ` +
+        `the ${what} ${path} has mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')}: ` +
           `its group or others may read or change it. Run \`chmod 600 ${path}\` and start again`,
       );
     }
     const text = (await handle.readFile('utf8')).trim();
-    try {
-      parsePrivateKey(text);
-    } catch (e) {
-      if (!(e instanceof NoteKeyError)) throw e;
-      // NoteKeyError's message never quotes the key text.
-      throw new SigningKeyFileError(
-        `the signing key file ${path} does not hold a note private key (PRIVATE+KEY+<name>+<hash>+<base64>): ${e.message}`,
-        { cause: e },
-      );
-    }
+    const wrong = problem(text);
+    if (wrong !== null) throw new SigningKeyFileError(`the ${what} ${path} ${wrong}`);
     return text;
   } finally {
     await handle.close();

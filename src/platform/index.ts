@@ -26,6 +26,16 @@ export {
   RequestValidationError,
 } from './http/request.errors';
 export { MetricsService } from './metrics/metrics.service';
+export {
+  PERSONAL_DATA_KINDS,
+  findPersonalData,
+  luhnValid,
+  personalDataIn,
+  pointerSegment,
+} from './personal-data/personal-data.detector';
+export type { PersonalDataFinding, PersonalDataKind } from './personal-data/personal-data.detector';
+export { PersonalDataGuard, PersonalDataOutsideError } from './personal-data/personal-data.guard';
+export type { GuardedField, GuardedFinding } from './personal-data/personal-data.guard';
 export { MAINTENANCE_QUEUE, MIRROR_CHECK_EVERY_MS, MIRROR_CHECK_JOB } from './queue/maintenance.queue';
 export { redisReady } from './queue/redis-connection';
 export { DatabasePool } from './database/database-pool';

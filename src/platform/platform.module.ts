@@ -12,6 +12,7 @@ import { DatabasePool } from './database/database-pool';
 import { Dependencies } from './dependencies/dependencies';
 import { ErrorFilter } from './http/error.filter';
 import { MetricsService } from './metrics/metrics.service';
+import { PersonalDataGuard } from './personal-data/personal-data.guard';
 import { MAINTENANCE_QUEUE } from './queue/maintenance.queue';
 import { redisOptions } from './queue/redis-connection';
 
@@ -56,6 +57,7 @@ export class PlatformModule {
         { provide: IDS, useValue: UUIDV7_IDS },
         DatabasePool,
         MetricsService,
+        PersonalDataGuard,
         Dependencies,
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
@@ -65,6 +67,7 @@ export class PlatformModule {
         IDS,
         DatabasePool,
         MetricsService,
+        PersonalDataGuard,
         Dependencies,
         BullModule,
         TypeOrmModule,

@@ -35,6 +35,8 @@ export const RETENTION_DEFAULTS: Readonly<Record<Category, RetentionTerms>> = {
   principals: { minDays: 3653, maxDays: null, mode: 'compliance' },
   // The ledger's own integrity facts (a rollback an operator acknowledged): kept, never purged.
   ledger: { minDays: 3653, maxDays: null, mode: 'compliance' },
+  // Data-subject requests and corrections prove how each right was honoured (GDPR Art. 5(2), 30): ten years.
+  privacy: { minDays: 3653, maxDays: null, mode: 'compliance' },
 };
 
 /** Whether `category` is one the catalogue declares (and so has a policy). */

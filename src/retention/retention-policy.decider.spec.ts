@@ -296,6 +296,7 @@ describe('retention defaults', () => {
       retention: 3653,
       principals: 3653,
       ledger: 3653,
+      privacy: 3653,
     };
     for (const [category, minDays] of Object.entries(floors)) expect(pinned[category]).toBeGreaterThanOrEqual(minDays);
     expect(Object.keys(pinned).sort()).toEqual(Object.keys(floors).sort());

@@ -176,7 +176,7 @@ async function killWorkerInsideErasure(d: Deployment) {
     const { rows } = await observer.query(
       `SELECT pid FROM pg_stat_activity
        WHERE datname = current_database() AND wait_event_type = 'Lock'
-         AND query LIKE 'UPDATE personal_data%' AND $1 = ANY (pg_blocking_pids(pid))`,
+         AND query LIKE '%UPDATE personal_data SET data = NULL%' AND $1 = ANY (pg_blocking_pids(pid))`,
       [controlPid],
     );
     if (workerA.child.exitCode !== null) throw new Error(`worker A exited:\n${workerA.output()}`);

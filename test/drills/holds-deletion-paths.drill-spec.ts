@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { Client } from 'pg';
+import { readPersonalData } from '../support/personal-data';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
 import { ServiceProcess, legalPersonKey, startServiceProcess } from './support/service-process';
@@ -65,10 +66,8 @@ describe('drill: holds against every deletion path', () => {
 
   /** Every subject's personal data in `log`: how many entries keep their data (and which), how many are erased. */
   async function personalData(log: string): Promise<Map<string, { kept: Json[]; erased: number }>> {
-    const { rows } = await su.query<{ subject: string; data: Json | null }>(
-      'SELECT subject, data FROM personal_data WHERE log = $1 ORDER BY idx',
-      [log],
-    );
+    // Opened with the key-encryption key the service processes run with (testEnv's, from the database URL).
+    const rows = (await readPersonalData(su, db, log)) as { subject: string; data: Json | null }[];
     const bySubject = new Map<string, { kept: Json[]; erased: number }>();
     for (const { subject, data } of rows) {
       const s = bySubject.get(subject) ?? { kept: [], erased: 0 };

@@ -47,6 +47,14 @@ export function testSigningKey(databaseUrl: string): string {
   return generateNoteKey('audit-test', createHash('sha256').update(databaseUrl).digest()).privateKey;
 }
 
+/**
+ * The key-encryption key of every test instance on `databaseUrl` (derived from it, as the signing
+ * key: instances on one database must unwrap the same subject keys, and no key file is left behind).
+ */
+export function testKeyEncryptionKey(databaseUrl: string): string {
+  return createHash('sha256').update(`key-encryption-key ${databaseUrl}`).digest('base64');
+}
+
 /** Environment for a test instance; `env` overrides (for example AUDIT_COMPONENTS). */
 export function testEnv(databaseUrl: string, env: Record<string, string> = {}): Record<string, string> {
   assertTestDatabase(databaseUrl);
@@ -58,6 +66,7 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
     AUDIT_QUEUE_PREFIX: `test-${randomBytes(6).toString('hex')}`,
     AUDIT_CHECKPOINT_INTERVAL_MS: '50',
     AUDIT_SIGNING_KEY: testSigningKey(databaseUrl),
+    AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(databaseUrl),
     LOG_LEVEL: 'silent',
     ...env,
   };

@@ -1,6 +1,6 @@
 import { LedgerEntry, PLATFORM_LOG } from '@audit/ledger';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ServiceEntries, foldBy, type Sql } from '../../ledger';
+import { PersonalDataReader, ServiceEntries, foldBy, type Sql } from '../../ledger';
 import { ApiKeyStore } from '../api-key.store';
 import { evolve, principalOfEvent } from './principal.decider';
 import { PRINCIPAL_CATEGORY, fromPrincipalEntry } from './principal.entries';
@@ -28,6 +28,7 @@ export class RebuildPrincipalsHandler implements ICommandHandler<RebuildPrincipa
     private readonly store: PrincipalStore,
     private readonly keys: ApiKeyStore,
     private readonly entries: ServiceEntries,
+    private readonly reader: PersonalDataReader,
   ) {}
 
   async execute(): Promise<RebuiltPrincipals> {
@@ -38,7 +39,7 @@ export class RebuildPrincipalsHandler implements ICommandHandler<RebuildPrincipa
         // The service records principal changes in the `platform` log only; a tenant's log could
         // hold an emitted look-alike.
         const entries = all.filter((entry) => entry.log === PLATFORM_LOG);
-        const personal = await personalData(sql, entries);
+        const personal = await personalData(this.reader, sql, entries);
         const events = entries.map((entry) => fromPrincipalEntry(entry, personal.get(entry.index) ?? null));
         const principals = [...foldBy(events, principalOfEvent, evolve).values()];
         const keptForKeys = await this.store.replaceAll(sql, principals);
@@ -58,16 +59,22 @@ export class RebuildPrincipalsHandler implements ICommandHandler<RebuildPrincipa
 
 /**
  * The personal data (a person's email and identity-provider subject) beside each `principal.created`
- * entry that carries any, by index, read through the ledger's published view; null once erased.
+ * entry that carries any, by index, read through the ledger's published view and opened by the
+ * ledger (it is stored sealed); null once erased.
  */
-async function personalData(sql: Sql, entries: readonly LedgerEntry[]): Promise<Map<number, PersonalData>> {
+async function personalData(
+  reader: PersonalDataReader,
+  sql: Sql,
+  entries: readonly LedgerEntry[],
+): Promise<Map<number, PersonalData>> {
   const indices = entries
     .filter((entry) => entry.type === 'principal.created' && entry.personal !== undefined)
     .map((entry) => entry.index);
   if (indices.length === 0) return new Map();
-  const rows = await sql('SELECT idx, data FROM ledger_personal_data WHERE log = $1 AND idx = ANY($2::bigint[])', [
-    PLATFORM_LOG,
-    indices,
-  ]);
-  return new Map(rows.map((row) => [Number(row.idx), (row.data as PersonalData) ?? null]));
+  const rows = await sql(
+    'SELECT log, idx, subject, data, salt, sealed FROM ledger_personal_data WHERE log = $1 AND idx = ANY($2::bigint[])',
+    [PLATFORM_LOG, indices],
+  );
+  const opened = await reader.openViewRows(sql, rows);
+  return new Map(rows.map((row, i) => [Number(row.idx), (opened[i]?.data as PersonalData | undefined) ?? null]));
 }

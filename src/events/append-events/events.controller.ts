@@ -5,7 +5,7 @@ import { CurrentPrincipal } from '../../access';
 import { RequirePermission } from '../../access';
 import { Principal } from '../../access';
 import { AppendedEntry } from '../../ledger';
-import { RequestValidationError } from '../../platform';
+import { PersonalDataGuard, RequestValidationError } from '../../platform';
 import { BATCH_SCHEMA, EVENT_SCHEMA, prepareBatch, prepareSingleEvent } from '../event-request';
 import { AppendEvents } from './append-events.command';
 
@@ -13,7 +13,10 @@ import { AppendEvents } from './append-events.command';
 @ApiBearerAuth()
 @Controller('v1/events')
 export class EventsController {
-  constructor(private readonly commands: CommandBus) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly personalData: PersonalDataGuard,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -26,7 +29,7 @@ export class EventsController {
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<AppendedEntry> {
     const [entry] = await this.commands.execute(
-      new AppendEvents([prepareSingleEvent(body, principal, idempotencyKey)]),
+      new AppendEvents([prepareSingleEvent(body, principal, idempotencyKey, this.personalData)]),
     );
     return entry;
   }
@@ -46,6 +49,6 @@ export class EventsController {
         { path: '/headers/idempotency-key', message: 'a batch takes an idempotencyKey per event instead' },
       ]);
     }
-    return { results: await this.commands.execute(new AppendEvents(prepareBatch(body, principal))) };
+    return { results: await this.commands.execute(new AppendEvents(prepareBatch(body, principal, this.personalData))) };
   }
 }

@@ -55,6 +55,19 @@ describe('loadConfig', () => {
     ).toBe('/run/secrets/audit-key');
   });
 
+  it('keeps the key-encryption key file beside the checkpoint mirror, and takes AUDIT_KEY_ENCRYPTION_KEY only as 32 bytes', () => {
+    expect(loadConfig({}).keyEncryptionKeyFile).toBe('var/key-encryption-key');
+    expect(loadConfig({ AUDIT_KEY_ENCRYPTION_KEY_FILE: '/run/secrets/kek' }).keyEncryptionKeyFile).toBe(
+      '/run/secrets/kek',
+    );
+    const key = Buffer.alloc(32, 7);
+    expect(loadConfig({ AUDIT_KEY_ENCRYPTION_KEY: key.toString('base64') }).keyEncryptionKey).toEqual(key);
+    expect(loadConfig({}).keyEncryptionKey).toBeUndefined();
+    expect(() => loadConfig({ AUDIT_KEY_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') })).toThrow(
+      /AUDIT_KEY_ENCRYPTION_KEY must be base64 of 32 bytes/,
+    );
+  });
+
   it('reads the shutdown deadline, 30 s by default', () => {
     expect(loadConfig({}).shutdownDeadlineMs).toBe(30_000);
     expect(loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: '3000' }).shutdownDeadlineMs).toBe(3000);
@@ -122,6 +135,20 @@ describe('loadConfig', () => {
   it('refuses a hold release by fewer than two persons (HOLD_RELEASE_APPROVALS below 2)', () => {
     expect(() => loadConfig({ HOLD_RELEASE_APPROVALS: '1' })).toThrow(/HOLD_RELEASE_APPROVALS/);
     expect(loadConfig({ HOLD_RELEASE_APPROVALS: '3' }).holdReleaseApprovals).toBe(3);
+  });
+
+  it('guards personal data by default (enforce, emails and IP addresses), and reads its switches', () => {
+    const byDefault = loadConfig({}).personalData;
+    expect(byDefault.mode).toBe('enforce');
+    expect([...byDefault.kinds].sort()).toEqual(['email', 'ip']);
+    const switched = loadConfig({
+      AUDIT_PERSONAL_DATA_GUARD: 'report',
+      AUDIT_PERSONAL_DATA_DETECT: 'email, card,phone',
+    });
+    expect(switched.personalData.mode).toBe('report');
+    expect([...switched.personalData.kinds].sort()).toEqual(['card', 'email', 'phone']);
+    expect(() => loadConfig({ AUDIT_PERSONAL_DATA_GUARD: 'off' })).toThrow(/AUDIT_PERSONAL_DATA_GUARD/);
+    expect(() => loadConfig({ AUDIT_PERSONAL_DATA_DETECT: 'email,names' })).toThrow(/AUDIT_PERSONAL_DATA_DETECT/);
   });
 
   it('runs only the components asked for', () => {

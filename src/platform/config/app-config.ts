@@ -1,5 +1,6 @@
 import { LOG_NAME_PATTERN } from '@audit/ledger';
 import { dirname, join } from 'node:path';
+import { PERSONAL_DATA_KINDS, PersonalDataKind } from '../personal-data/personal-data.detector';
 import { ReadRecordSwitches, parseReadRecordSwitches } from './read-record-switches';
 
 /** Which parts of the service this process runs; all of them by default. */
@@ -21,6 +22,16 @@ export interface WebhookSetting {
   readonly backoffMs: number;
 }
 
+/**
+ * The guard that keeps personal data out of ledger leaves (`AUDIT_PERSONAL_DATA_*`, docs/api.md
+ * "Personal data outside `personal`"): what it looks for, and whether it refuses (`enforce`) or
+ * only counts and logs (`report`).
+ */
+export interface PersonalDataSetting {
+  readonly mode: 'enforce' | 'report';
+  readonly kinds: ReadonlySet<PersonalDataKind>;
+}
+
 /** The service's configuration, read once from the environment at start. */
 export interface AppConfig {
   readonly port: number;
@@ -31,6 +42,14 @@ export interface AppConfig {
   readonly bootstrapAdminKey?: string;
   /** The checkpoint signing key (a secret); when set, `signingKeyFile` is neither read nor written. */
   readonly signingKey?: string;
+  /**
+   * The key-encryption key that wraps every subject's data key (32 bytes; a secret, never in the
+   * database: docs/ledger-format.md "Personal data at rest"). When set, `keyEncryptionKeyFile` is
+   * neither read nor written.
+   */
+  readonly keyEncryptionKey?: Buffer;
+  /** Where the key-encryption key is kept when AUDIT_KEY_ENCRYPTION_KEY is unset (generated on first start, mode 0600). */
+  readonly keyEncryptionKeyFile: string;
   /**
    * Where the signing key is kept when AUDIT_SIGNING_KEY is unset: read if it exists, generated
    * into it (mode 0600) on first start otherwise (src/ledger/signing-key.ts).
@@ -64,6 +83,8 @@ export interface AppConfig {
    * not finish and exits anyway (src/platform/shutdown/shutdown-deadline.ts).
    */
   readonly shutdownDeadlineMs: number;
+  /** The personal-data guard at ingestion; by default `enforce`, looking for emails and IP addresses. */
+  readonly personalData: PersonalDataSetting;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -133,6 +154,21 @@ function rateLimit(env: Env, name: string, fallback: RateLimitSetting, problems:
   return { perSecond, burst };
 }
 
+/** `AUDIT_PERSONAL_DATA_GUARD` (`enforce` or `report`) and `AUDIT_PERSONAL_DATA_DETECT` (kinds, comma-separated). */
+function personalData(env: Env, problems: string[]): PersonalDataSetting {
+  const mode = env.AUDIT_PERSONAL_DATA_GUARD?.trim() || 'enforce';
+  if (mode !== 'enforce' && mode !== 'report') problems.push('AUDIT_PERSONAL_DATA_GUARD must be enforce or report');
+  const kinds = new Set<PersonalDataKind>();
+  for (const part of (env.AUDIT_PERSONAL_DATA_DETECT?.trim() || 'email,ip').split(',').map((s) => s.trim())) {
+    if ((PERSONAL_DATA_KINDS as readonly string[]).includes(part)) kinds.add(part as PersonalDataKind);
+    else
+      problems.push(
+        `AUDIT_PERSONAL_DATA_DETECT has an unknown kind "${part}" (known: ${PERSONAL_DATA_KINDS.join(', ')})`,
+      );
+  }
+  return { mode: mode === 'report' ? 'report' : 'enforce', kinds };
+}
+
 /**
  * Reads and validates the configuration. Names every bad variable in one ConfigError; secrets
  * are never echoed. Nothing else in the service reads process.env.
@@ -150,6 +186,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const checkpointDir = env.AUDIT_CHECKPOINT_DIR || 'var/checkpoints';
   // Beside the checkpoint mirror, in the state directory that holds it (var/ by default).
   const signingKeyFile = env.AUDIT_SIGNING_KEY_FILE || join(dirname(checkpointDir), 'signing-key');
+  const keyEncryptionKey = env.AUDIT_KEY_ENCRYPTION_KEY
+    ? Buffer.from(env.AUDIT_KEY_ENCRYPTION_KEY, 'base64')
+    : undefined;
+  if (keyEncryptionKey !== undefined && keyEncryptionKey.length !== 32) {
+    problems.push('AUDIT_KEY_ENCRYPTION_KEY must be base64 of 32 bytes');
+  }
+  const keyEncryptionKeyFile = env.AUDIT_KEY_ENCRYPTION_KEY_FILE || join(dirname(checkpointDir), 'key-encryption-key');
   const logOriginPrefix = env.AUDIT_LOG_ORIGIN || 'audit-trail.localhost';
   if (/[\s+]/.test(logOriginPrefix) || logOriginPrefix.endsWith('/')) {
     problems.push('AUDIT_LOG_ORIGIN must have no spaces or "+" and must not end with "/"');
@@ -190,6 +233,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bootstrapAdminKey,
     signingKey,
     signingKeyFile,
+    keyEncryptionKey,
+    keyEncryptionKeyFile,
     logOriginPrefix,
     holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 2, 10, problems),
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
@@ -210,6 +255,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs }
         : null,
     shutdownDeadlineMs: integer(env, 'AUDIT_SHUTDOWN_DEADLINE_MS', 30_000, 100, 600_000, problems),
+    personalData: personalData(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -18,6 +18,7 @@ export const READ_ROUTES = [
   'events.search',
   'events.read',
   'exports',
+  'subjects.bundle',
 ] as const;
 export type ReadRoute = (typeof READ_ROUTES)[number];
 

@@ -11,6 +11,8 @@ import { ProjectionQuarantine1765152000000 } from '../../../migrations/176515200
 import { LedgerReadContract1765238400000 } from '../../../migrations/1765238400000-ledger-read-contract';
 import { Principals1765324800000 } from '../../../migrations/1765324800000-principals';
 import { KeyCustody1765411200000 } from '../../../migrations/1765411200000-key-custody';
+import { SubjectRequests1765670400000 } from '../../../migrations/1765670400000-subject-requests';
+import { PersonalDataAtRest1765756800000 } from '../../../migrations/1765756800000-personal-data-at-rest';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
 export const MIGRATIONS = [
@@ -27,4 +29,6 @@ export const MIGRATIONS = [
   LedgerReadContract1765238400000,
   Principals1765324800000,
   KeyCustody1765411200000,
+  SubjectRequests1765670400000,
+  PersonalDataAtRest1765756800000,
 ];

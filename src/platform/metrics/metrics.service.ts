@@ -97,6 +97,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly personalDataOutside = new Counter({
+    name: 'audit_personal_data_outside_total',
+    help: 'Values that look like personal data outside personal.data (email, ip, phone, card, or a field the type declares personal), by field pattern and outcome: refused (enforce) or reported (report mode, accepted)',
+    labelNames: ['kind', 'field', 'outcome'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,2 +1,3 @@
 export * from './export-format';
 export * from './export-verifier';
+export * from './bundle-verifier';
