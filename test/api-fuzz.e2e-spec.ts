@@ -155,6 +155,7 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
   let investigator: string;
   let legal: string;
   let holdId: string;
+  let principalId: string;
   const seen = new Map<number, number>();
 
   beforeAll(async () => {
@@ -178,6 +179,14 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
         .post('/v1/holds')
         .set(auth(legal))
         .send({ tenant: 'acme', matter: 'FUZZ-1', scope: { subjects: ['s1'] } })
+        .expect(201)
+    ).body.id;
+    principalId = (
+      await t
+        .http()
+        .post('/v1/principals')
+        .set(auth(t.adminKey))
+        .send({ name: 'fuzz-service', kind: 'service' })
         .expect(201)
     ).body.id;
   });
@@ -283,6 +292,34 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
       { name: 'fuzz', roles: ['emitter'], tenants: ['acme'], expiresAt: '2999-01-01T00:00:00Z' },
     ],
     [
+      'POST /v1/principals',
+      'post',
+      () => '/v1/principals',
+      () => t.adminKey,
+      { name: 'fuzz-person', kind: 'person', email: 'fuzz@example.test', oidcSubject: 'sub-1' },
+    ],
+    [
+      'POST /v1/principals/{id}/grants',
+      'post',
+      () => `/v1/principals/${principalId}/grants`,
+      () => t.adminKey,
+      { role: 'investigator', tenants: ['acme'] },
+    ],
+    [
+      'POST /v1/subject-requests',
+      'post',
+      () => '/v1/subject-requests',
+      () => legal,
+      {
+        kind: 'rectification',
+        subject: 's1',
+        tenants: ['acme'],
+        reason: 'r',
+        corrects: { log: 'acme', index: 0 },
+        data: { a: 1 },
+      },
+    ],
+    [
       'PUT /v1/retention-policies/{category}',
       'put',
       () => '/v1/retention-policies/auth',
@@ -305,6 +342,12 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     ['get', (p) => `/v1/logs/${p}/checkpoint`, () => investigator],
     ['get', (p) => `/v1/holds/${p}`, () => legal],
     ['get', (p) => `/v1/deletion-requests/${p}`, () => legal],
+    ['get', (p) => `/v1/principals/${p}`, () => t.adminKey],
+    ['get', (p) => `/v1/subject-requests/${p}`, () => legal],
+    ['get', (p) => `/v1/subject-requests/${p}/bundle`, () => legal],
+    ['get', (p) => `/v1/event-types/${p}`, () => investigator],
+    ['delete', (p) => `/v1/principals/${p}`, () => t.adminKey],
+    ['delete', (p) => `/v1/grants/${p}`, () => t.adminKey],
     ['delete', (p) => `/v1/logs/${p}`, () => investigator],
   ];
 
