@@ -35,4 +35,21 @@ export default tseslint.config(
     // Configuration files in CommonJS (Jest's): require() is how they load each other.
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // The console's own script runs in the browser (served as is, no build step).
+    files: ['src/console/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        localStorage: 'readonly',
+        crypto: 'readonly',
+        fetch: 'readonly',
+        atob: 'readonly',
+        TextEncoder: 'readonly',
+        Uint8Array: 'readonly',
+      },
+    },
+  },
 );

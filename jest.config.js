@@ -1,4 +1,5 @@
-// Jest 30 cannot load ESM-only packages (@nestjs/*, canonicalize) on Node 20 by itself, so swc
+// Jest 30 cannot load ESM-only packages (@nestjs/*, canonicalize, the `cookie` that Fastify's
+// inject loads: the console calls the API through it) on Node 20 by itself, so swc
 // transforms TypeScript and those packages' JavaScript to CommonJS. swc does not type-check:
 // `npm run typecheck` does that.
 const swc = [
@@ -15,11 +16,15 @@ const swc = [
 
 const shared = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|canonicalize|content-disposition)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|canonicalize|content-disposition|light-my-request/node_modules/cookie|cookie)/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   moduleNameMapper: {
     '^@audit/ledger$': '<rootDir>/libs/ledger/src/index.ts',
     '^@audit/hold-guard$': '<rootDir>/libs/hold-guard/src/index.ts',
+    '^@audit/client$': '<rootDir>/libs/audit-client/src/index.ts',
+    '^@audit/nestjs$': '<rootDir>/libs/audit-nestjs/src/index.ts',
   },
   testEnvironment: 'node',
 };

@@ -6,6 +6,8 @@ export interface PacedResult {
   readonly p50: number;
   readonly p99: number;
   readonly failed: number;
+  /** Every answered 2xx request's latency, ms, sorted: to pool several runs into one percentile. */
+  readonly latencies: readonly number[];
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -108,5 +110,5 @@ export async function pacedLoad(
   for (const connection of connections) connection.close();
   latencies.sort((a, b) => a - b);
   const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { rate: latencies.length / elapsed, p50: percentile(0.5), p99: percentile(0.99), failed };
+  return { rate: latencies.length / elapsed, p50: percentile(0.5), p99: percentile(0.99), failed, latencies };
 }

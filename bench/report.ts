@@ -5,8 +5,8 @@ export interface BenchFigure {
   readonly unit: string;
   /** The baseline measured in this run, when the figure is a ratio target. */
   readonly baseline?: { readonly name: string; readonly value: number };
-  /** The target: a minimum ratio to the baseline, or a maximum/minimum absolute value. */
-  readonly target?: { readonly kind: 'min-ratio' | 'max' | 'min'; readonly value: number };
+  /** The target: a minimum or maximum ratio to the baseline, or a maximum/minimum absolute value. */
+  readonly target?: { readonly kind: 'min-ratio' | 'max-ratio' | 'max' | 'min'; readonly value: number };
 }
 
 export function ratio(f: BenchFigure): number | undefined {
@@ -18,6 +18,8 @@ export function meetsTarget(f: BenchFigure): boolean | undefined {
   switch (f.target.kind) {
     case 'min-ratio':
       return (ratio(f) ?? 0) >= f.target.value;
+    case 'max-ratio':
+      return (ratio(f) ?? Infinity) <= f.target.value;
     case 'max':
       return f.value <= f.target.value;
     case 'min':
@@ -40,8 +42,8 @@ export function formatTable(figures: readonly BenchFigure[]): string {
       r === undefined ? '' : r.toFixed(2),
       !f.target
         ? ''
-        : f.target.kind === 'min-ratio'
-          ? `>= ${f.target.value}x`
+        : f.target.kind === 'min-ratio' || f.target.kind === 'max-ratio'
+          ? `${f.target.kind === 'min-ratio' ? '>=' : '<='} ${f.target.value}x`
           : `${f.target.kind === 'max' ? '<=' : '>='} ${f.target.value}`,
       met === undefined ? '' : met ? 'yes' : 'NO',
     ]);

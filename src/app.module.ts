@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccessModule } from './access';
+import { ConsoleModule } from './console';
 import { ClosedTenants, DeletionModule } from './deletion';
 import { EventsModule } from './events';
 import { HoldsModule } from './holds';
@@ -10,7 +11,9 @@ import { OperationsModule } from './operations';
 import { AppConfig, PlatformModule } from './platform';
 import { PrivacyModule } from './privacy';
 import { RetentionModule } from './retention';
+import { StreamingModule } from './streaming';
 import { TransparencyModule } from './transparency';
+import { WitnessModule } from './witness';
 
 /**
  * The composition root: one module per context (docs/architecture.md), and the ports one context
@@ -37,6 +40,9 @@ export class AppModule {
         investigation,
         TransparencyModule.forRoot(config),
         PrivacyModule.forRoot(config),
+        StreamingModule.forRoot(config),
+        WitnessModule.forRoot(config),
+        ConsoleModule.forRoot(config),
         OperationsModule.forRoot({ projectionsHealth: [investigation], ledgerHealth: [ledger] }),
       ],
     };

@@ -16,6 +16,8 @@ const OWNERS: Readonly<Record<string, readonly string[]>> = {
     'tree_nodes',
     'service_keys',
     'subject_keys',
+    'personal_search',
+    'personal_search_key_check',
   ],
   access: ['api_keys', 'principals', 'grants'],
   holds: ['holds'],
@@ -23,6 +25,7 @@ const OWNERS: Readonly<Record<string, readonly string[]>> = {
   deletion: ['deletion_requests', 'closed_tenants'],
   investigation: ['event_search', 'event_search_progress', 'projection_quarantine'],
   privacy: ['subject_requests'],
+  witness: ['witness_state', 'witness_submissions', 'checkpoint_cosignatures'],
 };
 
 const SRC = __dirname;

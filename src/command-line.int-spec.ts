@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { platformEntries, startTestApp, testKeyEncryptionKey, testSigningKey } from '../test/support/test-app';
+import {
+  platformEntries,
+  startTestApp,
+  testKeyEncryptionKey,
+  testPersonalSearchKey,
+  testSigningKey,
+} from '../test/support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../test/support/test-database';
 import { runCommandLine } from './command-line';
 
@@ -28,6 +34,7 @@ describe('command line', () => {
       AUDIT_CHECKPOINT_DIR: checkpointDir,
       AUDIT_SIGNING_KEY: testSigningKey(db),
       AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+      AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(db),
       LOG_LEVEL: 'silent',
     };
     const code = await runCommandLine(argv, env, { out: (text) => (out += text), err: (text) => (err += text) });

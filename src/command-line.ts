@@ -27,6 +27,7 @@ import { loadConfig } from './platform/config/app-config';
 import { ensureDatabase, runMigrations } from './platform/database/database-bootstrap';
 import { RequestValidationError } from './platform/http/request.errors';
 import { PinoLogger } from './platform/logging/pino-logger';
+import { WITNESS_USAGE, WitnessUsageError, verifyProofFile, witnessKey } from './witness-commands';
 
 const USAGE = `usage:
   npm run cli -- verify [<log> ...]
@@ -75,6 +76,7 @@ const USAGE = `usage:
       Every service process takes appends again within 5 s. The reason is required and permanent
       record (a ticket or incident reference, no personal data). Prints the acknowledgement as
       JSON; records nothing (and says so) when the database agrees with the mirror.
+${WITNESS_USAGE}
 Exits 2 on bad usage. Reads the same environment as the service (DATABASE_URL, ...).`;
 
 export class UsageError extends Error {}
@@ -339,6 +341,8 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
   try {
     if (command === 'verify') return await verify(env, io, args);
     if (command === 'verify-export') return await verifyExportFile(io, args);
+    if (command === 'verify-proof') return verifyProofFile(io, args);
+    if (command === 'witness-key') return witnessKey(io, args);
     if (command === 'keys' && args[0] === 'create') return await createKey(env, io, args.slice(1));
     if (command === 'keys' && args[0] === 'rebuild' && args.length === 1) return await rebuildKeys(env, io);
     if (command === 'principals' && args[0] === 'first-legal') return await firstLegalPerson(env, io, args.slice(1));
@@ -349,7 +353,8 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
       return await acknowledgeRollback(env, io, args.slice(1));
     throw new UsageError(`unknown command "${argv.join(' ')}"`);
   } catch (e) {
-    if (!(e instanceof UsageError) && !(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;
+    const usage = e instanceof UsageError || e instanceof WitnessUsageError;
+    if (!usage && !(e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw e;
     io.err(`${(e as Error).message}\n\n${USAGE}\n`);
     return 2;
   }

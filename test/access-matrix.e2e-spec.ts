@@ -52,6 +52,22 @@ const unique = (prefix: string) => `${prefix}-${++made}`;
 /** Routes open to anyone: health, metrics (the OpenAPI document itself is not in its own list). */
 const PUBLIC_ROUTES = ['GET /health', 'GET /metrics'];
 
+const sinkBody = (tenant: string, extra: object = {}) => ({
+  name: unique(`sink-${tenant}`),
+  kind: 'ndjson',
+  url: 'http://127.0.0.1:9/in',
+  secret: 'sink-secret-0123456789abcdef',
+  tenants: [tenant],
+  from: 'end',
+  ...extra,
+});
+
+/** A fresh sink of `tenant`, made by the bootstrap admin. */
+async function sinkOf(t: TestApp, tenant: string, extra: object = {}): Promise<string> {
+  const res = await t.http().post('/v1/sinks').set(auth(t.adminKey)).send(sinkBody(tenant, extra)).expect(201);
+  return res.body.id as string;
+}
+
 const ROUTES: Route[] = [
   {
     name: 'POST /v1/events',
@@ -117,6 +133,24 @@ const ROUTES: Route[] = [
     ok: 200,
     refused: [404],
     call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/checkpoint`).set(auth(k)),
+  },
+  {
+    name: 'GET /v1/witness/policy',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/witness/policy').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/events/{id}/proof',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant, f) =>
+      t
+        .http()
+        .get(`/v1/events/${await f.eventOf(tenant)}/proof`)
+        .set(auth(k)),
   },
   {
     name: 'GET /v1/logs/{log}/key',
@@ -340,6 +374,14 @@ const ROUTES: Route[] = [
         .send({ reason: 'done' }),
   },
   {
+    name: 'POST /v1/holds/preview',
+    roles: ['legal'],
+    ok: 200,
+    refused: [403],
+    call: (t, k, tenant) =>
+      t.http().post('/v1/holds/preview').set(auth(k)).send({ tenant, matter: 'M-preview', scope: {} }),
+  },
+  {
     name: 'POST /v1/holds/check',
     roles: ROLES,
     ok: 200,
@@ -377,6 +419,13 @@ const ROUTES: Route[] = [
         .post('/v1/deletion-requests')
         .set(auth(k))
         .send({ kind: 'subject_erasure', tenant, subject: 'u1', reason: 'asked' }),
+  },
+  {
+    name: 'GET /v1/deletion-requests',
+    roles: ['legal', 'admin'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get('/v1/deletion-requests').query({ tenant }).set(auth(k)),
   },
   {
     name: 'GET /v1/deletion-requests/{id}',
@@ -428,6 +477,89 @@ const ROUTES: Route[] = [
       t
         .http()
         .get(`/v1/subject-requests/${await f.subjectRequestOf(tenant)}/bundle`)
+        .set(auth(k)),
+  },
+  // Sinks: admins of the sink's tenants manage them; a legal person of its tenants approves personal data.
+  {
+    name: 'POST /v1/sinks',
+    roles: ['admin'],
+    ok: 201,
+    refused: [403],
+    call: (t, k, tenant) => t.http().post('/v1/sinks').set(auth(k)).send(sinkBody(tenant)),
+  },
+  {
+    name: 'GET /v1/sinks',
+    roles: ['admin'],
+    ok: 200,
+    refused: [],
+    call: (t, k) => t.http().get('/v1/sinks').set(auth(k)),
+  },
+  {
+    name: 'GET /v1/sinks/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .get(`/v1/sinks/${await sinkOf(t, tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'PATCH /v1/sinks/{id}',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .patch(`/v1/sinks/${await sinkOf(t, tenant)}`)
+        .set(auth(k))
+        .send({ name: 'renamed' }),
+  },
+  {
+    name: 'DELETE /v1/sinks/{id}',
+    roles: ['admin'],
+    ok: 204,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .delete(`/v1/sinks/${await sinkOf(t, tenant)}`)
+        .set(auth(k)),
+  },
+  {
+    name: 'POST /v1/sinks/{id}/replay',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .post(`/v1/sinks/${await sinkOf(t, tenant)}/replay`)
+        .set(auth(k))
+        .send({ log: tenant, from: 0 }),
+  },
+  {
+    name: 'POST /v1/sinks/{id}/test',
+    roles: ['admin'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .post(`/v1/sinks/${await sinkOf(t, tenant)}/test`)
+        .set(auth(k)),
+  },
+  {
+    name: 'POST /v1/sinks/{id}/approve',
+    roles: ['legal'],
+    ok: 200,
+    refused: [404],
+    call: async (t, k, tenant) =>
+      t
+        .http()
+        .post(`/v1/sinks/${await sinkOf(t, tenant, { personalData: true })}/approve`)
         .set(auth(k)),
   },
 ];

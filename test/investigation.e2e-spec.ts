@@ -7,6 +7,7 @@ import {
   platformEntries,
   startTestApp,
   testKeyEncryptionKey,
+  testPersonalSearchKey,
   testSigningKey,
 } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient, untilProjected } from './support/test-database';
@@ -307,6 +308,7 @@ describe('investigation: search, event reads and exports', () => {
               DATABASE_URL: db,
               AUDIT_SIGNING_KEY: testSigningKey(db),
               AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+              AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(db),
               LOG_LEVEL: 'silent',
             },
             io,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   EMPTY_ROOT,
   decodeEntryBundle,
@@ -79,12 +80,20 @@ describe('ingestion and the log read API', () => {
       index: 0,
       leafHash: expect.any(String),
       recordedAt: expect.any(String),
+      leaf: expect.any(String),
     });
     const client = await superuserClient(db);
     const rows = await client.query('SELECT leaf FROM entries WHERE log = $1 AND idx = 0', ['acme']);
     await client.end();
     const leaf = rows.rows[0].leaf as Buffer;
     expect(leafHash(leaf).toString('base64')).toBe(res.body.leafHash);
+    // The answer's leaf is the stored leaf, and its hash is SHA-256(0x00 ‖ leaf) computed here by hand.
+    expect(Buffer.from(res.body.leaf, 'base64').equals(leaf)).toBe(true);
+    const byHand = createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(Buffer.from(res.body.leaf, 'base64'))
+      .digest();
+    expect(byHand.toString('base64')).toBe(res.body.leafHash);
     const entry = decodeLeaf(leaf);
     expect(entry).toMatchObject({
       log: 'acme',
@@ -101,6 +110,15 @@ describe('ingestion and the log read API', () => {
     const events = Array.from({ length: 500 }, (_, i) => event('acme', i + 1));
     const res = await t.http().post('/v1/events/batch').set(auth(emitter)).send({ events }).expect(201);
     expect(res.body.results).toHaveLength(500);
+    for (const result of res.body.results as { leaf: string; leafHash: string; index: number }[]) {
+      const bytes = Buffer.from(result.leaf, 'base64');
+      const byHand = createHash('sha256')
+        .update(Buffer.from([0]))
+        .update(bytes)
+        .digest();
+      expect(byHand.toString('base64')).toBe(result.leafHash);
+      expect(decodeLeaf(bytes).index).toBe(result.index);
+    }
     expect(res.body.results.map((r: { index: number }) => r.index)).toEqual(
       Array.from({ length: 500 }, (_, i) => i + 1),
     );
@@ -246,6 +264,7 @@ describe('ingestion and the log read API', () => {
       .send(body)
       .expect(201);
     expect(again.body).toEqual(first.body);
+    expect(typeof first.body.leaf).toBe('string');
     const other = await t
       .http()
       .post('/v1/events')

@@ -93,6 +93,7 @@ describe('fail closed on rollback', () => {
   const signingKey = generateNoteKey('audit-rollback-test', randomBytes(32)).privateKey;
   // Restored and forked databases hold the original's wrapped subject keys: one key-encryption key for all.
   const keyEncryptionKey = randomBytes(32).toString('base64');
+  const personalSearchKey = randomBytes(32).toString('base64');
   const adminKey = `test-admin-${randomBytes(16).toString('hex')}`;
   const mirror = mkdtempSync(join(tmpdir(), 'audit-rollback-mirror-'));
   let forkMirror: string;
@@ -116,6 +117,7 @@ describe('fail closed on rollback', () => {
     AUDIT_CHECKPOINT_DIR: mirror,
     AUDIT_SIGNING_KEY: signingKey,
     AUDIT_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+    AUDIT_PERSONAL_SEARCH_KEY: personalSearchKey,
     AUDIT_BOOTSTRAP_ADMIN_KEY: adminKey,
     ...webhook,
     ...extra,

@@ -1,6 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashKeySecret, newKeySecret } from '../src/access/api-key-secret';
-import { TestApp, platformEntries, startTestApp, testKeyEncryptionKey, testSigningKey } from './support/test-app';
+import {
+  TestApp,
+  platformEntries,
+  startTestApp,
+  testKeyEncryptionKey,
+  testPersonalSearchKey,
+  testSigningKey,
+} from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 /**
@@ -45,6 +52,7 @@ describe('principals: keys older than principals', () => {
   const env = () => ({
     AUDIT_SIGNING_KEY: testSigningKey(db),
     AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+    AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(db),
     AUDIT_BOOTSTRAP_ADMIN_KEY: adminSecret,
   });
 

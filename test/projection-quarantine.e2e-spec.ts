@@ -13,6 +13,7 @@ import {
   platformEntries,
   startTestApp,
   testKeyEncryptionKey,
+  testPersonalSearchKey,
   testSigningKey,
 } from './support/test-app';
 import {
@@ -169,6 +170,7 @@ describe('projections that cannot stall', () => {
             AUDIT_CHECKPOINT_DIR: dir,
             AUDIT_SIGNING_KEY: testSigningKey(db),
             AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+            AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(db),
             LOG_LEVEL: 'silent',
           },
           { out: (s) => (out += s), err: (s) => (err += s) },
@@ -364,6 +366,7 @@ describe('projections that cannot stall', () => {
             AUDIT_CHECKPOINT_DIR: dir,
             AUDIT_SIGNING_KEY: testSigningKey(db),
             AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(db),
+            AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(db),
             LOG_LEVEL: 'silent',
           },
           { out: (s) => (out += s), err: () => undefined },

@@ -7,6 +7,7 @@ import { ApiKeyRow } from './api-key.row';
 import { ApiKeyStore } from './api-key.store';
 import { ApproverStanding } from './approver-standing';
 import { AuthGuard } from './auth.guard';
+import { ConsoleSessions } from './console-sessions';
 import { BootstrapAdmin } from './keys/bootstrap-admin';
 import { CreateApiKeyHandler } from './keys/create-api-key.handler';
 import { KeysController } from './keys/keys.controller';
@@ -44,6 +45,7 @@ export class AccessModule {
       providers: [
         ApiKeyStore,
         ApproverStanding,
+        ConsoleSessions,
         PrincipalStore,
         PrincipalChanges,
         PrincipalsBootstrap,
@@ -64,7 +66,7 @@ export class AccessModule {
         ReadRecordInterceptor,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [ReadRecordInterceptor, ApproverStanding],
+      exports: [ReadRecordInterceptor, ApproverStanding, ConsoleSessions],
     }));
   }
 }

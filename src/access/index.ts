@@ -6,3 +6,5 @@ export { readableLog } from './readable-log';
 export { Principal, actorOf, coversAllTenants, coversTenant, keyIdOf, mayReadLog, operator, rolesGrant } from './roles';
 export { AccessModule } from './access.module';
 export { ApproverStanding } from './approver-standing';
+export { ConsoleSessions, SESSION_PREFIX } from './console-sessions';
+export type { OpenedSession } from './console-sessions';

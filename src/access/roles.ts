@@ -21,6 +21,10 @@ export type Permission =
   | 'subjects:request'
   /** Approve another person's pending `legal` grant (the second person of that rule). */
   | 'grants:approve'
+  /** Create, change, replay and delete sinks (streaming to security tools) for tenants in scope. */
+  | 'sinks:manage'
+  /** Approve another person's sink that carries personal data. */
+  | 'sinks:approve'
   /** Any valid key, whatever its roles: routes that answer every caller alike, but not anonymously. */
   | 'authenticated'
   | 'public';
@@ -36,8 +40,9 @@ const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
     'deletions:read',
     'grants:approve',
     'subjects:request',
+    'sinks:approve',
   ],
-  admin: ['keys:manage', 'retention:manage', 'holds:check', 'deletions:request', 'deletions:read'],
+  admin: ['keys:manage', 'retention:manage', 'holds:check', 'deletions:request', 'deletions:read', 'sinks:manage'],
 };
 
 /** Whether any of `roles` grants `permission`. */

@@ -1,11 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { LOG_NAME_PATTERN } from '@audit/ledger';
 import { CurrentPrincipal } from '../access';
 import { RequirePermission } from '../access';
 import { Principal } from '../access';
+import { readableLog } from '../access';
 import { PersonalDataGuard, validator } from '../platform';
+import { encodeDeletionCursor, parseDeletionListQuery } from './deletion-list-query';
 import { DeletionRequestNotFoundError, LedgerImmutableError } from './deletion.errors';
 import { DeletionRequest } from './deletion.store';
 import { DeletionStore } from './deletion.store';
@@ -111,6 +113,32 @@ export class DeletionController {
       new RequestDeletion(principal, request.kind, tenant, subject, request.reason),
     );
     return { ...view(outcome.request), deduplicated: !outcome.created };
+  }
+
+  /**
+   * The requests the key may see, newest first, in keyset pages, each as `GET /{id}` shows it
+   * (status, counts, and what blocks it: `blockedBy`). Not recorded as a read, like `GET /{id}`:
+   * a request holds no entry's data, and taking it was recorded in the ledger.
+   */
+  @Get('deletion-requests')
+  @RequirePermission('deletions:read')
+  @ApiOperation({ summary: 'List deletion requests (newest first, keyset pages): tenant, status, kind, limit, cursor' })
+  async list(
+    @Query() query: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<{ items: DeletionRequestView[]; nextCursor: string | null }> {
+    const { filter, limit, after } = parseDeletionListQuery(query);
+    // Another tenant's requests are as missing as its log (`*`, the purges', PostgreSQL hides from scoped keys).
+    if (filter.tenant !== undefined && filter.tenant !== '*') readableLog(filter.tenant, principal);
+    // One more than the page: whether a next page exists, without counting.
+    const rows = await this.store.listFor(principal.tenants, filter, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(view),
+      nextCursor:
+        rows.length > limit ? encodeDeletionCursor(filter, { requestedAt: last.requestedAt, id: last.id }) : null,
+    };
   }
 
   @Get('deletion-requests/:id')

@@ -12,6 +12,7 @@ import { ClosedTenantRow, DeletionRequestRow } from './deletion.entities';
 import { DeletionProcessor, DeletionSchedule } from './deletion.processor';
 import { DELETION_QUEUE } from './deletion.queue';
 import { DeletionParts } from './deletion-parts';
+import { DeletionRequestsCoveredHandler } from './deletion-requests-covered.handler';
 import { DeletionQueueing, RequeueOnHoldRelease, RequeueOnShorterMinimum } from './deletion-queueing';
 import { DeletionStore } from './deletion.store';
 import { ErasureRunner } from './erasure-runner';
@@ -45,6 +46,7 @@ export class DeletionModule {
         RequestDeletionHandler,
         RebuildDeletionRequestsHandler,
         DeletionParts,
+        DeletionRequestsCoveredHandler,
       ],
       workers: [DeletionProcessor, DeletionSchedule],
       exports: [ClosedTenants, DeletionParts],

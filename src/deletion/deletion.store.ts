@@ -18,6 +18,7 @@ import { ClosedTenantRow, DeletionRequestRow } from './deletion.entities';
 import { isOutcomeEvent, outcomeEntry } from './deletion.entries';
 import { DeletionRequestFinishedError, DeletionRequestNotFoundError } from './deletion.errors';
 import { BlockReason } from './erasure-plan';
+import type { DeletionListFilter, DeletionListPosition } from './deletion-list-query';
 
 export type { DeletionKind, DeletionStatus, RecordedOutcome };
 
@@ -180,6 +181,46 @@ export class DeletionStore {
     // Raw SQL on the scoped connection: row-level security, set per transaction by withTenantScope,
     // does the hiding, which a repository on the shared DataSource would bypass.
     return withTenantScope(this.pool, tenants, (sql) => this.find(id, sql));
+  }
+
+  /**
+   * A page of the requests a key with `tenants` may see (PostgreSQL hides the others'), newest
+   * first by (requestedAt, id), strictly after `after`, matching every member of `filter`.
+   */
+  async listFor(
+    tenants: readonly string[],
+    filter: DeletionListFilter,
+    after: DeletionListPosition | null,
+    limit: number,
+  ): Promise<DeletionRequest[]> {
+    return withTenantScope(this.pool, tenants, async (sql) => {
+      const rows = (await sql(
+        `SELECT * FROM deletion_requests
+         WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3)
+           AND ($4::timestamptz IS NULL OR (requested_at, id) < ($4::timestamptz, $5::uuid))
+         ORDER BY requested_at DESC, id DESC
+         LIMIT ${Math.trunc(limit)}`,
+        [
+          filter.tenant ?? null,
+          filter.status ?? null,
+          filter.kind ?? null,
+          after?.requestedAt ?? null,
+          after?.id ?? null,
+        ],
+      )) as unknown as Row[];
+      return rows.map(fromRow);
+    });
+  }
+
+  /** Unfinished requests (queued, running, blocked) of `of` (tenant names, `*` for purges) a key with `tenants` may see. */
+  async unfinishedFor(tenants: readonly string[], of: readonly string[]): Promise<DeletionRequest[]> {
+    return withTenantScope(this.pool, tenants, async (sql) => {
+      const rows = (await sql(
+        `SELECT * FROM deletion_requests WHERE tenant = ANY($1::text[]) AND ${UNFINISHED} ORDER BY requested_at, id`,
+        [[...of]],
+      )) as unknown as Row[];
+      return rows.map(fromRow);
+    });
   }
 
   /** Marks a request running (from any unfinished state); false when it is finished already or unknown. */

@@ -19,6 +19,7 @@ export const CATEGORIES = [
   'principals',
   'ledger',
   'privacy',
+  'streaming',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -31,6 +32,7 @@ export const SERVICE_CATEGORIES: readonly Category[] = [
   'principals',
   'ledger',
   'privacy',
+  'streaming',
 ];
 
 /** Type prefixes only the service itself writes. */
@@ -43,6 +45,7 @@ const SERVICE_TYPE_PREFIXES = [
   'principal.',
   'ledger.',
   'privacy.',
+  'sink.',
 ];
 
 /**

@@ -9,6 +9,7 @@ import { PermissionError, PersonalDataGuard, RequestValidationError } from '../p
 import { AmendHold } from './amend-hold.handler';
 import { HoldState, mayReachHold } from './hold.decider';
 import { holdCovers } from './hold-scope';
+import { HoldPreview, HoldPreviewView } from './hold-preview';
 import { HoldStore } from './hold.store';
 import { HoldNotFoundError } from './holds.errors';
 import {
@@ -58,6 +59,7 @@ export class HoldsController {
     private readonly commands: CommandBus,
     private readonly store: HoldStore,
     private readonly personalData: PersonalDataGuard,
+    private readonly previews: HoldPreview,
   ) {}
 
   @Post()
@@ -71,6 +73,19 @@ export class HoldsController {
         new PlaceHold(principal, request.tenant, request.matter, request.description, request.scope),
       ),
     );
+  }
+
+  /**
+   * What placing this hold would cover, placing nothing: the body of `POST /v1/holds`, checked
+   * alike (schema, personal-data guard, tenant scope, the tenant's log), answered with the entries
+   * (per log) and the unfinished deletion requests it would hold back.
+   */
+  @Post('preview')
+  @HttpCode(200)
+  @RequirePermission('holds:manage')
+  @ApiBody({ schema: PLACE_HOLD_SCHEMA as object })
+  async preview(@Body() body: unknown, @CurrentPrincipal() principal: Principal): Promise<HoldPreviewView> {
+    return this.previews.preview(principal, parsePlaceHold(body, this.personalData));
   }
 
   /**

@@ -7,6 +7,7 @@ import { contextModule, type AppConfig } from '../platform';
 import { AmendHoldHandler } from './amend-hold.handler';
 import { HoldChanges } from './hold-changes';
 import { HoldJournal } from './hold-journal';
+import { HoldPreview } from './hold-preview';
 import { HoldRow } from './hold.row';
 import { HoldStore } from './hold.store';
 import { HoldsReader } from './holds-reader';
@@ -38,6 +39,7 @@ export class HoldsModule {
         RestoreJournaledHoldsHandler,
         HoldJournal,
         HoldsReader,
+        HoldPreview,
       ],
       exports: [HoldsReader],
     }));

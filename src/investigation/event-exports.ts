@@ -9,7 +9,7 @@ import { LogStore } from '../ledger';
 import { SigningKey } from '../ledger';
 import { Clock, CLOCK } from '../platform';
 import { csvRow } from './csv';
-import { ExportQuery, SearchPosition, filterRecord } from './event-query';
+import { ExportQuery, SearchPosition, withheldFilterRecord } from './event-query';
 import { EventSearchStore, StoredEvent } from './event-search.store';
 import { SearchProjector } from './search-projector';
 import { eventView } from './event-view';
@@ -90,7 +90,14 @@ export class EventExports {
       // their leaves itself, so one that matches is exported (leaf and proof) like the rest, and
       // the header lists every one in range either way: a poisoned entry cannot hide itself.
       const leaves = await this.search.quarantinedLeaves(sql, log, checkpoint.size, query.filter, QUARANTINE_READ);
-      const extra = leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index);
+      // A personal filter is matched in the ledger's search index, which an entry has whether or
+      // not the read model could project it.
+      const extra = await this.search.personalMatches(
+        sql,
+        log,
+        leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index),
+        query.filter,
+      );
       return {
         count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length,
         quarantined: leaves.map((q) => q.index),
@@ -109,7 +116,7 @@ export class EventExports {
               checkpoint: checkpoint.note,
               key: this.key.verifierKey,
               count,
-              filter: filterRecord(query.filter),
+              filter: withheldFilterRecord(query.filter),
               exportedAt: this.clock.now().toISOString(),
               quarantined,
             }),

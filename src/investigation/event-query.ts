@@ -2,6 +2,7 @@ import { LOG_NAME_PATTERN, canonicalJson, sha256 } from '@audit/ledger';
 import { parseRfc3339 } from '../platform';
 import { RFC3339_PATTERN, validator } from '../platform';
 import { RequestValidationError } from '../platform';
+import { PersonalSearchField, normaliseTerm } from '../ledger';
 
 /**
  * The query language of `GET /v1/events` and `GET /v1/exports` (docs/api.md "Search and
@@ -26,7 +27,20 @@ export interface EventFilter {
   readonly outcome?: 'success' | 'failure' | 'unknown';
   readonly from?: string;
   readonly to?: string;
+  /** An email address in the entry's personal data, normalised (trimmed, lower case). */
+  readonly personalEmail?: string;
+  /** An IP address in the entry's personal data, normalised (node:net's form; IPv4-mapped as IPv4). */
+  readonly personalIp?: string;
 }
+
+/** The filters on personal data, and the kind of value each looks up in the ledger's search index. */
+export const PERSONAL_FILTERS: Readonly<Record<'personalEmail' | 'personalIp', PersonalSearchField>> = {
+  personalEmail: 'email',
+  personalIp: 'ip',
+};
+
+/** What a record or an export header says instead of a personal filter's value. */
+export const WITHHELD = '[personal]';
 
 /** Where a page ended, in the order every search and export uses: (recordedAt, log, index). */
 export interface SearchPosition {
@@ -64,6 +78,8 @@ const FILTER_PROPERTIES = {
   outcome: { type: 'string', enum: ['success', 'failure', 'unknown'] },
   from: time,
   to: time,
+  personalEmail: { type: 'string', minLength: 1, maxLength: 320 },
+  personalIp: { type: 'string', minLength: 1, maxLength: 64 },
 } as const;
 
 /** The names a filter may use, in the order they are recorded and digested. */
@@ -100,6 +116,11 @@ function filterOf(query: Record<string, unknown>): EventFilter {
       const ms = parseRfc3339(value);
       if (ms === null) fail(name, 'is not a valid date-time');
       filter[name] = new Date(ms).toISOString();
+    } else if (name === 'personalEmail' || name === 'personalIp') {
+      const normalised = normaliseTerm(PERSONAL_FILTERS[name], value);
+      if (normalised === null)
+        fail(name, name === 'personalEmail' ? 'is not an email address' : 'is not an IPv4 or IPv6 address');
+      filter[name] = normalised;
     } else filter[name] = value;
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.to <= filter.from)
@@ -139,10 +160,19 @@ export function filterRecord(filter: EventFilter): Record<string, string> {
   return out;
 }
 
+/** filterRecord with the personal filters' values withheld: what an export's header says it selected. */
+export function withheldFilterRecord(filter: EventFilter): Record<string, string> {
+  const out = filterRecord(filter);
+  for (const name of Object.keys(PERSONAL_FILTERS)) if (out[name] !== undefined) out[name] = WITHHELD;
+  return out;
+}
+
 // A cursor is bound to its query by a digest of the filter: a cursor used with other filters (or
-// another tenant) would silently page through a different result, so it is refused instead.
+// another tenant) would silently page through a different result, so it is refused instead. Not
+// to a personal filter's value, only to its presence: a cursor is recorded with the read (in the
+// leaf), and an unkeyed digest of an address could be reversed by trying every IPv4 address.
 function filterDigest(filter: EventFilter): string {
-  return sha256(Buffer.from(canonicalJson(filterRecord(filter))))
+  return sha256(Buffer.from(canonicalJson(withheldFilterRecord(filter))))
     .subarray(0, 12)
     .toString('base64url');
 }

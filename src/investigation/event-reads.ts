@@ -26,8 +26,12 @@ export const QUARANTINE_LISTED = 1000;
 /** The type of an entry that corrects another's personal data (src/privacy), naming it as its target. */
 const CORRECTION_TYPE = 'audit.correction';
 
-/** One entry with its proof of inclusion in a signed checkpoint of its log. */
+/**
+ * One entry with its proof of inclusion in a signed checkpoint of its log, and its leaf bytes
+ * (standard base64) so that a client can hash them itself: SHA-256(0x00 ‖ leaf) is `leafHash`.
+ */
 export type EventWithProof = EventView & {
+  readonly leaf: string;
   readonly inclusion: { readonly size: number; readonly checkpoint: string; readonly proof: string[] };
 };
 
@@ -107,6 +111,7 @@ export class EventReads {
     return {
       ...eventView(stored),
       ...(corrections.length > 0 ? { corrections } : {}),
+      leaf: stored.leaf.toString('base64'),
       inclusion: { size: checkpoint.size, checkpoint: checkpoint.note, proof },
     };
   }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { LogStore, PersonalDataReader, Sql } from '../ledger';
-import { EventFilter, SearchPosition } from './event-query';
+import { LogStore, PersonalDataReader, PersonalSearch, Sql } from '../ledger';
+import { EventFilter, PERSONAL_FILTERS, SearchPosition } from './event-query';
 import { entryFailure, isolateFailures } from './projection-quarantine';
 
 /** The name of this read model's rows in `projection_quarantine`. */
@@ -30,7 +30,9 @@ export interface StoredEvent {
 }
 
 // Filter member → read-model column. Every filter is an exact match on one column.
-const COLUMNS: Readonly<Record<Exclude<keyof EventFilter, 'tenant' | 'from' | 'to'>, string>> = {
+const COLUMNS: Readonly<
+  Record<Exclude<keyof EventFilter, 'tenant' | 'from' | 'to' | 'personalEmail' | 'personalIp'>, string>
+> = {
   type: 'type',
   category: 'category',
   actor: 'actor_id',
@@ -42,22 +44,50 @@ const COLUMNS: Readonly<Record<Exclude<keyof EventFilter, 'tenant' | 'from' | 't
   outcome: 'outcome',
 };
 
+/** A personal filter as the ledger's search index holds it: the kind and the value's HMAC. */
+interface PersonalLookup {
+  readonly field: string;
+  readonly hmac: Buffer;
+}
+
 /**
- * The WHERE clause of `filter` over `event_search s`, its parameters appended to `params`.
- * `logs` bounds a search without a tenant to the caller's tenants (null: every tenant).
+ * The rows a page is chosen from, and the WHERE clause of `filter` over them, its parameters
+ * appended to `params`. Without personal filters: `event_search s`. With them: the ledger's
+ * search index `ledger_personal_search x` for the first (its index walked in the page's order,
+ * as the read model's are), joined to the read model's row, the others as EXISTS; `alias` is the
+ * relation that gives the order (log, recorded_at, idx). `logs` bounds a search without a tenant
+ * to the caller's tenants (null: every tenant).
  */
-function whereOf(filter: EventFilter, logs: readonly string[] | null, params: unknown[]): string[] {
+function whereOf(
+  filter: EventFilter,
+  logs: readonly string[] | null,
+  params: unknown[],
+  personal: readonly PersonalLookup[] = [],
+): { from: string; alias: 's' | 'x'; where: string[] } {
   const where: string[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
-  if (filter.tenant !== undefined) where.push(`s.log = ${param(filter.tenant)}`);
-  else if (logs !== null) where.push(`s.log = ANY(${param(logs)}::text[])`);
+  const alias = personal.length > 0 ? 'x' : 's';
+  if (filter.tenant !== undefined) where.push(`${alias}.log = ${param(filter.tenant)}`);
+  else if (logs !== null) where.push(`${alias}.log = ANY(${param(logs)}::text[])`);
+  let from = 'event_search s';
+  personal.forEach((lookup, i) => {
+    const condition = (y: string) => `${y}.field = ${param(lookup.field)} AND ${y}.hmac = ${param(lookup.hmac)}`;
+    if (i === 0) {
+      from =
+        'ledger_personal_search x JOIN event_search s ON s.log = x.log AND s.recorded_at = x.recorded_at AND s.idx = x.idx';
+      where.push(condition('x'));
+    } else
+      where.push(
+        `EXISTS (SELECT 1 FROM ledger_personal_search y${i} WHERE y${i}.log = x.log AND y${i}.idx = x.idx AND ${condition(`y${i}`)})`,
+      );
+  });
   for (const [member, column] of Object.entries(COLUMNS)) {
     const value = filter[member as keyof typeof COLUMNS];
     if (value !== undefined) where.push(`s.${column} = ${param(value)}`);
   }
-  if (filter.from !== undefined) where.push(`s.recorded_at >= ${param(filter.from)}::timestamptz`);
-  if (filter.to !== undefined) where.push(`s.recorded_at < ${param(filter.to)}::timestamptz`);
-  return where;
+  if (filter.from !== undefined) where.push(`${alias}.recorded_at >= ${param(filter.from)}::timestamptz`);
+  if (filter.to !== undefined) where.push(`${alias}.recorded_at < ${param(filter.to)}::timestamptz`);
+  return { from, alias, where };
 }
 
 /**
@@ -155,7 +185,37 @@ export class EventSearchStore {
     @InjectDataSource() private readonly db: DataSource,
     private readonly logStore: LogStore,
     private readonly personalData: PersonalDataReader,
+    private readonly personalSearch: PersonalSearch,
   ) {}
+
+  /** The personal filters of `filter` as index lookups: their HMACs under the ledger's search key. */
+  private lookups(filter: EventFilter): PersonalLookup[] {
+    const out: PersonalLookup[] = [];
+    for (const [name, field] of Object.entries(PERSONAL_FILTERS)) {
+      const value = filter[name as keyof typeof PERSONAL_FILTERS];
+      if (value !== undefined) out.push({ field, hmac: this.personalSearch.digest({ field, value }) });
+    }
+    return out;
+  }
+
+  /**
+   * Those of `indices` (entries of `log`) that every personal filter of `filter` matches in the
+   * ledger's search index; all of them when it has none.
+   */
+  async personalMatches(sql: Sql, log: string, indices: readonly number[], filter: EventFilter): Promise<number[]> {
+    const lookups = this.lookups(filter);
+    if (lookups.length === 0 || indices.length === 0) return [...indices];
+    const params: unknown[] = [log, indices];
+    const conditions = lookups.map(
+      (l) =>
+        `EXISTS (SELECT 1 FROM ledger_personal_search x WHERE x.log = $1 AND x.idx = i.idx AND x.field = $${params.push(l.field)} AND x.hmac = $${params.push(l.hmac)})`,
+    );
+    const rows = await sql(
+      `SELECT i.idx FROM unnest($2::bigint[]) AS i(idx) WHERE ${conditions.join(' AND ')} ORDER BY i.idx`,
+      params,
+    );
+    return rows.map((r) => Number(r.idx));
+  }
 
   /**
    * Up to `limit` entries matching `filter`, newest first by (recordedAt, log, index), strictly
@@ -169,14 +229,14 @@ export class EventSearchStore {
     limit: number,
   ): Promise<StoredEvent[]> {
     const params: unknown[] = [];
-    const where = whereOf(filter, logs, params);
-    if (after) where.push(afterClause(after, '<', filter.tenant !== undefined, params));
+    const { from, alias: o, where } = whereOf(filter, logs, params, this.lookups(filter));
+    if (after) where.push(afterClause(after, '<', filter.tenant !== undefined, params, o));
     await walkIndexes(sql);
     const rows = await sql(
       `WITH page AS (
-         SELECT s.log, s.idx, s.recorded_at FROM event_search s
+         SELECT ${o}.log, ${o}.idx, ${o}.recorded_at FROM ${from}
          ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY s.recorded_at DESC, s.log DESC, s.idx DESC LIMIT $${params.push(limit)}
+         ORDER BY ${o}.recorded_at DESC, ${o}.log DESC, ${o}.idx DESC LIMIT $${params.push(limit)}
        )
        ${PAGE_ROWS}
        ORDER BY page.recorded_at DESC, page.log DESC, page.idx DESC`,
@@ -214,10 +274,11 @@ export class EventSearchStore {
     extra: readonly number[] = [],
   ): Promise<StoredEvent[]> {
     const params: unknown[] = [];
-    const where = [...whereOf(filter, null, params), `s.idx < $${params.push(size)}`];
-    if (after) where.push(afterClause(after, '>', true, params));
-    const rowsOf = `SELECT s.log, s.idx, s.recorded_at FROM event_search s WHERE ${where.join(' AND ')}
-         ORDER BY s.recorded_at, s.idx LIMIT $${params.push(limit)}`;
+    const { from, alias: o, where } = whereOf(filter, null, params, this.lookups(filter));
+    where.push(`${o}.idx < $${params.push(size)}`);
+    if (after) where.push(afterClause(after, '>', true, params, o));
+    const rowsOf = `SELECT ${o}.log, ${o}.idx, ${o}.recorded_at FROM ${from} WHERE ${where.join(' AND ')}
+         ORDER BY ${o}.recorded_at, ${o}.idx LIMIT $${params.push(limit)}`;
     // Nearly every export has no quarantined entry: its statement stays the plain index walk.
     let page = rowsOf;
     if (extra.length > 0) {
@@ -241,8 +302,9 @@ export class EventSearchStore {
   /** How many entries of `filter.tenant` below index `size` match `filter` in the read model. */
   async exportCount(sql: Sql, filter: EventFilter & { tenant: string }, size: number): Promise<number> {
     const params: unknown[] = [];
-    const where = [...whereOf(filter, null, params), `s.idx < $${params.push(size)}`];
-    const rows = await sql(`SELECT count(*) AS n FROM event_search s WHERE ${where.join(' AND ')}`, params);
+    const { from, alias: o, where } = whereOf(filter, null, params, this.lookups(filter));
+    where.push(`${o}.idx < $${params.push(size)}`);
+    const rows = await sql(`SELECT count(*) AS n FROM ${from} WHERE ${where.join(' AND ')}`, params);
     return Number(rows[0].n);
   }
 

@@ -2,3 +2,4 @@
 export { InvestigationModule } from './investigation.module';
 export { EventExports } from './event-exports';
 export type { ExportStream } from './event-exports';
+export { csvRow } from './csv';

@@ -27,10 +27,10 @@ export class InvestigationController {
 
   @Get('events')
   @RequirePermission('events:read')
-  @RecordRead('events.search', { personal: ['subject'] })
+  @RecordRead('events.search', { personal: ['subject'], withheld: ['personalEmail', 'personalIp'] })
   @ApiOperation({
     summary:
-      'Search entries (newest first, keyset pages): tenant, type, category, actor, target, subject, source, outcome, from, to, limit, cursor',
+      'Search entries (newest first, keyset pages): tenant, type, category, actor, target, subject, source, outcome, from, to, personalEmail, personalIp, limit, cursor',
   })
   searchEvents(@Query() query: Record<string, unknown>, @CurrentPrincipal() principal: Principal): Promise<SearchPage> {
     return this.reads.find(principal, parseSearchQuery(query));
@@ -48,7 +48,7 @@ export class InvestigationController {
 
   @Get('exports')
   @RequirePermission('events:read')
-  @RecordRead('exports', { personal: ['subject'] })
+  @RecordRead('exports', { personal: ['subject'], withheld: ['personalEmail', 'personalIp'] })
   @ApiOperation({
     summary: 'Stream a verifiable export of one log (NDJSON, or CSV with format=csv) for the filters of a search',
   })

@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
 import { PROJECTIONS_HEALTH, contextModule, type AppConfig } from '../platform';
+import { WitnessModule } from '../witness';
 import { EventExports } from './event-exports';
+import { EventProofController } from './event-proof.controller';
 import { EventReads } from './event-reads';
 import { EventSearchStore } from './event-search.store';
 import { InvestigationController } from './investigation.controller';
@@ -14,8 +16,8 @@ import { SearchProjector } from './search-projector';
 export class InvestigationModule {
   static forRoot(config: AppConfig): DynamicModule {
     return contextModule(InvestigationModule, config, () => ({
-      imports: [LedgerModule.forRoot(config)],
-      controllers: [InvestigationController, QuarantineController],
+      imports: [LedgerModule.forRoot(config), WitnessModule.forRoot(config)],
+      controllers: [InvestigationController, EventProofController, QuarantineController],
       providers: [
         EventSearchStore,
         SearchProjector,

@@ -78,7 +78,10 @@ export async function isolateFailures<R>(
 
 // Filter member → where audit_search_row reads it in the leaf (migrations EventSearch,
 // ProjectionQuarantine): the read model's columns, for an entry that has no row.
-const LEAF_PATHS: Readonly<Record<Exclude<keyof EventFilter, 'tenant' | 'from' | 'to'>, readonly string[]>> = {
+// The personal filters are not the leaf's (the caller looks them up in the ledger's search index).
+const LEAF_PATHS: Readonly<
+  Record<Exclude<keyof EventFilter, 'tenant' | 'from' | 'to' | 'personalEmail' | 'personalIp'>, readonly string[]>
+> = {
   type: ['type'],
   category: ['category'],
   actor: ['actor', 'id'],

@@ -35,6 +35,8 @@ export interface AppendedEntry {
   readonly index: number;
   readonly leafHash: string;
   readonly recordedAt: string;
+  /** The leaf bytes, standard base64: the emitter checks leafHash = SHA-256(0x00 ‖ leaf) and the members. */
+  readonly leaf: string;
 }
 
 /** The rows one append writes, the new head, and the acknowledgement of each event. */
@@ -118,7 +120,14 @@ export function planAppend(
         salt: event.personal.salt,
         data: event.personal.data,
       });
-    appended.push({ id, log: head.log, index, leafHash: hash.toString('base64'), recordedAt });
+    appended.push({
+      id,
+      log: head.log,
+      index,
+      leafHash: hash.toString('base64'),
+      recordedAt,
+      leaf: leaf.toString('base64'),
+    });
     previous = hash;
   }
   return {

@@ -135,6 +135,8 @@ export class LedgerErasure implements OnApplicationBootstrap {
       [log, indices, at, by],
     );
     await sql('DELETE FROM idempotency_keys WHERE log = $1 AND idx = ANY($2::bigint[])', [log, indices]);
+    // The search index's rows go with the data: a search by the erased email or address finds nothing.
+    await sql('DELETE FROM personal_search WHERE log = $1 AND idx = ANY($2::bigint[])', [log, indices]);
     const subjects = [...new Set(erased.map((row) => row.subject as string))];
     if (subjects.length > 0) await this.destroyKeys(sql, log, subjects);
     return erased.length;

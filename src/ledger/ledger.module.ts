@@ -11,6 +11,7 @@ import { LogVerification } from './log-verification';
 import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.processor';
 import { MirrorCheck } from './mirror-check';
 import { PersonalDataReader } from './personal-data-reader';
+import { PersonalSearch } from './personal-search-key';
 import { RollbackAcknowledgement } from './rollback-acknowledgement';
 import { Sequencer } from './sequencer';
 import { ServiceEntries } from './service-entries';
@@ -33,6 +34,7 @@ export class LedgerModule {
       LedgerErasure,
       ErasureJournal,
       PersonalDataReader,
+      PersonalSearch,
       SigningKey,
       CheckpointSigner,
       LogReader,

@@ -50,6 +50,16 @@ export interface LogAppend {
   readonly entries: readonly EntryRow[];
   /** Sealed under the subjects' keys (PersonalDataReader, sealPersonal). */
   readonly personal: readonly SealedPersonalData[];
+  /**
+   * Rows of the personal search index (PersonalSearch): for each entry, the HMACs of the email and
+   * IP addresses its personal data holds. Written in the same statement as the personal data.
+   */
+  readonly search?: readonly {
+    readonly idx: number;
+    readonly recordedAt: string;
+    readonly field: string;
+    readonly hmac: Buffer;
+  }[];
   /** The log's key epoch the personal data's keys were read under (SubjectKeys); null without personal data. */
   readonly keyEpoch: number | null;
   readonly claims: readonly ClaimRow[];
@@ -110,9 +120,14 @@ export class LogStore {
   /**
    * Runs `fn` with an `Sql` that can only read, and sees only rows of `tenants` (`['*']` for all):
    * the database's own tenant check, behind the application's. Pass that `Sql` to the reads below.
+   * `oneSnapshot`: all of `fn`'s reads see one snapshot (withTenantScope).
    */
-  tenantScoped<T>(tenants: readonly string[], fn: (sql: Sql) => Promise<T>): Promise<T> {
-    return withTenantScope(this.pool, tenants, fn);
+  tenantScoped<T>(
+    tenants: readonly string[],
+    fn: (sql: Sql) => Promise<T>,
+    options: { readonly oneSnapshot?: boolean } = {},
+  ): Promise<T> {
+    return withTenantScope(this.pool, tenants, fn, options);
   }
 
   /** Runs a read on `sql` (a scoped transaction) when given, else on the DataSource. */
@@ -149,6 +164,7 @@ export class LogStore {
     const sorted = [...appends].sort((x, y) => (x.log < y.log ? -1 : 1));
     const entries = sorted.flatMap((a) => a.entries.map((e) => ({ log: a.log, ...e })));
     const personal = sorted.flatMap((a) => a.personal.map((p) => ({ log: a.log, ...p })));
+    const search = sorted.flatMap((a) => (a.search ?? []).map((row) => ({ log: a.log, ...row })));
     // Claims go in key order so two statements claiming overlapping keys cannot deadlock.
     const claims = sorted
       .flatMap((a) => a.claims.map((c) => ({ log: a.log, ...c })))
@@ -175,6 +191,10 @@ export class LogStore {
                 true
          FROM unnest($13::text[], $14::bigint[], $15::text[], $33::int[], $34::int[], $35::int[], $36::int[])
            AS p(log, idx, subject, salt_at, salt_len, data_at, data_len)
+       ), new_search AS (
+         INSERT INTO personal_search (log, idx, field, hmac, recorded_at)
+         SELECT x.log, x.idx, x.field, substring($41::bytea FROM (x.n::int - 1) * 32 + 1 FOR 32), x.recorded_at
+         FROM unnest($37::text[], $38::bigint[], $39::text[], $40::timestamptz[]) WITH ORDINALITY AS x(log, idx, field, recorded_at, n)
        ), new_claims AS (
          INSERT INTO idempotency_keys (source, key, request_digest, log, idx, id, leaf_hash, recorded_at)
          SELECT * FROM unnest($18::text[], $19::text[], $20::bytea[], $21::text[], $22::bigint[], $23::uuid[], $24::bytea[], $25::timestamptz[])
@@ -229,6 +249,11 @@ export class LogStore {
         salts.len,
         data.at,
         data.len,
+        search.map((x) => x.log),
+        search.map((x) => x.idx),
+        search.map((x) => x.field),
+        search.map((x) => x.recordedAt),
+        Buffer.concat(search.map((x) => x.hmac)),
       ],
       'audit_append',
     );

@@ -7,6 +7,7 @@ import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-p
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
 import { MirrorCheck } from './mirror-check';
+import { PersonalSearch } from './personal-search-key';
 import { PERSONAL_IV_BYTES, sealPersonal } from './personal-data-reader';
 import { LogKeys, SubjectKeys } from './subject-keys';
 import { AppendKind } from './mirror-agreement';
@@ -65,6 +66,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     @Inject(IDS) private readonly ids: Ids,
     private readonly mirrorCheck: MirrorCheck,
     private readonly keys: SubjectKeys,
+    private readonly personalSearch: PersonalSearch,
   ) {}
 
   /**
@@ -344,6 +346,14 @@ export class Sequencer implements BeforeApplicationShutdown {
             personal: plan.personal.map((p) =>
               sealPersonal(logKeys?.keys.get(p.subject) as Buffer, log, p, ivsOfNext()),
             ),
+            // The search index's rows: HMACs of the emails and addresses in the data, never the values.
+            search: plan.personal.flatMap((p) =>
+              this.personalSearch.rowsFor(p.data).map((row) => ({
+                idx: p.idx,
+                recordedAt: plan.entries[p.idx - plan.entries[0].idx].recordedAt,
+                ...row,
+              })),
+            ),
             keyEpoch: logKeys?.epoch ?? null,
             claims: claims.get(log) ?? [],
             head: plan.head,
@@ -388,8 +398,11 @@ export class Sequencer implements BeforeApplicationShutdown {
       id: string;
       leaf_hash: Buffer;
       recorded_at: Date;
+      leaf: Buffer;
     }[] = (await sql(
-      `SELECT c.* FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)`,
+      // The original leaf too, so that a replay answers exactly what the first append answered.
+      `SELECT c.*, e.leaf FROM idempotency_keys c JOIN unnest($1::text[], $2::text[]) AS k(source, key) USING (source, key)
+         JOIN entries e ON e.log = c.log AND e.idx = c.idx`,
       [keyed.map((k) => k.source), keyed.map((k) => k.key)],
     )) as never;
     const existing = new Map(rows.map((row) => [`${row.source}\u0000${row.key}`, row]));
@@ -405,6 +418,7 @@ export class Sequencer implements BeforeApplicationShutdown {
             index: Number(row.idx),
             leafHash: row.leaf_hash.toString('base64'),
             recordedAt: row.recorded_at.toISOString(),
+            leaf: row.leaf.toString('base64'),
           });
         } else refused.set(k.r, new IdempotencyConflictError(k.e));
         continue;

@@ -37,6 +37,8 @@ export const RETENTION_DEFAULTS: Readonly<Record<Category, RetentionTerms>> = {
   ledger: { minDays: 3653, maxDays: null, mode: 'compliance' },
   // Data-subject requests and corrections prove how each right was honoured (GDPR Art. 5(2), 30): ten years.
   privacy: { minDays: 3653, maxDays: null, mode: 'compliance' },
+  // Who sent which logs where, and who approved personal data leaving: kept, never purged.
+  streaming: { minDays: 3653, maxDays: null, mode: 'compliance' },
 };
 
 /** Whether `category` is one the catalogue declares (and so has a policy). */

@@ -297,6 +297,7 @@ describe('retention defaults', () => {
       principals: 3653,
       ledger: 3653,
       privacy: 3653,
+      streaming: 3653,
     };
     for (const [category, minDays] of Object.entries(floors)) expect(pinned[category]).toBeGreaterThanOrEqual(minDays);
     expect(Object.keys(pinned).sort()).toEqual(Object.keys(floors).sort());

@@ -9,6 +9,12 @@ import { Principal } from '../access';
 import { RequestValidationError } from '../platform';
 import { SigningKey } from '../ledger';
 import { ConsistencyProof, InclusionProof, LogReader } from '../ledger';
+import { CosignedCheckpoints } from '../witness';
+
+/** The tree size of a signed checkpoint note (its second line). */
+function checkpointSize(note: string): number {
+  return Number(note.split('\n', 2)[1]);
+}
 
 function count(value: string | undefined, name: string): number {
   if (value === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) {
@@ -28,20 +34,34 @@ export class LogReadController {
   constructor(
     private readonly reader: LogReader,
     private readonly key: SigningKey,
+    private readonly cosigned: CosignedCheckpoints,
   ) {}
 
   @Get('checkpoint')
   @RequirePermission('logs:read')
   @RecordRead('logs.checkpoint')
-  @ApiOperation({ summary: 'The latest signed checkpoint (C2SP tlog-checkpoint), text/plain' })
+  @ApiOperation({
+    summary:
+      'The latest signed checkpoint (C2SP tlog-checkpoint) with every witness cosignature so far, text/plain; ?quorum=1: the latest one that met the witness quorum',
+  })
   async checkpoint(
     @Param('log') log: string,
+    @Query('quorum') quorum: string | undefined,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const note = await this.reader.latestCheckpoint(readableLog(log, principal), principal.tenants);
+    if (quorum !== undefined && quorum !== '1') {
+      throw new RequestValidationError([{ path: '/query/quorum', message: 'must be 1 when given' }]);
+    }
+    const readable = readableLog(log, principal);
+    const note = await this.reader.latestCheckpoint(readable, principal.tenants);
+    const answer =
+      quorum === '1'
+        ? await this.cosigned.latestWithQuorum(readable)
+        : await this.cosigned.withCosignatures(readable, note, checkpointSize(note));
     void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
-    return note;
+    if (answer.quorumMet !== null) void reply.header('x-witness-quorum', answer.quorumMet ? 'met' : 'not-met');
+    return answer.note;
   }
 
   @Get('key')

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
 import { contextModule, type AppConfig } from '../platform';
+import { WitnessModule } from '../witness';
 import { LogReadController } from './log-read.controller';
 import { LogVerificationController } from './log-verification.controller';
 
@@ -12,7 +13,7 @@ import { LogVerificationController } from './log-verification.controller';
 export class TransparencyModule {
   static forRoot(config: AppConfig): DynamicModule {
     return contextModule(TransparencyModule, config, () => ({
-      imports: [LedgerModule.forRoot(config)],
+      imports: [LedgerModule.forRoot(config), WitnessModule.forRoot(config)],
       controllers: [LogReadController, LogVerificationController],
     }));
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearQueues } from '../support/redis-keys';
-import { testKeyEncryptionKey, testSigningKey } from '../support/test-app';
+import { testKeyEncryptionKey, testPersonalSearchKey, testSigningKey } from '../support/test-app';
 import { Client } from 'pg';
 import { assertTestDatabase, createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { ServiceProcess, legalPersonKey, runCommandLine, startServiceProcess } from './support/service-process';
@@ -87,6 +87,7 @@ describe('drill: restoring an older copy of the database', () => {
       AUDIT_SIGNING_KEY: testSigningKey(original),
       // The restored copies hold the original's wrapped subject keys: the deployment's one key-encryption key.
       AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(original),
+      AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(original),
       AUDIT_BOOTSTRAP_ADMIN_KEY: `drill-admin-${randomBytes(16).toString('hex')}`,
       AUDIT_QUEUE_PREFIX: `drill-${randomBytes(6).toString('hex')}`,
       AUDIT_DELETION_RECONCILE_MS: '200',

@@ -55,6 +55,11 @@ export function testKeyEncryptionKey(databaseUrl: string): string {
   return createHash('sha256').update(`key-encryption-key ${databaseUrl}`).digest('base64');
 }
 
+/** The personal search key of every test instance on `databaseUrl` (derived from it, as the key-encryption key). */
+export function testPersonalSearchKey(databaseUrl: string): string {
+  return createHash('sha256').update(`personal-search-key ${databaseUrl}`).digest('base64');
+}
+
 /** Environment for a test instance; `env` overrides (for example AUDIT_COMPONENTS). */
 export function testEnv(databaseUrl: string, env: Record<string, string> = {}): Record<string, string> {
   assertTestDatabase(databaseUrl);
@@ -67,6 +72,7 @@ export function testEnv(databaseUrl: string, env: Record<string, string> = {}): 
     AUDIT_CHECKPOINT_INTERVAL_MS: '50',
     AUDIT_SIGNING_KEY: testSigningKey(databaseUrl),
     AUDIT_KEY_ENCRYPTION_KEY: testKeyEncryptionKey(databaseUrl),
+    AUDIT_PERSONAL_SEARCH_KEY: testPersonalSearchKey(databaseUrl),
     LOG_LEVEL: 'silent',
     ...env,
   };

@@ -8,3 +8,4 @@ export * from './merkle';
 export * from './note';
 export * from './personal-data';
 export * from './tiles';
+export * from './witness';

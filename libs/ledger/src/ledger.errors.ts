@@ -8,9 +8,13 @@ export type LedgerErrorCode =
   | 'malformed_entry_bundle'
   | 'malformed_key'
   | 'malformed_note'
+  | 'malformed_policy'
   | 'malformed_tile_data'
   | 'malformed_tile_path'
+  | 'malformed_tlog_proof'
+  | 'malformed_witness_request'
   | 'not_canonicalizable'
+  | 'quorum_not_met'
   | 'root_mismatch'
   | 'unverified_note';
 

@@ -87,7 +87,7 @@ export class ReadRecordInterceptor implements NestInterceptor {
     const query = (request.query ?? {}) as Record<string, unknown>;
     const tenant = typeof log === 'string' ? log : typeof query.tenant === 'string' ? query.tenant : undefined;
     const input = { ...(path !== undefined ? { path } : {}), ...params, ...query };
-    const { filters, personal } = recordedFilters(input, options.personal ?? []);
+    const { filters, personal } = recordedFilters(input, options.personal ?? [], options.withheld ?? []);
     const share = this.config.readRecords.get(options.route) ?? 1;
     const code = (error as { code?: unknown } | undefined)?.code;
     const entry: EventToAppend = {

@@ -49,4 +49,17 @@ describe('read record policy', () => {
       personal: {},
     });
   });
+
+  it('records a withheld filter without its value, even a repeated or malformed one', () => {
+    expect(
+      recordedFilters(
+        { tenant: 'acme', personalEmail: 'Ada@Example.com', personalIp: ['10.0.0.1', '10.0.0.2'], subject: 'u-1' },
+        ['subject'],
+        ['personalEmail', 'personalIp'],
+      ),
+    ).toEqual({
+      filters: { tenant: 'acme', personalEmail: '[personal]', personalIp: '[personal]' },
+      personal: { subject: 'u-1' },
+    });
+  });
 });

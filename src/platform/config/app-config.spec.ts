@@ -1,3 +1,4 @@
+import { generateCosignerKey } from '@audit/ledger';
 import { ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -153,5 +154,25 @@ describe('loadConfig', () => {
 
   it('runs only the components asked for', () => {
     expect([...loadConfig({ AUDIT_COMPONENTS: 'worker' }).components]).toEqual(['worker']);
+  });
+
+  it('runs the witness only when named, with a valid key and a logs file', () => {
+    expect(loadConfig({}).components.has('witness')).toBe(false);
+    expect(loadConfig({}).witness).toBeNull();
+    const key = generateCosignerKey('witness.example', Buffer.alloc(32, 1)).privateKey;
+    const config = loadConfig({ AUDIT_COMPONENTS: 'all,witness', AUDIT_WITNESS_KEY: key, AUDIT_WITNESS_LOGS: '/x' });
+    expect(config.components.has('witness')).toBe(true);
+    expect(config.components.has('api')).toBe(true);
+    expect(config.witness).toEqual({ key, logsFile: '/x' });
+    expect(() => loadConfig({ AUDIT_COMPONENTS: 'witness', AUDIT_WITNESS_LOGS: '/x' })).toThrow(/AUDIT_WITNESS_KEY/);
+    expect(() => loadConfig({ AUDIT_COMPONENTS: 'witness', AUDIT_WITNESS_KEY: key })).toThrow(/AUDIT_WITNESS_LOGS/);
+    const bad = () =>
+      loadConfig({
+        AUDIT_COMPONENTS: 'witness',
+        AUDIT_WITNESS_KEY: `${key.slice(0, -4)}AAA=`,
+        AUDIT_WITNESS_LOGS: '/x',
+      });
+    expect(bad).toThrow(/AUDIT_WITNESS_KEY is not a cosigner key/);
+    expect(() => bad()).not.toThrow(key.slice(-20));
   });
 });

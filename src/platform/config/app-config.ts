@@ -1,16 +1,46 @@
-import { LOG_NAME_PATTERN } from '@audit/ledger';
+import { LOG_NAME_PATTERN, parseCosignerKey } from '@audit/ledger';
 import { dirname, join } from 'node:path';
 import { PERSONAL_DATA_KINDS, PersonalDataKind } from '../personal-data/personal-data.detector';
 import { ReadRecordSwitches, parseReadRecordSwitches } from './read-record-switches';
 
-/** Which parts of the service this process runs; all of them by default. */
-export type Component = 'api' | 'sequencer' | 'signer' | 'projector' | 'worker';
+/**
+ * Which parts of the service this process runs; `all` (the default) is every one but `witness`,
+ * which is asked for by name (it needs a key and a list of logs).
+ */
+export type Component = 'api' | 'sequencer' | 'signer' | 'projector' | 'worker' | 'witness';
 const COMPONENTS: readonly Component[] = ['api', 'sequencer', 'signer', 'projector', 'worker'];
+const OPTIONAL_COMPONENTS: readonly Component[] = ['witness'];
+
+/**
+ * The witness component (src/witness): its cosigning key, either the text itself or a file that
+ * holds it, and the tlog-policy file of the logs it witnesses (read again when it changes).
+ */
+export interface WitnessSetting {
+  /** `PRIVATE+KEY+<name>+<key ID>+<base64(0x04 ‖ seed)>`; a secret, never logged. */
+  readonly key?: string;
+  readonly keyFile?: string;
+  readonly logsFile: string;
+}
 
 /** A per-key request budget: a bucket of `burst` requests refilled at `perSecond`. */
 export interface RateLimitSetting {
   readonly perSecond: number;
   readonly burst: number;
+}
+
+/** How sinks are delivered to (src/streaming). */
+export interface SinkDeliverySetting {
+  /** Consecutive failed deliveries after which a sink is put in `error` (an admin's PATCH resumes it). */
+  readonly maxFailures: number;
+  /** First retry delay; doubles per failure up to `maxBackoffMs`, each wait drawn in [½, 1] of it (jitter). */
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  /** How often a worker looks for entries to send. */
+  readonly pollMs: number;
+  /** Entries per delivery at most. */
+  readonly batch: number;
+  /** How long one delivery may take. */
+  readonly timeoutMs: number;
 }
 
 /** The webhook that hears about holds and blocked deletions (`AUDIT_WEBHOOK_*`; src/notifications). */
@@ -51,6 +81,13 @@ export interface AppConfig {
   /** Where the key-encryption key is kept when AUDIT_KEY_ENCRYPTION_KEY is unset (generated on first start, mode 0600). */
   readonly keyEncryptionKeyFile: string;
   /**
+   * The key of the personal-data search index's HMACs (32 bytes; a secret, never in the database:
+   * docs/api.md "Search by personal data"). When set, `personalSearchKeyFile` is neither read nor written.
+   */
+  readonly personalSearchKey?: Buffer;
+  /** Where the search key is kept when AUDIT_PERSONAL_SEARCH_KEY is unset (generated on first start, mode 0600). */
+  readonly personalSearchKeyFile: string;
+  /**
    * Where the signing key is kept when AUDIT_SIGNING_KEY is unset: read if it exists, generated
    * into it (mode 0600) on first start otherwise (src/ledger/signing-key.ts).
    */
@@ -78,6 +115,8 @@ export interface AppConfig {
   readonly rateLimits: { readonly emitter: RateLimitSetting | null; readonly other: RateLimitSetting | null };
   /** Where notifications are delivered; null (no `AUDIT_WEBHOOK_URL`): notifications are off. */
   readonly webhook: WebhookSetting | null;
+  /** Delivery to sinks (src/streaming): `AUDIT_SINK_*`. */
+  readonly sinks: SinkDeliverySetting;
   /**
    * How long the graceful close on SIGTERM/SIGINT may take before the process logs what it could
    * not finish and exits anyway (src/platform/shutdown/shutdown-deadline.ts).
@@ -85,6 +124,13 @@ export interface AppConfig {
   readonly shutdownDeadlineMs: number;
   /** The personal-data guard at ingestion; by default `enforce`, looking for emails and IP addresses. */
   readonly personalData: PersonalDataSetting;
+  /** Set when this process runs the `witness` component (`AUDIT_WITNESS_*`); null otherwise. */
+  readonly witness: WitnessSetting | null;
+  /**
+   * The tlog-policy file naming the witnesses (with their URLs) that cosign this deployment's
+   * checkpoints and the quorum (`AUDIT_WITNESS_POLICY`); null: checkpoints are not witnessed.
+   */
+  readonly witnessPolicyFile: string | null;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -124,6 +170,26 @@ function url(
     problems.push(`${name} is not a URL`);
   }
   return raw;
+}
+
+/** The witness component's settings; the key is checked here, its text never quoted. */
+function witnessSetting(env: Env, problems: string[]): WitnessSetting | null {
+  const key = env.AUDIT_WITNESS_KEY || undefined;
+  const keyFile = env.AUDIT_WITNESS_KEY_FILE || undefined;
+  const logsFile = env.AUDIT_WITNESS_LOGS || undefined;
+  if ((key === undefined) === (keyFile === undefined)) {
+    problems.push('the witness component needs exactly one of AUDIT_WITNESS_KEY and AUDIT_WITNESS_KEY_FILE');
+  }
+  if (key !== undefined) {
+    try {
+      parseCosignerKey(key);
+    } catch {
+      problems.push('AUDIT_WITNESS_KEY is not a cosigner key PRIVATE+KEY+<name>+<key ID>+<base64(0x04 ‖ seed)>');
+    }
+  }
+  if (logsFile === undefined) problems.push('the witness component needs AUDIT_WITNESS_LOGS (a tlog-policy file)');
+  if (logsFile === undefined) return null;
+  return { ...(key !== undefined ? { key } : {}), ...(keyFile !== undefined ? { keyFile } : {}), logsFile };
 }
 
 /** A cron pattern of five or six fields (BullMQ's syntax); the value is checked for shape only. */
@@ -193,6 +259,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('AUDIT_KEY_ENCRYPTION_KEY must be base64 of 32 bytes');
   }
   const keyEncryptionKeyFile = env.AUDIT_KEY_ENCRYPTION_KEY_FILE || join(dirname(checkpointDir), 'key-encryption-key');
+  const personalSearchKey = env.AUDIT_PERSONAL_SEARCH_KEY
+    ? Buffer.from(env.AUDIT_PERSONAL_SEARCH_KEY, 'base64')
+    : undefined;
+  if (personalSearchKey !== undefined && personalSearchKey.length !== 32) {
+    problems.push('AUDIT_PERSONAL_SEARCH_KEY must be base64 of 32 bytes');
+  }
+  const personalSearchKeyFile =
+    env.AUDIT_PERSONAL_SEARCH_KEY_FILE || join(dirname(checkpointDir), 'personal-search-key');
   const logOriginPrefix = env.AUDIT_LOG_ORIGIN || 'audit-trail.localhost';
   if (/[\s+]/.test(logOriginPrefix) || logOriginPrefix.endsWith('/')) {
     problems.push('AUDIT_LOG_ORIGIN must have no spaces or "+" and must not end with "/"');
@@ -200,9 +274,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const components = new Set<Component>();
   for (const part of (env.AUDIT_COMPONENTS || 'all').split(',').map((s) => s.trim())) {
     if (part === 'all') COMPONENTS.forEach((c) => components.add(c));
-    else if ((COMPONENTS as readonly string[]).includes(part)) components.add(part as Component);
-    else problems.push(`AUDIT_COMPONENTS has an unknown component "${part}" (known: all, ${COMPONENTS.join(', ')})`);
+    else if ([...COMPONENTS, ...OPTIONAL_COMPONENTS].includes(part as Component)) components.add(part as Component);
+    else {
+      const known = ['all', ...COMPONENTS, ...OPTIONAL_COMPONENTS].join(', ');
+      problems.push(`AUDIT_COMPONENTS has an unknown component "${part}" (known: ${known})`);
+    }
   }
+  const witness = components.has('witness') ? witnessSetting(env, problems) : null;
   const queuePrefix = env.AUDIT_QUEUE_PREFIX || 'audit';
   if (!LOG_NAME_PATTERN.test(queuePrefix)) problems.push('AUDIT_QUEUE_PREFIX must match ^[a-z0-9][a-z0-9_-]{0,62}$');
   const logLevel = env.LOG_LEVEL || 'info';
@@ -235,6 +313,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     signingKeyFile,
     keyEncryptionKey,
     keyEncryptionKeyFile,
+    personalSearchKey,
+    personalSearchKeyFile,
     logOriginPrefix,
     holdReleaseApprovals: integer(env, 'HOLD_RELEASE_APPROVALS', 2, 2, 10, problems),
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
@@ -254,8 +334,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
       webhookUrl !== undefined && webhookSecret !== undefined
         ? { url: webhookUrl, secret: webhookSecret, backoffMs: webhookBackoffMs }
         : null,
+    sinks: {
+      maxFailures: integer(env, 'AUDIT_SINK_MAX_FAILURES', 10, 1, 1_000_000, problems),
+      backoffMs: integer(env, 'AUDIT_SINK_BACKOFF_MS', 1000, 1, 3_600_000, problems),
+      maxBackoffMs: integer(env, 'AUDIT_SINK_MAX_BACKOFF_MS', 300_000, 1, 86_400_000, problems),
+      pollMs: integer(env, 'AUDIT_SINK_POLL_MS', 500, 10, 60_000, problems),
+      batch: integer(env, 'AUDIT_SINK_BATCH', 500, 1, 5000, problems),
+      timeoutMs: integer(env, 'AUDIT_SINK_TIMEOUT_MS', 10_000, 100, 120_000, problems),
+    },
     shutdownDeadlineMs: integer(env, 'AUDIT_SHUTDOWN_DEADLINE_MS', 30_000, 100, 600_000, problems),
     personalData: personalData(env, problems),
+    witness,
+    witnessPolicyFile: env.AUDIT_WITNESS_POLICY || null,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

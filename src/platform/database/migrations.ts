@@ -13,6 +13,10 @@ import { Principals1765324800000 } from '../../../migrations/1765324800000-princ
 import { KeyCustody1765411200000 } from '../../../migrations/1765411200000-key-custody';
 import { SubjectRequests1765670400000 } from '../../../migrations/1765670400000-subject-requests';
 import { PersonalDataAtRest1765756800000 } from '../../../migrations/1765756800000-personal-data-at-rest';
+import { PersonalSearch1796358047001 } from '../../../migrations/1796358047001-personal-search';
+import { Sinks1796358055004 } from '../../../migrations/1796358055004-sinks';
+import { ConsoleSessions1796358072007 } from '../../../migrations/1796358072007-console-sessions';
+import { WitnessState1796358301003 } from '../../../migrations/1796358301003-witness-state';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
 export const MIGRATIONS = [
@@ -31,4 +35,8 @@ export const MIGRATIONS = [
   KeyCustody1765411200000,
   SubjectRequests1765670400000,
   PersonalDataAtRest1765756800000,
+  PersonalSearch1796358047001,
+  Sinks1796358055004,
+  ConsoleSessions1796358072007,
+  WitnessState1796358301003,
 ];

@@ -33,11 +33,17 @@ export function tenantScopeSetting(tenants: readonly string[]): string {
  *
  * This is a second line behind the application's own tenant checks, not a sandbox: code running
  * in `fn` could `RESET ROLE` (see docs/api.md "Tenant isolation in PostgreSQL").
+ *
+ * With `oneSnapshot`, every statement of `fn` sees the database as of its first one (REPEATABLE
+ * READ; read-only, so it never fails to serialize): a read of several statements about a log being
+ * appended to (a full verification reads the head, then the entries) sees no entry committed in
+ * between. Without it, each statement sees what was committed before it (READ COMMITTED).
  */
 export async function withTenantScope<T>(
   db: { connect(): Promise<PoolClient> },
   tenants: readonly string[],
   fn: (sql: ScopedSql) => Promise<T>,
+  options: { readonly oneSnapshot?: boolean } = {},
 ): Promise<T> {
   const scope = tenantScopeSetting(tenants);
   const client = await db.connect();
@@ -47,10 +53,11 @@ export async function withTenantScope<T>(
     // scope is checked above and escaped anyway).
     // A scope of every tenant filters nothing: it skips the role switch and with it the per-row
     // policy check (a full verification reads a million rows), and stays read-only.
+    const begin = options.oneSnapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN READ ONLY';
     await client.query(
       scope === '*'
-        ? 'BEGIN READ ONLY'
-        : `BEGIN READ ONLY; SELECT set_config('role', '${READER_ROLE}', true), set_config('audit.tenants', ${client.escapeLiteral(scope)}, true)`,
+        ? begin
+        : `${begin}; SELECT set_config('role', '${READER_ROLE}', true), set_config('audit.tenants', ${client.escapeLiteral(scope)}, true)`,
     );
     const result = await fn(async (text, params) => (await client.query(text, params)).rows);
     await client.query('COMMIT');

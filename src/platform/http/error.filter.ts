@@ -24,6 +24,10 @@ const LIBRARY_STATUS = {
   malformed_key: 400,
   unverified_note: 400,
   malformed_checkpoint: 400,
+  malformed_policy: 400,
+  malformed_tlog_proof: 400,
+  malformed_witness_request: 400,
+  quorum_not_met: 400,
   // A programming error (a verifier used after it finished), never a client's: answered as 500.
   export_verifier_finished: 500,
 } as const satisfies Record<LedgerErrorCode, number>;

@@ -35,6 +35,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly consoleSignInFailures = new Counter({
+    name: 'audit_console_sign_in_failures_total',
+    help: 'Console sign-ins refused (an unknown, revoked or expired key), recorded in the ledger or not',
+    registers: [this.registry],
+  });
+
   readonly checkpointsSigned = new Counter({
     name: 'audit_checkpoints_signed_total',
     help: 'Checkpoints signed by this process',

@@ -98,9 +98,9 @@ export function isValidKeyName(name: string): boolean {
 /**
  * The key ID of a key: the first four bytes, big-endian, of
  * SHA-256(name ‖ 0x0A ‖ encodedKey), where encodedKey is the signature type byte followed by
- * the public key (for Ed25519: 0x01 ‖ 32 bytes). Requires a valid key name.
+ * the public key (for Ed25519: 0x01 ‖ 32 bytes). Requires a valid key name. @internal
  */
-function computeKeyHash(name: string, encodedKey: Uint8Array): number {
+export function computeKeyHash(name: string, encodedKey: Uint8Array): number {
   return createHash('sha256')
     .update(Buffer.from(name, 'utf8'))
     .update(Buffer.of(0x0a))
@@ -113,7 +113,8 @@ function hex8(keyHash: number): string {
   return keyHash.toString(16).padStart(8, '0');
 }
 
-function privateKeyFromSeed(seed: Uint8Array): KeyObject {
+/** The Ed25519 private key whose 32-byte seed is `seed`. @internal */
+export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   return createPrivateKey({
     key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
     format: 'der',
@@ -121,7 +122,8 @@ function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   });
 }
 
-function rawPublicKey(privateKey: KeyObject): Buffer {
+/** The 32 raw bytes of the public key of an Ed25519 private key. @internal */
+export function rawPublicKey(privateKey: KeyObject): Buffer {
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   // Guards the slicing below against a Node that would export another SPKI layout.
   if (
@@ -131,6 +133,15 @@ function rawPublicKey(privateKey: KeyObject): Buffer {
     throw new NoteKeyError('unexpected SPKI encoding of an Ed25519 public key');
   }
   return spki.subarray(SPKI_ED25519_PREFIX.length);
+}
+
+/** The Ed25519 public key of 32 raw bytes; throws NoteKeyError if they are not one. @internal */
+export function publicKeyFromRaw(key: Uint8Array): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, key]), format: 'der', type: 'spki' });
+  } catch {
+    throw new NoteKeyError('verifier key is not an Ed25519 public key');
+  }
 }
 
 function encodeKey(keyBytes: Uint8Array): Buffer {
@@ -232,12 +243,7 @@ export function parseVerifierKey(text: string): NoteVerifier {
   if (computeKeyHash(name, encodeKey(key)) !== keyHash) {
     throw new NoteKeyError('verifier key hash does not match the key');
   }
-  let publicKey: KeyObject;
-  try {
-    publicKey = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, key]), format: 'der', type: 'spki' });
-  } catch {
-    throw new NoteKeyError('verifier key is not an Ed25519 public key');
-  }
+  const publicKey = publicKeyFromRaw(key);
   return Object.freeze({
     name,
     keyHash,

@@ -1,0 +1,36 @@
+import { v7 as uuidv7 } from 'uuid';
+import { AuditEvent, WireEvent, toWire } from '../audit-event';
+
+/**
+ * Anything that runs SQL with `$1` parameters inside the caller's transaction: a `pg` client
+ * between BEGIN and COMMIT, or a TypeORM EntityManager of `dataSource.transaction(...)`.
+ */
+export interface Queryable {
+  query(text: string, params?: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Writes events to `audit_outbox` in the caller's transaction, so they commit or roll back with
+ * the business change. Returns each event's idempotency key (a UUIDv7: the service's entry id
+ * stays the service's). An OutboxRelay sends them later.
+ */
+export async function writeToOutbox(tx: Queryable, events: readonly AuditEvent[]): Promise<string[]> {
+  if (events.length === 0) return [];
+  const wire: WireEvent[] = events.map((event) => toWire(event));
+  const keys = wire.map(() => uuidv7());
+  await tx.query('INSERT INTO audit_outbox (idempotency_key, event) SELECT * FROM unnest($1::uuid[], $2::jsonb[])', [
+    keys,
+    wire.map((event) => JSON.stringify(event)),
+  ]);
+  return keys;
+}
+
+/** The outbox in a plain `pg` transaction: `const tx = await pool.connect(); await tx.query('BEGIN'); ...`. */
+export function outboxForPg(client: Queryable): { record(...events: AuditEvent[]): Promise<string[]> } {
+  return { record: (...events) => writeToOutbox(client, events) };
+}
+
+/** The outbox in a TypeORM transaction: `dataSource.transaction(async (manager) => ...)`. */
+export function outboxForEntityManager(manager: Queryable): { record(...events: AuditEvent[]): Promise<string[]> } {
+  return { record: (...events) => writeToOutbox(manager, events) };
+}

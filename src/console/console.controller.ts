@@ -1,0 +1,781 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConsoleSessions, Principal, RequirePermission } from '../access';
+import { csvRow } from '../investigation';
+import { ApiError, ConsoleApi, queryOf } from './console-api';
+import { ConsoleAssets } from './console-assets';
+import { Html } from './html';
+import { EVENT_FILTERS, EventItem, SearchResult, eventPage, eventRows, eventsPage } from './pages/events';
+import { HOLD_FORM_FIELDS, HoldForm, HoldView, holdBody, holdPage, holdsPage, newHoldPage } from './pages/holds';
+import { Viewer } from './pages/layout';
+import {
+  deletionPage,
+  deletionsPage,
+  errorPage,
+  keysPage,
+  logPage,
+  logsPage,
+  settingsPage,
+  signInPage,
+  subjectRequestPage,
+  subjectRequestsPage,
+} from './pages/other';
+
+/** The session cookie: HttpOnly, SameSite=Strict, Secure behind TLS. */
+const SESSION_COOKIE = 'audit_console';
+/** The sign-in form's double-submit token (there is no session yet to bind a CSRF token to). */
+const SIGN_IN_COOKIE = 'audit_console_sign_in';
+
+/**
+ * What every console answer carries: a policy that allows scripts, styles and requests to this
+ * origin only (no inline script or style, no eval), no framing, no referrer, no caching of pages
+ * that hold evidence.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with form posts,
+  // and the origin check below needs the real one. Other hosts still get no referrer.
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+type Form = Record<string, string | undefined>;
+
+interface Signed {
+  readonly token: string;
+  readonly principal: Principal;
+  readonly viewer: Viewer;
+}
+
+/**
+ * The console (docs/console.md): server-rendered pages for investigators and legal staff at stable
+ * URLs. Each page calls the JSON API in-process with the session's token (`ConsoleApi`), so what a
+ * person may see and do, and what is recorded, is exactly what their key would get.
+ */
+@ApiExcludeController()
+@Controller('console')
+@RequirePermission('public')
+export class ConsoleController {
+  constructor(
+    private readonly sessions: ConsoleSessions,
+    private readonly api: ConsoleApi,
+    private readonly assets: ConsoleAssets,
+  ) {}
+
+  @Get()
+  async home(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.signed(request);
+    redirect(reply, signed === null ? '/console/sign-in' : '/console/events');
+  }
+
+  @Get('assets/:name')
+  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
+    const asset = this.assets.get(name);
+    if (asset === undefined) return void send(reply, 404, errorPage(null, 'Not found', { code: 'not_found' }));
+    void reply
+      .headers(SECURITY_HEADERS)
+      .header('cache-control', 'public, max-age=300')
+      .header('content-type', asset.type)
+      .send(asset.body);
+  }
+
+  @Get('sign-in')
+  signInForm(@Query('next') next: string | undefined, @Res() reply: FastifyReply): void {
+    const csrf = randomBytes(24).toString('base64url');
+    reply.header(
+      'set-cookie',
+      serializeCookie(SIGN_IN_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/console' }),
+    );
+    send(reply, 200, signInPage(csrf, safeNext(next), null));
+  }
+
+  @Post('sign-in')
+  async signIn(@Body() form: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const expected = cookies(request)[SIGN_IN_COOKIE];
+    if (expected === undefined || !sameText(expected, form?._csrf))
+      return send(reply, 403, errorPage(null, 'Sign-in refused', csrfProblem()));
+    const key = typeof form.key === 'string' ? form.key.trim() : '';
+    try {
+      const session = await this.sessions.signIn(key);
+      const secure = isSecure(request);
+      reply.header('set-cookie', [
+        serializeCookie(SESSION_COOKIE, session.token, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure,
+          path: '/',
+          expires: session.expiresAt,
+        }),
+        serializeCookie(SIGN_IN_COOKIE, '', {
+          httpOnly: true,
+          sameSite: 'strict',
+          path: '/console',
+          maxAge: 0,
+        }),
+      ]);
+      redirect(reply, safeNext(form.next));
+    } catch (e) {
+      const csrf = randomBytes(24).toString('base64url');
+      reply.header(
+        'set-cookie',
+        serializeCookie(SIGN_IN_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/console' }),
+      );
+      const message = e instanceof Error ? e.message : 'sign-in failed';
+      send(reply, 401, signInPage(csrf, safeNext(form.next), { code: 'unauthorized', message }));
+    }
+  }
+
+  @Post('sign-out')
+  async signOut(@Body() form: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const token = cookies(request)[SESSION_COOKIE];
+    if (token !== undefined) {
+      if (!this.sessions.csrfMatches(token, form?._csrf))
+        return send(reply, 403, errorPage(null, 'Sign-out refused', csrfProblem()));
+      await this.sessions.signOut(token);
+    }
+    reply.header(
+      'set-cookie',
+      serializeCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 0 }),
+    );
+    redirect(reply, '/console/sign-in');
+  }
+
+  @Get('events')
+  async events(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const filters = eventFilters(query);
+    if (Object.keys(filters).length === 0 && query.cursor === undefined)
+      return send(reply, 200, eventsPage(signed.viewer, filters, null, null));
+    const answer = await this.api.call<SearchResult & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/events${queryOf({ ...filters, cursor: query.cursor, limit: '50' })}`,
+    );
+    if (answer.status === 401) return this.expired(request, reply);
+    send(
+      reply,
+      answer.status === 200 ? 200 : answer.status,
+      eventsPage(
+        signed.viewer,
+        filters,
+        answer.status === 200 ? answer.body : null,
+        answer.status === 200 ? null : answer.body,
+      ),
+    );
+  }
+
+  /** The next page of results as table rows (htmx replaces the "older entries" row with them). */
+  @Get('events/rows')
+  async eventRows(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const filters = eventFilters(query);
+    const answer = await this.api.call<SearchResult & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/events${queryOf({ ...filters, cursor: query.cursor, limit: '50' })}`,
+    );
+    if (answer.status !== 200)
+      return send(reply, answer.status, errorPage(signed.viewer, 'Search failed', answer.body));
+    send(reply, 200, eventRows(filters, answer.body));
+  }
+
+  @Get('events/:id')
+  async event(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<EventItem & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/events/${encodeURIComponent(id)}`,
+    );
+    if (answer.status === 401) return this.expired(request, reply);
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Event', answer.body));
+    const entry = answer.body;
+    const holds = await this.holdsCovering(signed.token, entry);
+    send(reply, 200, eventPage(signed.viewer, entry, holds));
+  }
+
+  /**
+   * The entry with everything an outsider needs to verify it: the leaf bytes, the inclusion proof,
+   * the signed checkpoint, and the key the server names (which the browser compares with the key
+   * the person pinned, never trusting it by itself).
+   */
+  @Get('events/:id/evidence.json')
+  async evidence(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<EventItem & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/events/${encodeURIComponent(id)}`,
+    );
+    if (answer.status !== 200) return sendJson(reply, answer.status, answer.body);
+    const entry = answer.body;
+    const key = await this.api.call(signed.token, 'GET', `/v1/logs/${encodeURIComponent(String(entry.log))}/key`);
+    sendJson(reply, 200, {
+      id: entry.id,
+      log: entry.log,
+      index: entry.index,
+      leaf: entry.leaf,
+      leafHash: entry.leafHash,
+      inclusion: entry.inclusion,
+      serverKey: key.status === 200 ? key.text.trim() : null,
+    });
+  }
+
+  @Get('exports')
+  async exports(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const format = query.format === 'csv' ? 'csv' : undefined;
+    const answer = await this.api.call<ApiError>(
+      signed.token,
+      'GET',
+      `/v1/exports${queryOf({ ...eventFilters(query), format })}`,
+    );
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Export', answer.body));
+    void reply
+      .headers(SECURITY_HEADERS)
+      .header('content-type', String(answer.headers['content-type']))
+      .header('content-disposition', `attachment; filename="export.${format ?? 'ndjson'}"`)
+      .send(answer.text);
+  }
+
+  @Get('logs')
+  async logs(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    send(reply, 200, logsPage(signed.viewer));
+  }
+
+  @Get('logs/open')
+  openLog(@Query('log') log: string | undefined, @Res() reply: FastifyReply): void {
+    redirect(reply, `/console/logs/${encodeURIComponent(log ?? '')}`);
+  }
+
+  @Get('logs/:log')
+  async log(@Param('log') log: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    await this.renderLog(signed, log, null, reply);
+  }
+
+  @Post('logs/:log/verify')
+  async verifyLog(
+    @Param('log') log: string,
+    @Body() form: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, form);
+    if (signed === null) return;
+    const answer = await this.api.call<Record<string, unknown>>(
+      signed.token,
+      'POST',
+      `/v1/logs/${encodeURIComponent(log)}/verify`,
+      {},
+    );
+    await this.renderLog(signed, log, answer, reply);
+  }
+
+  @Get('holds')
+  async holds(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const filters = { tenant: query.tenant, status: query.status };
+    const answer = await this.api.call<{ items: HoldView[] } & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/holds${queryOf(filters)}`,
+    );
+    send(
+      reply,
+      answer.status,
+      holdsPage(
+        signed.viewer,
+        filters,
+        answer.status === 200 ? answer.body.items : null,
+        answer.status === 200 ? null : answer.body,
+      ),
+    );
+  }
+
+  @Get('holds.csv')
+  async holdsCsv(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<{ items: HoldView[] } & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/holds${queryOf({ tenant: query.tenant, status: query.status })}`,
+    );
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Holds', answer.body));
+    const rows = [['id', 'tenant', 'matter', 'status', 'placedAt', 'releasedAt', 'scope']].concat(
+      answer.body.items.map((h) => [
+        h.id,
+        h.tenant,
+        h.matter,
+        h.status,
+        String(h.placedAt ?? ''),
+        String((h as unknown as { releasedAt?: string }).releasedAt ?? ''),
+        JSON.stringify(h.scope),
+      ]),
+    );
+    void reply
+      .headers(SECURITY_HEADERS)
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="holds.csv"')
+      .send(rows.map(csvRow).join(''));
+  }
+
+  @Get('holds/new')
+  async newHold(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    send(reply, 200, newHoldPage(signed.viewer, holdForm({}), null, null));
+  }
+
+  @Post('holds/preview')
+  async previewHold(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const form = holdForm(body);
+    const answer = await this.api.call<Record<string, unknown>>(
+      signed.token,
+      'POST',
+      '/v1/holds/preview',
+      holdBody(form),
+    );
+    const ok = answer.status === 200;
+    send(
+      reply,
+      ok ? 200 : answer.status,
+      newHoldPage(signed.viewer, form, ok ? answer.body : null, ok ? null : answer.body),
+    );
+  }
+
+  @Post('holds')
+  async placeHold(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const form = holdForm(body);
+    const answer = await this.api.call<HoldView & ApiError>(signed.token, 'POST', '/v1/holds', holdBody(form));
+    if (answer.status !== 201) return send(reply, answer.status, newHoldPage(signed.viewer, form, null, answer.body));
+    redirect(reply, `/console/holds/${encodeURIComponent(answer.body.id)}`);
+  }
+
+  @Get('holds/:id')
+  async hold(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<HoldView & ApiError>(signed.token, 'GET', `/v1/holds/${encodeURIComponent(id)}`);
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Hold', answer.body));
+    send(reply, 200, holdPage(signed.viewer, answer.body, null));
+  }
+
+  @Post('holds/:id/release')
+  async releaseHold(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const path = `/v1/holds/${encodeURIComponent(id)}`;
+    const answer = await this.api.call<Record<string, unknown> & ApiError>(signed.token, 'POST', `${path}/release`, {
+      reason: body.reason ?? '',
+    });
+    const hold = await this.api.call<HoldView & ApiError>(signed.token, 'GET', path);
+    if (hold.status !== 200) return send(reply, hold.status, errorPage(signed.viewer, 'Hold', hold.body));
+    const ok = answer.status === 200 || answer.status === 202;
+    const notice = !ok
+      ? undefined
+      : answer.body.status === 'released'
+        ? 'The hold is released.'
+        : `Release requested: ${String(answer.body.approvals)} of ${String(answer.body.required)} legal persons so far.`;
+    send(reply, ok ? 200 : answer.status, holdPage(signed.viewer, hold.body, ok ? null : answer.body, notice));
+  }
+
+  @Post('holds/:id/amend')
+  async amendHold(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const path = `/v1/holds/${encodeURIComponent(id)}`;
+    const { scope, description } = holdBody(holdForm(body));
+    const answer = await this.api.call<ApiError>(signed.token, 'POST', `${path}/amend`, {
+      scope,
+      ...(description !== undefined ? { description } : {}),
+      reason: body.reason ?? '',
+    });
+    const hold = await this.api.call<HoldView & ApiError>(signed.token, 'GET', path);
+    if (hold.status !== 200) return send(reply, hold.status, errorPage(signed.viewer, 'Hold', hold.body));
+    const ok = answer.status === 200;
+    send(
+      reply,
+      answer.status,
+      holdPage(signed.viewer, hold.body, ok ? null : answer.body, ok ? 'The hold is widened.' : undefined),
+    );
+  }
+
+  @Get('subject-requests')
+  async subjectRequests(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
+      signed.token,
+      'GET',
+      '/v1/subject-requests',
+    );
+    const ok = answer.status === 200;
+    send(
+      reply,
+      answer.status,
+      subjectRequestsPage(signed.viewer, ok ? answer.body.items : null, ok ? null : answer.body),
+    );
+  }
+
+  @Get('subject-requests/:id')
+  async subjectRequest(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<Record<string, unknown> & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/subject-requests/${encodeURIComponent(id)}`,
+    );
+    if (answer.status !== 200)
+      return send(reply, answer.status, errorPage(signed.viewer, 'Subject request', answer.body));
+    send(reply, 200, subjectRequestPage(signed.viewer, answer.body));
+  }
+
+  @Get('subject-requests/:id/bundle')
+  async subjectBundle(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<ApiError>(
+      signed.token,
+      'GET',
+      `/v1/subject-requests/${encodeURIComponent(id)}/bundle`,
+    );
+    if (answer.status !== 200)
+      return send(reply, answer.status, errorPage(signed.viewer, 'Access bundle', answer.body));
+    void reply
+      .headers(SECURITY_HEADERS)
+      .header('content-type', 'application/x-ndjson')
+      .header('content-disposition', `attachment; filename="subject-request-${id.replace(/[^0-9a-f-]/g, '')}.ndjson"`)
+      .send(answer.text);
+  }
+
+  @Get('deletions')
+  async deletions(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/deletion-requests${queryOf({ tenant: query.tenant, status: query.status })}`,
+    );
+    const ok = answer.status === 200;
+    send(reply, answer.status, deletionsPage(signed.viewer, ok ? answer.body.items : null, ok ? null : answer.body));
+  }
+
+  @Get('deletions/:id')
+  async deletion(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<Record<string, unknown> & ApiError>(
+      signed.token,
+      'GET',
+      `/v1/deletion-requests/${encodeURIComponent(id)}`,
+    );
+    if (answer.status !== 200)
+      return send(reply, answer.status, errorPage(signed.viewer, 'Deletion request', answer.body));
+    send(reply, 200, deletionPage(signed.viewer, answer.body));
+  }
+
+  @Get('keys')
+  async keys(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    await this.renderKeys(signed, reply, null, null);
+  }
+
+  @Post('keys')
+  async createKey(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const list = (text: string | undefined) =>
+      (text ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    const answer = await this.api.call<{ name: string; key: string } & ApiError>(signed.token, 'POST', '/v1/keys', {
+      name: body.name ?? '',
+      roles: list(body.roles),
+      tenants: list(body.tenants),
+      ...(body.principal ? { principal: body.principal.trim() } : {}),
+    });
+    if (answer.status !== 201) return this.renderKeys(signed, reply, answer.body, null, answer.status);
+    await this.renderKeys(signed, reply, null, { name: answer.body.name, key: answer.body.key });
+  }
+
+  @Post('keys/:id/rotate')
+  async rotateKey(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const answer = await this.api.call<{ name: string; key: string } & ApiError>(
+      signed.token,
+      'POST',
+      `/v1/keys/${encodeURIComponent(id)}/rotate`,
+      {},
+    );
+    if (answer.status !== 200) return this.renderKeys(signed, reply, answer.body, null, answer.status);
+    await this.renderKeys(signed, reply, null, { name: answer.body.name, key: answer.body.key });
+  }
+
+  @Post('keys/:id/revoke')
+  async revokeKey(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const answer = await this.api.call<ApiError>(signed.token, 'DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+    if (answer.status === 401) return this.expired(request, reply);
+    await this.renderKeys(signed, reply, answer.status === 200 ? null : answer.body, null, answer.status);
+  }
+
+  @Get('settings')
+  async settings(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    send(reply, 200, settingsPage(signed.viewer));
+  }
+
+  private async renderKeys(
+    signed: Signed,
+    reply: FastifyReply,
+    error: ApiError | null,
+    secret: { name: string; key: string } | null,
+    status = 200,
+  ): Promise<void> {
+    const list = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(signed.token, 'GET', '/v1/keys');
+    const ok = list.status === 200;
+    send(
+      reply,
+      ok ? status : list.status,
+      keysPage(signed.viewer, ok ? list.body.items : null, ok ? error : list.body, secret),
+    );
+  }
+
+  private async renderLog(
+    signed: Signed,
+    log: string,
+    report: { status: number; body: Record<string, unknown> } | null,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const checkpoint = await this.api.call<ApiError>(
+      signed.token,
+      'GET',
+      `/v1/logs/${encodeURIComponent(log)}/checkpoint`,
+    );
+    const error =
+      checkpoint.status === 200 || checkpoint.status === 404
+        ? report !== null && report.status !== 200
+          ? (report.body as ApiError)
+          : null
+        : checkpoint.body;
+    const status = checkpoint.status === 200 || checkpoint.status === 404 ? (report?.status ?? 200) : checkpoint.status;
+    const health = await this.api.call<{ details?: { ledger?: { status?: string } } }>(signed.token, 'GET', '/health');
+    send(
+      reply,
+      status,
+      logPage(
+        signed.viewer,
+        {
+          log,
+          checkpoint: checkpoint.status === 200 ? checkpoint.text : null,
+          report: report !== null && report.status === 200 ? report.body : null,
+          mirror: health.body?.details?.ledger?.status ?? 'unknown',
+        },
+        error,
+      ),
+    );
+  }
+
+  /** Holds that cover the entry, as `POST /v1/holds/check` answers for its tenant, subject, actor, category, type and time. */
+  private async holdsCovering(
+    token: string,
+    entry: EventItem,
+  ): Promise<{ held: boolean; holds: { id: string; matter?: string }[] } | null> {
+    const personal = entry.personal as { subject?: string } | undefined;
+    const actor = entry.actor as { id?: string } | undefined;
+    const answer = await this.api.call<{ held: boolean; holds: { id: string; matter?: string }[] }>(
+      token,
+      'POST',
+      '/v1/holds/check',
+      {
+        tenant: entry.log,
+        ...(personal?.subject ? { subject: personal.subject } : {}),
+        ...(actor?.id ? { actor: actor.id } : {}),
+        ...(entry.category ? { category: entry.category } : {}),
+        type: entry.type,
+        at: entry.recordedAt,
+      },
+    );
+    return answer.status === 200 ? answer.body : null;
+  }
+
+  /** The signed-in session of the request, or null. */
+  private async signed(request: FastifyRequest): Promise<Signed | null> {
+    const token = cookies(request)[SESSION_COOKIE];
+    if (token === undefined) return null;
+    const principal = await this.sessions.principal(token);
+    if (principal === null) return null;
+    return {
+      token,
+      principal,
+      viewer: {
+        name: principal.name,
+        roles: principal.roles,
+        tenants: principal.tenants,
+        csrf: this.sessions.csrfToken(token),
+      },
+    };
+  }
+
+  /** The session, or a redirect to sign in (back to this page afterwards). */
+  private async require(request: FastifyRequest, reply: FastifyReply): Promise<Signed | null> {
+    const signed = await this.signed(request);
+    if (signed === null) this.expired(request, reply);
+    return signed;
+  }
+
+  /** The session of a form post, whose CSRF token and origin must be the session's own. */
+  private async requireForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form | undefined,
+  ): Promise<Signed | null> {
+    const signed = await this.signed(request);
+    if (signed === null) {
+      send(reply, 401, errorPage(null, 'Signed out', { code: 'unauthorized', message: 'sign in again' }));
+      return null;
+    }
+    if (!this.sessions.csrfMatches(signed.token, form?._csrf) || !sameOrigin(request)) {
+      send(reply, 403, errorPage(signed.viewer, 'Refused', csrfProblem()));
+      return null;
+    }
+    return signed;
+  }
+
+  private expired(request: FastifyRequest, reply: FastifyReply): void {
+    redirect(reply, `/console/sign-in?next=${encodeURIComponent(request.url)}`);
+  }
+}
+
+function send(reply: FastifyReply, status: number, page: Html): void {
+  void reply
+    .status(status)
+    .headers(SECURITY_HEADERS)
+    .header('content-type', 'text/html; charset=utf-8')
+    .send(page.text);
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): void {
+  void reply
+    .status(status)
+    .headers(SECURITY_HEADERS)
+    .header('content-type', 'application/json; charset=utf-8')
+    .send(body);
+}
+
+function redirect(reply: FastifyReply, location: string): void {
+  void reply.status(303).headers(SECURITY_HEADERS).header('location', location).send();
+}
+
+function cookies(request: FastifyRequest): Record<string, string | undefined> {
+  const header = request.headers.cookie;
+  return typeof header === 'string' ? parseCookies(header) : {};
+}
+
+function isSecure(request: FastifyRequest): boolean {
+  return request.protocol === 'https';
+}
+
+/** A form post from another origin is refused even with a token: browsers send Origin on every POST. */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Where to go after signing in: a console path of this origin only (no open redirect). */
+function safeNext(next: string | undefined): string {
+  return typeof next === 'string' && /^\/console(\/[^\\]*)?(\?.*)?$/.test(next) && !next.startsWith('//')
+    ? next
+    : '/console/events';
+}
+
+function sameText(a: string, b: unknown): boolean {
+  if (typeof b !== 'string') return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function csrfProblem(): ApiError {
+  return {
+    code: 'csrf_refused',
+    message: 'the form is stale or was not sent by this console: reload the page and try again',
+  };
+}
+
+function eventFilters(query: Form): Record<string, string> {
+  const filters: Record<string, string> = {};
+  for (const { name } of EVENT_FILTERS) {
+    const value = query[name];
+    if (typeof value === 'string' && value.trim() !== '') filters[name] = value.trim();
+  }
+  return filters;
+}
+
+function holdForm(body: Form): HoldForm {
+  const form = {} as Record<keyof HoldForm, string>;
+  for (const name of HOLD_FORM_FIELDS) form[name] = typeof body[name] === 'string' ? body[name] : '';
+  return form;
+}
