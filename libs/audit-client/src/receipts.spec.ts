@@ -11,7 +11,7 @@ import {
 } from '@audit/ledger';
 import { randomBytes } from 'node:crypto';
 import { WireEvent } from './audit-event';
-import { AuditAlarm, ReceiptVerifier, receiptProblems } from './receipts';
+import { AuditAlarm, FetchError, ReceiptVerifier, receiptProblems } from './receipts';
 import { Acknowledgement } from './transport';
 
 const sent: WireEvent = {
@@ -126,7 +126,7 @@ describe('checking an acknowledgement against what was sent', () => {
 });
 
 /** A fake log of three leaves, its checkpoints signed with a test key, served through a fake fetch. */
-function fakeLog(tamper: { inclusion?: boolean; forkAt3?: boolean } = {}) {
+function fakeLog(tamper: { inclusion?: boolean; forkAt3?: boolean; unsigned?: boolean } = {}) {
   const keys = generateNoteKey('audit-test', randomBytes(32));
   const signer = parsePrivateKey(keys.privateKey);
   const h = [0, 1, 2].map((i) => leafHash(Buffer.from(`leaf ${i}`)));
@@ -142,6 +142,7 @@ function fakeLog(tamper: { inclusion?: boolean; forkAt3?: boolean } = {}) {
     const u = new URL(url);
     const path = u.pathname.replace('/v1/logs/acme', '');
     let body: unknown;
+    if (path === '/checkpoint' && tamper.unsigned) return new Response('{"code":"no_checkpoint"}', { status: 404 });
     if (path === '/checkpoint') return new Response(checkpoint(), { status: 200 });
     if (path === '/proof/inclusion') {
       const index = Number(u.searchParams.get('index'));
@@ -172,6 +173,17 @@ describe('proving receipts', () => {
     );
     await expect(verifier.verify({ log: 'acme', index: 2, leafHash: h[2].toString('base64') })).resolves.toBe(
       'pending',
+    );
+    expect(alarms).toEqual([]);
+  });
+
+  it('says pending while the log has no signed checkpoint yet, and throws for any other refusal', async () => {
+    const { verifier, alarms, h } = fakeLog({ unsigned: true });
+    await expect(verifier.verify({ log: 'acme', index: 0, leafHash: h[0].toString('base64') })).resolves.toBe(
+      'pending',
+    );
+    await expect(verifier.verify({ log: 'other', index: 0, leafHash: h[0].toString('base64') })).rejects.toThrow(
+      FetchError,
     );
     expect(alarms).toEqual([]);
   });

@@ -165,6 +165,9 @@ export class ReceiptVerifier {
       cp = await this.checkpoint(receipt.log);
     } catch (error) {
       if (error instanceof ReceiptAlarm) return 'failed';
+      // A log whose first checkpoint is not signed yet answers 404 `no_checkpoint`: the
+      // receipt is simply not provable yet.
+      if (error instanceof FetchError && error.code === 'no_checkpoint') return 'pending';
       throw error;
     }
     if (cp.size <= receipt.index) return 'pending';
@@ -201,13 +204,30 @@ export class ReceiptVerifier {
     }).catch((error: Error) => {
       throw new FetchError(`could not reach the service: ${error.message}`);
     });
-    if (res.status !== 200) throw new FetchError(`GET ${path.split('?')[0]} answered ${res.status}`);
+    if (res.status !== 200) {
+      const code = await res
+        .json()
+        .then((body: unknown) => {
+          const code = (body as { code?: unknown } | null)?.code;
+          return typeof code === 'string' ? code : undefined;
+        })
+        .catch(() => undefined);
+      throw new FetchError(`GET ${path.split('?')[0]} answered ${res.status}${code ? ` ${code}` : ''}`, code);
+    }
     return as === 'text' ? res.text() : res.json();
   }
 }
 
 /** The service could not be asked (try again later); not evidence of anything wrong with the log. */
-export class FetchError extends Error {}
+export class FetchError extends Error {
+  constructor(
+    message: string,
+    /** The error code the service answered, when it answered one. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** Thrown after an alarm was raised. */
 export class ReceiptAlarm extends Error {
