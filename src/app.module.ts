@@ -26,6 +26,7 @@ export class AppModule {
     const deletion = DeletionModule.forRoot(config);
     const investigation = InvestigationModule.forRoot(config);
     const ledger = LedgerModule.forRoot(config);
+    const witness = WitnessModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -41,9 +42,13 @@ export class AppModule {
         TransparencyModule.forRoot(config),
         PrivacyModule.forRoot(config),
         StreamingModule.forRoot(config),
-        WitnessModule.forRoot(config),
+        witness,
         ConsoleModule.forRoot(config),
-        OperationsModule.forRoot({ projectionsHealth: [investigation], ledgerHealth: [ledger] }),
+        OperationsModule.forRoot({
+          projectionsHealth: [investigation],
+          ledgerHealth: [ledger],
+          witnessHealth: [witness],
+        }),
       ],
     };
   }

@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import { BundleVerifier, NoteKeyError } from '@audit/ledger';
-import { createReadStream } from 'node:fs';
+import { BundleVerifier, LedgerError, NoteKeyError, parseWitnessPolicy, type WitnessPolicy } from '@audit/ledger';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CreateApiKey, IssuedApiKey } from './access/keys/create-api-key.command';
@@ -34,12 +34,14 @@ const USAGE = `usage:
       Fully verifies the named logs (every log when none is named) as stored in DATABASE_URL:
       leaves, chain, tree nodes, signed checkpoints and the checkpoint mirror (AUDIT_CHECKPOINT_DIR).
       Prints one JSON report per log; exits 1 when any log fails.
-  npm run cli -- verify-export <file> [--key <verifier key>]
+  npm run cli -- verify-export <file> [--key <verifier key>] [--policy <tlog-policy file>]
       Verifies an export (GET /v1/exports, NDJSON) offline, needing no database or environment, or
       a bundle of several (GET /v1/subject-requests/<id>/bundle: each header line starts a log):
       its signed checkpoint, each entry's leaf, inclusion proof and personal data digest, the order
       and the number of entries. Give --key the log's published verifier key (GET /v1/logs/<log>/key):
       without it the file's own key is used, which shows the file is intact but not who signed it.
+      With --policy the checkpoint must also be signed by a log of the witness policy and carry
+      cosignatures meeting its quorum (an export made with quorum=1 does).
       Prints one JSON report, then each problem; exits 1 when a check fails.
   npm run cli -- holds rebuild
       Rebuilds the holds read model from the hold entries in the ledger (hold changes wait meanwhile)
@@ -273,15 +275,27 @@ async function rebuildSearch(env: Env, io: Output, logs: string[]): Promise<numb
 async function verifyExportFile(io: Output, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { key: { type: 'string' } },
+    options: { key: { type: 'string' }, policy: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageError('verify-export needs exactly one <file>');
   const [file] = positionals;
+  let policy: WitnessPolicy | undefined;
+  if (values.policy !== undefined) {
+    try {
+      policy = parseWitnessPolicy(readFileSync(values.policy, 'utf8'));
+    } catch (e) {
+      if (e instanceof LedgerError) throw new UsageError(`--policy: ${e.message}`);
+      throw new UsageError(`--policy: cannot read ${values.policy}: ${(e as Error).message}`);
+    }
+  }
   let verifier: BundleVerifier;
   try {
-    verifier = new BundleVerifier(values.key === undefined ? {} : { trustedKey: values.key.trim() });
+    verifier = new BundleVerifier({
+      ...(values.key === undefined ? {} : { trustedKey: values.key.trim() }),
+      ...(policy === undefined ? {} : { policy }),
+    });
   } catch (e) {
     if (e instanceof NoteKeyError) throw new UsageError(`--key: ${e.message}`);
     throw e;

@@ -244,4 +244,45 @@ describe('submitting checkpoints to witnesses (AUDIT_WITNESS_POLICY)', () => {
     expect(await cli('verify-proof', files.proof, '--policy', files.policy, '--leaf', files.leaf)).toBe(1);
     expect(JSON.parse(out).code).toBe('quorum_not_met');
   });
+
+  it('exports at the quorum checkpoint with its cosignatures, which verify-export --policy checks', async () => {
+    await append(2);
+    const note = await quorumCheckpoint(1);
+    const size = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size;
+    // Appends after the quorum checkpoint stay out of a quorum=1 export.
+    await append(1);
+    const res = await t.http().get('/v1/exports?tenant=acme&quorum=1').set(auth(investigator)).expect(200);
+    const lines = res.text.split('\n').filter((line) => line !== '');
+    const header = JSON.parse(lines[0]);
+    expect(header.checkpoint).toBe(note);
+    expect(header.witnessed).toEqual({ quorumMet: true, cosigners: ['self', 'honest'] });
+    expect(lines.slice(1).map((line) => JSON.parse(line).index)).toEqual(Array.from({ length: size }, (_, i) => i));
+
+    const files = { file: join(dir, 'export.ndjson'), policy: join(dir, 'witnesses.policy') };
+    writeFileSync(files.file, res.text);
+    let out = '';
+    const cli = (...argv: string[]) => runCommandLine(argv, {}, { out: (text) => (out += text), err: () => undefined });
+    expect(await cli('verify-export', files.file, '--policy', files.policy)).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      ok: true,
+      verified: size,
+      witness: { cosigners: ['self', 'honest'], quorumMet: true },
+    });
+    // The honest witness's line removed: one cosignature is below the quorum of 2.
+    header.checkpoint = note
+      .split('\n')
+      .filter((line) => !line.startsWith('— honest.witness.test '))
+      .join('\n');
+    writeFileSync(files.file, [JSON.stringify(header), ...lines.slice(1)].join('\n') + '\n');
+    out = '';
+    expect(await cli('verify-export', files.file, '--policy', files.policy)).toBe(1);
+    expect(JSON.parse(out).problems.map((p: { code: string }) => p.code)).toEqual(['quorum_not_met']);
+
+    // A plain export carries the cosignatures stored so far and says whether they met the quorum.
+    const plain = await t.http().get('/v1/exports?tenant=acme').set(auth(investigator)).expect(200);
+    const plainHeader = JSON.parse(plain.text.slice(0, plain.text.indexOf('\n')));
+    expect(typeof plainHeader.witnessed.quorumMet).toBe('boolean');
+    expect(plainHeader.count).toBeGreaterThan(size);
+    await t.http().get('/v1/exports?tenant=acme&quorum=yes').set(auth(investigator)).expect(400);
+  });
 });

@@ -8,6 +8,7 @@ import { UnknownLogError } from '../ledger';
 import { LogStore } from '../ledger';
 import { SigningKey } from '../ledger';
 import { Clock, CLOCK } from '../platform';
+import { CosignedCheckpoints, type CosignedCheckpoint } from '../witness';
 import { csvRow } from './csv';
 import { ExportQuery, SearchPosition, withheldFilterRecord } from './event-query';
 import { EventSearchStore, StoredEvent } from './event-search.store';
@@ -73,6 +74,7 @@ export class EventExports {
     private readonly projector: SearchProjector,
     private readonly signer: CheckpointSigner,
     private readonly key: SigningKey,
+    private readonly cosigned: CosignedCheckpoints,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -81,9 +83,7 @@ export class EventExports {
     const log = readableLog(query.filter.tenant, principal);
     const head = await this.store.tenantScoped(principal.tenants, (sql) => this.store.head(log, sql));
     if (!head) throw new UnknownLogError();
-    // Everything committed when the export starts, under one signed checkpoint.
-    const checkpoint = await this.signer.checkpointCovering(log, head.size);
-    if (!checkpoint) throw new Error(`log ${log} could not be checkpointed for an export`);
+    const checkpoint = await this.checkpointFor(log, head.size, query.quorum === true);
     await this.projector.catchUp([log]);
     const { count, quarantined, extra } = await this.store.tenantScoped(principal.tenants, async (sql) => {
       // Quarantined entries have no read-model row for the filter to select: the service matches
@@ -119,6 +119,9 @@ export class EventExports {
               filter: withheldFilterRecord(query.filter),
               exportedAt: this.clock.now().toISOString(),
               quarantined,
+              ...(checkpoint.quorumMet !== null
+                ? { witnessed: { quorumMet: checkpoint.quorumMet, cosigners: checkpoint.cosigners } }
+                : {}),
             }),
           );
     const stream = Readable.from(lines, { objectMode: false, highWaterMark: 1 << 16 });
@@ -128,6 +131,19 @@ export class EventExports {
       fileName: `audit-${log}-${checkpoint.size}.${query.format}`,
       stream,
     };
+  }
+
+  /**
+   * The checkpoint an export is cut at, with the witnesses' cosignatures stored for it so far:
+   * everything committed when the export starts (a checkpoint signed for it if need be), or, with
+   * `quorum`, the latest checkpoint whose cosignatures met the witness policy's quorum
+   * (NoQuorumCheckpointError when none has yet).
+   */
+  private async checkpointFor(log: string, headSize: number, quorum: boolean): Promise<CosignedCheckpoint> {
+    if (quorum) return this.cosigned.latestWithQuorum(log);
+    const checkpoint = await this.signer.checkpointCovering(log, headSize);
+    if (!checkpoint) throw new Error(`log ${log} could not be checkpointed for an export`);
+    return this.cosigned.withCosignatures(log, checkpoint.note, checkpoint.size);
   }
 
   /**

@@ -61,6 +61,8 @@ export type ExportFormat = 'ndjson' | 'csv';
 export interface ExportQuery {
   readonly filter: EventFilter & { readonly tenant: string };
   readonly format: ExportFormat;
+  /** `quorum=1`: cut the export at the latest checkpoint whose cosignatures met the witness quorum. */
+  readonly quorum?: boolean;
 }
 
 const id = { type: 'string', minLength: 1, maxLength: 256 };
@@ -95,11 +97,15 @@ const validateSearch = validator<EventFilter & { limit?: string; cursor?: string
   },
 });
 
-const validateExport = validator<EventFilter & { format?: ExportFormat }>({
+const validateExport = validator<EventFilter & { format?: ExportFormat; quorum?: '1' }>({
   type: 'object',
   additionalProperties: false,
   required: ['tenant'],
-  properties: { ...FILTER_PROPERTIES, format: { type: 'string', enum: ['ndjson', 'csv'] } },
+  properties: {
+    ...FILTER_PROPERTIES,
+    format: { type: 'string', enum: ['ndjson', 'csv'] },
+    quorum: { type: 'string', enum: ['1'] },
+  },
 });
 
 function fail(name: string, message: string): never {
@@ -150,6 +156,7 @@ export function parseExportQuery(query: unknown): ExportQuery {
   return {
     filter: filterOf(checked as Record<string, unknown>) as ExportQuery['filter'],
     format: checked.format ?? 'ndjson',
+    ...(checked.quorum === '1' ? { quorum: true } : {}),
   };
 }
 

@@ -377,6 +377,24 @@ export class LogStore {
     );
   }
 
+  /**
+   * For every log, its smallest signed checkpoint above `after` (a log not in it: above 0) and
+   * when it was signed; logs with none are left out. The witness context's quorum lag.
+   */
+  async firstCheckpointsAfter(
+    after: ReadonlyMap<string, number>,
+  ): Promise<{ log: string; size: number; signedAt: Date }[]> {
+    const rows: { log: string; size: string; signed_at: Date }[] = await this.db.query(
+      `SELECT l.log, c.size, c.signed_at FROM logs l
+       LEFT JOIN unnest($1::text[], $2::bigint[]) AS a(log, size) ON a.log = l.log
+       CROSS JOIN LATERAL (SELECT size, signed_at FROM checkpoints c
+                           WHERE c.log = l.log AND c.size > coalesce(a.size, 0) ORDER BY c.size LIMIT 1) c
+       ORDER BY l.log`,
+      [[...after.keys()], [...after.values()]],
+    );
+    return rows.map((r) => ({ log: r.log, size: Number(r.size), signedAt: r.signed_at }));
+  }
+
   /** Every signed checkpoint of `log`, smallest first. */
   async checkpoints(log: string, sql?: Sql): Promise<CheckpointRow[]> {
     const rows: { size: string; root: Buffer; note: string }[] = await this.read(

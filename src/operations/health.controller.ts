@@ -16,9 +16,12 @@ import {
   LedgerHealth,
   PROJECTIONS_HEALTH,
   ProjectionsHealth,
+  WITNESS_HEALTH,
+  WitnessHealth,
   ledgerIndicator,
   projectionsIndicator,
   redisIndicator,
+  witnessIndicator,
 } from '../platform';
 import { UnhealthyFilter } from '../platform';
 
@@ -32,6 +35,7 @@ export class HealthController {
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
     @Inject(PROJECTIONS_HEALTH) private readonly projections: ProjectionsHealth,
     @Inject(LEDGER_HEALTH) private readonly ledger: LedgerHealth,
+    @Inject(WITNESS_HEALTH) private readonly witnesses: WitnessHealth,
   ) {}
 
   @Get()
@@ -44,6 +48,8 @@ export class HealthController {
       () => projectionsIndicator(this.indicators, this.projections),
       () => ledgerIndicator(this.indicators, this.ledger),
       () => redisIndicator(this.indicators, this.queue),
+      // Only when checkpoints are witnessed (AUDIT_WITNESS_POLICY).
+      ...(this.witnesses.witnessed() ? [() => witnessIndicator(this.indicators, this.witnesses)] : []),
     ]);
   }
 }

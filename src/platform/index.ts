@@ -11,6 +11,7 @@ export { Dependencies } from './dependencies/dependencies';
 export { CodedError, erringWith } from './errors/coded-error';
 export { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './health/projections-health';
 export { LEDGER_HEALTH, LedgerHealth, ledgerIndicator } from './health/ledger-health';
+export { WITNESS_HEALTH, WitnessHealth, witnessIndicator } from './health/witness-health';
 export { redisIndicator } from './health/redis-health';
 export { UnhealthyFilter } from './health/unhealthy.filter';
 export { toErrorBody } from './http/error.filter';

@@ -68,6 +68,49 @@ export class CosignatureStore {
     return rows.length > 0;
   }
 
+  /** Per log and witness key, the largest checkpoint size it cosigned and its cosignature time. */
+  async latestCosignatures(): Promise<{ log: string; witnessKey: string; size: number; cosignedAt: Date }[]> {
+    const rows: { log: string; witness_key: string; size: string; cosigned_at: Date }[] = await this.db.query(
+      `SELECT DISTINCT ON (log, witness_key) log, witness_key, size, cosigned_at FROM checkpoint_cosignatures
+       ORDER BY log, witness_key, size DESC`,
+    );
+    return rows.map((r) => ({
+      log: r.log,
+      witnessKey: r.witness_key,
+      size: Number(r.size),
+      cosignedAt: r.cosigned_at,
+    }));
+  }
+
+  /**
+   * The witness keys that cosigned each checkpoint of each log at or above `floors` (a log not in
+   * it: from 0), by log then size. A floor spares re-reading what is already known to be behind.
+   */
+  async cosignersFrom(floors: ReadonlyMap<string, number>): Promise<Map<string, Map<number, string[]>>> {
+    const rows: { log: string; size: string; keys: string[] }[] = await this.db.query(
+      `SELECT c.log, c.size, array_agg(c.witness_key) AS keys FROM checkpoint_cosignatures c
+       LEFT JOIN unnest($1::text[], $2::bigint[]) AS f(log, floor) ON f.log = c.log
+       WHERE c.size >= coalesce(f.floor, 0)
+       GROUP BY c.log, c.size`,
+      [[...floors.keys()], [...floors.values()]],
+    );
+    const byLog = new Map<string, Map<number, string[]>>();
+    for (const row of rows) {
+      const sizes = byLog.get(row.log) ?? new Map<number, string[]>();
+      sizes.set(Number(row.size), row.keys);
+      byLog.set(row.log, sizes);
+    }
+    return byLog;
+  }
+
+  /** The witness keys whose last submission, for some log, failed. */
+  async failingWitnessKeys(): Promise<string[]> {
+    const rows: { witness_key: string }[] = await this.db.query(
+      'SELECT DISTINCT witness_key FROM witness_submissions WHERE last_error IS NOT NULL',
+    );
+    return rows.map((r) => r.witness_key);
+  }
+
   /** Every stored cosignature of `log`, by checkpoint size (largest first). */
   async cosignaturesOf(log: string): Promise<Map<number, StoredCosignature[]>> {
     const rows: { size: string; witness_key: string; line: string }[] = await this.db.query(

@@ -7,6 +7,7 @@ import {
   type PolicyWitness,
 } from '@audit/ledger';
 import { LogReader, LogStore } from '../ledger';
+import { MetricsService } from '../platform';
 import { CosignatureStore } from './cosignature.store';
 import { SubmissionPolicy } from './submission-policy';
 
@@ -45,6 +46,7 @@ export class WitnessSubmitter {
     private readonly logs: LogStore,
     private readonly reader: LogReader,
     private readonly store: CosignatureStore,
+    private readonly metrics: MetricsService,
   ) {}
 
   async sweep(): Promise<SubmissionOutcome[]> {
@@ -73,6 +75,7 @@ export class WitnessSubmitter {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (known > size) {
         await this.store.recordFailure(log, key, 409, `the witness holds size ${known}, beyond this log's ${size}`);
+        this.failed(witness, '409');
         this.logger.error(
           `witness ${witness.name} holds size ${known} of log ${log}, beyond its latest checkpoint ${size}`,
         );
@@ -92,6 +95,7 @@ export class WitnessSubmitter {
         });
       } catch (error) {
         await this.store.recordFailure(log, key, null, `unreachable: ${(error as Error).message}`.slice(0, 500));
+        this.failed(witness, 'unreachable');
         return outcome('unreachable');
       }
       const body = (await response.text()).slice(0, 64 * 1024);
@@ -103,6 +107,7 @@ export class WitnessSubmitter {
       }
       const why = `the witness answered ${response.status}`;
       await this.store.recordFailure(log, key, response.status, why);
+      this.failed(witness, String(response.status));
       if (response.status === 422) {
         this.logger.error(
           `witness ${witness.name} refused log ${log} at size ${size} as inconsistent (422): possible split view`,
@@ -113,6 +118,11 @@ export class WitnessSubmitter {
       return outcome('refused', response.status);
     }
     return outcome('refused', 409);
+  }
+
+  /** Counted per process (`audit_witness_submission_failures_total`); the store keeps the last one. */
+  private failed(witness: PolicyWitness, status: string): void {
+    this.metrics.witnessSubmissionFailures.inc({ witness: witness.name, status });
   }
 
   private async accept(
@@ -140,6 +150,7 @@ export class WitnessSubmitter {
     }
     if (accepted === undefined) {
       await this.store.recordFailure(log, key, 200, 'no valid cosignature by the policy key in the answer');
+      this.failed(witness, 'invalid_cosignature');
       this.logger.error(`witness ${witness.name} answered log ${log} at size ${size} without a valid cosignature`);
       return outcome('refused', 200);
     }

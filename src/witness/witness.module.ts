@@ -1,13 +1,14 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger';
-import type { AppConfig } from '../platform';
+import { WITNESS_HEALTH, type AppConfig } from '../platform';
 import { CosignatureStore } from './cosignature.store';
 import { CosignedCheckpoints } from './cosigned-checkpoints';
 import { SubmissionPolicy } from './submission-policy';
 import { Witness } from './witness';
 import { WitnessController } from './witness.controller';
 import { WitnessKey } from './witness-key';
+import { WitnessMonitor } from './witness-monitor';
 import { WitnessPolicyController } from './witness-policy.controller';
 import { WitnessStateStore } from './witness-state.store';
 import {
@@ -46,10 +47,12 @@ export class WitnessModule {
         CosignatureStore,
         CosignedCheckpoints,
         WitnessSubmitter,
+        WitnessMonitor,
+        { provide: WITNESS_HEALTH, useExisting: WitnessMonitor },
         ...(submitting ? [WitnessSubmissionProcessor, WitnessSubmissionSchedule] : []),
         ...(witness ? [WitnessKey, WitnessedLogs, WitnessStateStore, Witness] : []),
       ],
-      exports: [CosignedCheckpoints],
+      exports: [CosignedCheckpoints, WITNESS_HEALTH],
     };
     built.set(config, dynamic);
     return dynamic;

@@ -131,6 +131,11 @@ export interface AppConfig {
    * checkpoints and the quorum (`AUDIT_WITNESS_POLICY`); null: checkpoints are not witnessed.
    */
   readonly witnessPolicyFile: string | null;
+  /**
+   * How long a log's newer signed checkpoint may wait for the witnesses' quorum before `/health`
+   * reports `witnesses` degraded (`AUDIT_WITNESS_QUORUM_MAX_AGE_SECONDS`, default 3600).
+   */
+  readonly witnessQuorumMaxAgeSeconds: number;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -346,6 +351,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     personalData: personalData(env, problems),
     witness,
     witnessPolicyFile: env.AUDIT_WITNESS_POLICY || null,
+    witnessQuorumMaxAgeSeconds: integer(env, 'AUDIT_WITNESS_QUORUM_MAX_AGE_SECONDS', 3600, 1, 30 * 86_400, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -110,6 +110,67 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /**
+   * The witnesses' cosignatures of this deployment's checkpoints (AUDIT_WITNESS_POLICY), read
+   * from the database at each scrape through `witnessCosignaturesReader` (the witness context sets
+   * it), so every process reports the same figures. `witness` is the policy's name for it.
+   */
+  readonly witnessCosignedSize: Gauge = new Gauge({
+    name: 'audit_witness_cosigned_size',
+    help: 'Size of the latest checkpoint of the log this witness cosigned (stored and verified)',
+    labelNames: ['log', 'witness'],
+    registers: [this.registry],
+    collect: async () => {
+      const rows = await this.witnessCosignaturesReader?.().catch(() => undefined);
+      // Unreadable (database down): the last figures stay rather than a false 0.
+      if (rows === undefined) return;
+      this.witnessCosignedSize.reset();
+      for (const row of rows) this.witnessCosignedSize.set({ log: row.log, witness: row.witness }, row.size);
+    },
+  });
+
+  readonly witnessCosignedAgeSeconds: Gauge = new Gauge({
+    name: 'audit_witness_cosigned_age_seconds',
+    help: 'Age of the latest cosignature of the log by this witness (its cosignature timestamp)',
+    labelNames: ['log', 'witness'],
+    registers: [this.registry],
+    collect: async () => {
+      const rows = await this.witnessCosignaturesReader?.().catch(() => undefined);
+      if (rows === undefined) return;
+      this.witnessCosignedAgeSeconds.reset();
+      for (const row of rows)
+        this.witnessCosignedAgeSeconds.set({ log: row.log, witness: row.witness }, row.ageSeconds);
+    },
+  });
+
+  /** How the two witness cosignature gauges are read; unset (no witness policy), they stay empty. */
+  witnessCosignaturesReader?: () => Promise<
+    readonly { log: string; witness: string; size: number; ageSeconds: number }[]
+  >;
+
+  readonly witnessQuorumLagSeconds: Gauge = new Gauge({
+    name: 'audit_witness_quorum_lag_seconds',
+    help: "Age of the log's oldest signed checkpoint beyond its latest one that met the witness quorum (0 when none is)",
+    labelNames: ['log'],
+    registers: [this.registry],
+    collect: async () => {
+      const rows = await this.witnessQuorumLagReader?.().catch(() => undefined);
+      if (rows === undefined) return;
+      this.witnessQuorumLagSeconds.reset();
+      for (const row of rows) this.witnessQuorumLagSeconds.set({ log: row.log }, row.lagSeconds);
+    },
+  });
+
+  /** How `audit_witness_quorum_lag_seconds` is read; unset (no witness policy), it stays empty. */
+  witnessQuorumLagReader?: () => Promise<readonly { log: string; lagSeconds: number }[]>;
+
+  readonly witnessSubmissionFailures = new Counter({
+    name: 'audit_witness_submission_failures_total',
+    help: 'Checkpoint submissions a witness refused or did not answer, by witness and status (the HTTP status, unreachable, or invalid_cosignature: a 200 without a valid cosignature by its key)',
+    labelNames: ['witness', 'status'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -40,14 +40,16 @@ export interface ServiceProcess {
  * `testEnv`: a queue prefix, checkpoint directory and admin key of its own) overridden by `env`
  * (pass the same AUDIT_QUEUE_PREFIX, AUDIT_CHECKPOINT_DIR and AUDIT_BOOTSTRAP_ADMIN_KEY to
  * processes that stand for one deployment), and waits until `/health`
- * answers (any status: a drill may start it degraded) unless `waitForHealth` is false.
+ * answers (any status: a drill may start it degraded) unless `waitForHealth` is false; on `port` when
+ * given, else on a free one.
  */
 export async function startServiceProcess(
   databaseUrl: string,
   env: Record<string, string> = {},
-  options: { waitForHealth?: boolean } = {},
+  options: { waitForHealth?: boolean; port?: number } = {},
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  // A given port: processes that must know each other's URLs before they start (witnesses).
+  const port = options.port ?? (await freePort());
   const environment = { ...testEnv(databaseUrl, env), PORT: String(port), LOG_LEVEL: env.LOG_LEVEL ?? 'info' };
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, ...environment },

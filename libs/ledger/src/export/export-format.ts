@@ -36,6 +36,19 @@ export interface ExportHeader {
   readonly incomplete?: true;
   /** Their indices, strictly ascending, each below the checkpoint's size; never empty. */
   readonly quarantined?: readonly number[];
+  /**
+   * Present when the service has a witness policy: the witnesses whose cosignatures the
+   * checkpoint note carries (names from the policy) and whether they meet its quorum.
+   * Informational: the note's cosignature lines are the evidence, and a verifier given the
+   * policy decides from them alone.
+   */
+  readonly witnessed?: ExportWitnessed;
+}
+
+/** The header's account of the checkpoint's cosignatures (ExportHeader.witnessed). */
+export interface ExportWitnessed {
+  readonly quorumMet: boolean;
+  readonly cosigners: readonly string[];
 }
 
 /**
@@ -60,7 +73,7 @@ export interface ExportEntryLine {
 /**
  * The header line of an export: its JSON with members in the order of ExportHeader, then "\n";
  * `incomplete` and `quarantined` only when `quarantined` is given and not empty, so a complete
- * export reads as it always did. `v` is always EXPORT_FORMAT_VERSION. Nothing is checked, for speed: requires members of the
+ * export reads as it always did; `witnessed` only when given. `v` is always EXPORT_FORMAT_VERSION. Nothing is checked, for speed: requires members of the
  * types ExportHeader states, a JSON-safe `filter` (string values only) and a checkpoint note and
  * key text as the note library produces them; ExportVerifier is what finds a bad one.
  */
@@ -77,6 +90,9 @@ export function formatExportHeader(
     exportedAt: header.exportedAt,
     ...(header.quarantined !== undefined && header.quarantined.length > 0
       ? { incomplete: true, quarantined: header.quarantined }
+      : {}),
+    ...(header.witnessed !== undefined
+      ? { witnessed: { quorumMet: header.witnessed.quorumMet, cosigners: header.witnessed.cosigners } }
       : {}),
   })}\n`;
 }

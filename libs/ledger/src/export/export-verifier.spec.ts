@@ -4,6 +4,7 @@ import { buildSampleLog, sampleKey } from '../../testdata/sample-log';
 import { thrown } from '../../testdata/thrown';
 import { decodeLeaf, encodeLeaf } from '../entry';
 import { NoteKeyError, parseCheckpoint, signCheckpoint } from '../note';
+import { generateCosignerKey, parseCosignerKey, parseWitnessPolicy } from '../witness';
 import { EXPORT_FORMAT_VERSION, formatExportEntry, formatExportHeader } from './export-format';
 import { ExportVerificationReport, ExportVerifier, ExportVerifierFinishedError, verifyExport } from './export-verifier';
 
@@ -411,6 +412,106 @@ describe('an incomplete export (entries the service could not project)', () => {
     ]) {
       expect(problems(check(editLine(lines, 1, (v) => Object.assign(v, edit))))).toEqual([[1, 'malformed_header']]);
     }
+  });
+});
+
+describe('a witnessed export (cosignatures on its checkpoint, checked against a witness policy)', () => {
+  // Signed by a deployment key whose name is the origins' prefix, as the service's is: a policy
+  // `log` line with that key covers every log of the deployment.
+  const deployment = sampleKey('audit.example').signer;
+  const deploymentKey = deployment.verifierKey;
+  const plainLines = sampleExport(sample, { indices: [0, 1, 2], size: 50 });
+  const signed = JSON.parse(plainLines[0]) as { checkpoint: string };
+  const body = signed.checkpoint.slice(0, signed.checkpoint.indexOf('\n\n') + 1);
+  const header = { checkpoint: signCheckpoint(parseCheckpoint(body), deployment) };
+  const lines = editLine(plainLines, 1, (v) => Object.assign(v, { key: deploymentKey, checkpoint: header.checkpoint }));
+  const witnessKeys = [1, 2, 3].map((n) => generateCosignerKey(`w${n}.example`, Buffer.alloc(32, 40 + n)));
+  const [w1, w2, w3] = witnessKeys.map((pair) => parseCosignerKey(pair.privateKey));
+  const outsider = parseCosignerKey(generateCosignerKey('w3.example', Buffer.alloc(32, 99)).privateKey);
+  const policy = parseWitnessPolicy(
+    `log ${deploymentKey}\n` +
+      witnessKeys.map((pair, i) => `witness W${i + 1} ${pair.verifierKey}\n`).join('') +
+      'group two 2 W1 W2 W3\nquorum two\n',
+  );
+  const T = 1_780_000_000;
+  /** The export with its checkpoint note carrying these cosignature lines. */
+  const cosignedBy = (...lines_: string[]) =>
+    editLine(lines, 1, (v) => {
+      v.checkpoint = header.checkpoint + lines_.join('');
+    });
+  const withPolicy = (file: readonly string[], p = policy) => {
+    const verifier = new ExportVerifier({ trustedKey: deploymentKey, policy: p });
+    for (const line of file) verifier.push(line);
+    return verifier.finish();
+  };
+
+  it('writes witnessed last, only when given, and reads it back', () => {
+    const base = { log: 'acme', checkpoint: 'c\n', key: 'k', count: 0, filter: {}, exportedAt: '2026-01-01T00:00:00Z' };
+    const written = JSON.parse(formatExportHeader({ ...base, witnessed: { quorumMet: false, cosigners: ['W1'] } }));
+    expect(Object.keys(written).at(-1)).toBe('witnessed');
+    expect(written.witnessed).toEqual({ quorumMet: false, cosigners: ['W1'] });
+    expect(Object.keys(JSON.parse(formatExportHeader(base)))).not.toContain('witnessed');
+  });
+
+  it('meets the quorum with two of three cosignatures, and the plain check ignores them', () => {
+    const file = cosignedBy(w1.cosign(body, T), w3.cosign(body, T));
+    expect(withPolicy(file)).toMatchObject({
+      ok: true,
+      verified: 3,
+      witness: { cosigners: ['W1', 'W3'], quorumMet: true },
+    });
+    expect(check(file, deploymentKey)).toMatchObject({ ok: true, verified: 3 });
+    expect(check(file, deploymentKey)).not.toHaveProperty('witness');
+  });
+
+  it('says the quorum is not met with one cosignature, or one by a key outside the policy', () => {
+    expect(problems(withPolicy(cosignedBy(w2.cosign(body, T))))).toEqual([[1, 'quorum_not_met']]);
+    const outside = withPolicy(cosignedBy(w1.cosign(body, T), outsider.cosign(body, T)));
+    expect(problems(outside)).toEqual([[1, 'quorum_not_met']]);
+    expect(outside.witness).toEqual({ cosigners: ['W1'], quorumMet: false });
+    // The entries themselves still verify: the quorum is about the checkpoint only.
+    expect(outside.verified).toBe(3);
+  });
+
+  it('refuses a cosignature of the policy that does not verify (a flipped byte)', () => {
+    const good = w2.cosign(body, T);
+    const sig = good.slice(good.lastIndexOf(' ') + 1, -1);
+    const bytes = Buffer.from(sig, 'base64');
+    bytes[bytes.length - 1] ^= 1;
+    const flipped = good.replace(sig, bytes.toString('base64'));
+    expect(problems(withPolicy(cosignedBy(w1.cosign(body, T), flipped)))).toEqual([[1, 'bad_cosignature']]);
+  });
+
+  it('refuses a checkpoint that no log of the policy signed', () => {
+    const other = parseWitnessPolicy(
+      `log ${sampleKey('audit.example/other').signer.verifierKey}\nwitness W1 ${witnessKeys[0].verifierKey}\nquorum W1\n`,
+    );
+    expect(problems(withPolicy(cosignedBy(w1.cosign(body, T)), other))).toEqual([[1, 'policy_log_mismatch']]);
+  });
+
+  it('refuses a malformed witnessed member', () => {
+    for (const witnessed of [
+      true,
+      { quorumMet: 'yes', cosigners: [] },
+      { quorumMet: true },
+      { quorumMet: true, cosigners: [1] },
+      { quorumMet: true, cosigners: [], extra: 1 },
+    ]) {
+      expect(
+        problems(
+          check(
+            editLine(lines, 1, (v) => Object.assign(v, { witnessed })),
+            deploymentKey,
+          ),
+        ),
+      ).toEqual([[1, 'malformed_header']]);
+    }
+    expect(
+      check(
+        editLine(lines, 1, (v) => Object.assign(v, { witnessed: { quorumMet: true, cosigners: ['W1'] } })),
+        deploymentKey,
+      ),
+    ).toMatchObject({ ok: true });
   });
 });
 

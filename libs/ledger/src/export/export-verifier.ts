@@ -3,8 +3,10 @@ import { LOG_NAME_PATTERN, LedgerEntry, decodeLeaf } from '../entry';
 import { HASH_SIZE, MAX_LEAF_BYTES, leafHash } from '../hashing';
 import { LedgerError } from '../ledger.errors';
 import { InvalidProofError, RootMismatchError, verifyInclusion } from '../merkle';
-import { Checkpoint, NoteVerifier, openCheckpoint, parseVerifierKey } from '../note';
+import { Checkpoint, NoteVerificationError, NoteVerifier, openCheckpoint, parseVerifierKey } from '../note';
 import { PERSONAL_SALT_BYTES, verifyPersonalDigest } from '../personal-data';
+import type { WitnessPolicy } from '../witness/policy';
+import { openCheckpointWithPolicy } from '../witness/tlog-proof';
 import { EXPORT_FORMAT_VERSION } from './export-format';
 
 /**
@@ -12,7 +14,9 @@ import { EXPORT_FORMAT_VERSION } from './export-format';
  * - header (line 1): `malformed_header` (not a JSON object, a member missing, of the wrong type
  *   or unknown, or no header at all), `unsupported_version`, `bad_key` (the key does not parse),
  *   `key_mismatch` (not the trusted key), `bad_checkpoint` (not signed by the key, or not a
- *   checkpoint), `wrong_log` (the checkpoint's origin is not this log's);
+ *   checkpoint), `wrong_log` (the checkpoint's origin is not this log's); with a witness
+ *   policy: `policy_log_mismatch` (no log of the policy signed the checkpoint), `bad_cosignature`
+ *   (a signature line by one of the policy's witnesses does not verify), `quorum_not_met`;
  * - entry lines: `blank_line`, `malformed_line` (not JSON, a member missing, malformed or
  *   unknown), `malformed_leaf` (not strict base64, or not a well-formed leaf), `wrong_log`,
  *   `wrong_index` (the leaf says another index), `out_of_order`, `beyond_checkpoint`,
@@ -26,6 +30,9 @@ export type ExportProblemCode =
   | 'key_mismatch'
   | 'bad_checkpoint'
   | 'wrong_log'
+  | 'policy_log_mismatch'
+  | 'bad_cosignature'
+  | 'quorum_not_met'
   | 'blank_line'
   | 'malformed_line'
   | 'malformed_leaf'
@@ -78,6 +85,11 @@ export interface ExportVerificationReport {
    * could not select them); absent when it lists none. The file alone cannot prove the list.
    */
   readonly quarantined?: number[];
+  /**
+   * With a witness policy and a checkpoint signed by one of its logs: the policy's witnesses
+   * whose cosignatures on the checkpoint verified, and whether they meet its quorum.
+   */
+  readonly witness?: { readonly cosigners: string[]; readonly quorumMet: boolean };
 }
 
 /** What an export is checked against. */
@@ -90,6 +102,12 @@ export interface ExportVerifierOptions {
   readonly trustedKey?: string;
   /** Stop listing problems after this many (default 100); the check still reads every line. */
   readonly maxProblems?: number;
+  /**
+   * A witness policy (C2SP tlog-policy, parseWitnessPolicy): the checkpoint must also be signed
+   * by one of its logs and carry cosignatures that meet its quorum. Without it cosignatures are
+   * ignored, as any signature by an unknown key is.
+   */
+  readonly policy?: WitnessPolicy;
 }
 
 /** ExportVerifier.push or finish called after finish. */
@@ -107,6 +125,7 @@ const HEADER_MEMBERS = new Set([
   'exportedAt',
   'incomplete',
   'quarantined',
+  'witnessed',
 ]);
 const ENTRY_MEMBERS = new Set(['index', 'leaf', 'proof', 'personal']);
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
@@ -152,6 +171,8 @@ export class ExportVerifier {
   private readonly trustedKey: string | undefined;
   private readonly trusted: NoteVerifier | null;
   private readonly maxProblems: number;
+  private readonly policy: WitnessPolicy | null;
+  private witness: { cosigners: string[]; quorumMet: boolean } | null = null;
   private readonly problems: ExportProblem[] = [];
   private problemCount = 0;
   private firstBadLine = 0;
@@ -180,6 +201,7 @@ export class ExportVerifier {
     this.trustedKey = options.trustedKey;
     this.trusted = options.trustedKey === undefined ? null : parseVerifierKey(options.trustedKey);
     this.maxProblems = options.maxProblems ?? 100;
+    this.policy = options.policy ?? null;
   }
 
   /** Checks the next line of the file, given without its line ending. Throws ExportVerifierFinishedError after finish. */
@@ -236,6 +258,7 @@ export class ExportVerifier {
       ...(omitted > 0 ? { problemsOmitted: omitted } : {}),
       ...(this.firstBadLine > 0 ? { firstBadLine: this.firstBadLine } : {}),
       ...(this.quarantined !== null ? { quarantined: this.quarantined } : {}),
+      ...(this.witness !== null ? { witness: this.witness } : {}),
     };
   }
 
@@ -284,9 +307,21 @@ export class ExportVerifier {
         bad('incomplete must be true and quarantined a non-empty list of ascending indices, both or neither');
       } else this.quarantined = list as number[];
     }
+    if ('witnessed' in header) {
+      const w = header.witnessed;
+      if (
+        !isObject(w) ||
+        typeof w.quorumMet !== 'boolean' ||
+        !Array.isArray(w.cosigners) ||
+        !w.cosigners.every((name) => typeof name === 'string') ||
+        Object.keys(w).some((member) => member !== 'quorumMet' && member !== 'cosigners')
+      ) {
+        bad('witnessed must be an object of quorumMet (a boolean) and cosigners (a list of names)');
+      }
+    }
     if (Object.keys(header).some((member) => !HEADER_MEMBERS.has(member))) {
       bad(
-        'the header has members other than v, log, checkpoint, key, count, filter, exportedAt, incomplete and quarantined',
+        'the header has members other than v, log, checkpoint, key, count, filter, exportedAt, incomplete, quarantined and witnessed',
       );
     }
 
@@ -322,12 +357,35 @@ export class ExportVerifier {
     if (this.checkpoint !== null && this.log !== null && !this.checkpoint.origin.endsWith(`/${this.log}`)) {
       bad(`the checkpoint's origin is not that of log ${this.log}`, 'wrong_log');
     }
+    if (this.checkpoint !== null && this.policy !== null) this.checkWitnesses(header.checkpoint as string, bad);
     if (
       this.checkpoint !== null &&
       this.quarantined !== null &&
       this.quarantined[this.quarantined.length - 1] >= this.checkpoint.size
     ) {
       bad("a quarantined index is beyond the checkpoint's size");
+    }
+  }
+
+  /**
+   * The checkpoint against the witness policy: signed by one of its logs, every signature by a
+   * policy key valid, and the quorum met. The header's own `witnessed` claim plays no part.
+   */
+  private checkWitnesses(note: string, bad: (message: string, code: ExportProblemCode) => void): void {
+    try {
+      const checked = openCheckpointWithPolicy(note, this.policy as WitnessPolicy);
+      this.witness = { cosigners: [...checked.cosigners], quorumMet: checked.quorumMet };
+      if (!checked.quorumMet) {
+        const by = checked.cosigners.length === 0 ? 'no witness' : checked.cosigners.join(', ');
+        bad(`the checkpoint's cosignatures (by ${by}) do not meet the policy's quorum`, 'quorum_not_met');
+      }
+    } catch (e) {
+      if (e instanceof NoteVerificationError && e.reason === 'invalid_signature') {
+        bad(`a signature by a key of the policy does not verify: ${e.message}`, 'bad_cosignature');
+      } else {
+        const reason = e instanceof LedgerError ? e.message : 'unreadable';
+        bad(`the checkpoint is not signed by a log of the witness policy: ${reason}`, 'policy_log_mismatch');
+      }
     }
   }
 
