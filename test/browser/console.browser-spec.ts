@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AddressInfo } from 'node:net';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { generateNoteKey } from '@audit/ledger';
 import { TestApp, createKey, createPerson, startTestApp } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
 
@@ -35,6 +36,17 @@ async function signIn(page: Page, base: string, key: string, next = '/console/ev
   await page.waitForURL(`${base}${next}`);
 }
 
+/**
+ * A signing key whose verifier key text has a `+` inside its base64 part: the browser must split
+ * the key text at the first two `+` only (a key drawn at random has one about half the time).
+ */
+function signingKeyWithPlus(): string {
+  for (let seed = 0; ; seed++) {
+    const pair = generateNoteKey('audit-test', Buffer.alloc(32, seed));
+    if (pair.verifierKey.split('+').length > 3) return pair.privateKey;
+  }
+}
+
 describe('the console in Chromium', () => {
   let db: string;
   let t: TestApp;
@@ -54,7 +66,7 @@ describe('the console in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
     mkdirSync(SCREENSHOTS, { recursive: true });
     db = await createTestDatabase();
-    t = await startTestApp(db);
+    t = await startTestApp(db, { AUDIT_SIGNING_KEY: signingKeyWithPlus() });
     await t.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     emitter = await createKey(t, 'browser-emitter', ['emitter'], ['acme']);
@@ -136,6 +148,8 @@ describe('the console in Chromium', () => {
     await page.getByRole('button', { name: 'Pin this key and verify' }).click();
     const status = page.locator('#verify-status');
     await page.locator('#verify-status[data-result]').waitFor();
+    // The text first: on a failure it says why.
+    expect(await status.textContent()).toMatch(/^Verified: /);
     expect(await status.getAttribute('data-result')).toBe('verified');
     await shoot(page, 'console-event-verified');
     const download = page.waitForEvent('download');

@@ -70,16 +70,18 @@
   // ---- signed notes (C2SP signed-note, Ed25519) --------------------------------------------
   /** `<name>+<8 hex key ID>+<base64(0x01 ‖ 32-byte key)>`, or null. */
   function parseVerifierKey(text) {
-    const parts = text.trim().split('+');
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) return null;
+    // Only the first two `+` separate: the base64 key after them may contain `+` itself.
+    const match = /^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
+    if (match === null) return null;
+    const [, name, id, encoded] = match;
     let key;
     try {
-      key = fromBase64(parts[2]);
+      key = fromBase64(encoded);
     } catch {
       return null;
     }
     if (key.length !== 33 || key[0] !== 1) return null;
-    return { name: parts[0], id: parts[1], publicKey: key.slice(1) };
+    return { name, id, publicKey: key.slice(1) };
   }
 
   /** Whether `note` carries a valid signature by `key`; with the checkpoint's lines. */
