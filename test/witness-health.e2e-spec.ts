@@ -1,65 +1,16 @@
-import {
-  EMPTY_ROOT,
-  generateCosignerKey,
-  parseAddCheckpointRequest,
-  parseCheckpoint,
-  parseCosignerKey,
-  parsePrivateKey,
-  verifyConsistency,
-} from '@audit/ledger';
+import { generateCosignerKey, parsePrivateKey } from '@audit/ledger';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
+import { type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MovableClock, TestApp, createKey, startTestApp, testSigningKey } from './support/test-app';
+import { freePort, libraryWitness } from './support/library-witness';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 
 // A deployment witnessed by three witnesses (quorum 2 of 3): itself (the witness component, over
 // real HTTP), an honest witness made here that can be told to answer 503, and one down. What
 // /metrics and /health say about them, with the service's clock moved to age the checkpoints.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** An honest witness (409 on a wrong old size, 422 on a bad proof, else cosigns), or 503 while `mode.failing`. */
-function libraryWitness(key: string, mode: { failing?: boolean }): Server {
-  const cosigner = parseCosignerKey(key);
-  const state = new Map<string, { size: number; root: Buffer }>();
-  return createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (mode.failing) {
-        res.writeHead(503).end();
-        return;
-      }
-      const request = parseAddCheckpointRequest(Buffer.concat(chunks));
-      const text = request.checkpoint.slice(0, request.checkpoint.indexOf('\n\n') + 1);
-      const checkpoint = parseCheckpoint(text);
-      const held = state.get(checkpoint.origin) ?? { size: 0, root: EMPTY_ROOT };
-      if (held.size !== request.oldSize) {
-        res.writeHead(409, { 'content-type': 'text/x.tlog.size' }).end(`${held.size}\n`);
-        return;
-      }
-      try {
-        if (request.oldSize < checkpoint.size)
-          verifyConsistency(request.oldSize, checkpoint.size, request.proof, held.root, checkpoint.rootHash);
-      } catch {
-        res.writeHead(422).end();
-        return;
-      }
-      state.set(checkpoint.origin, { size: checkpoint.size, root: checkpoint.rootHash });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(cosigner.cosign(text, Math.floor(Date.now() / 1000)));
-    });
-  });
-}
 
 /** The value of one sample of the Prometheus text, or undefined when it is not there. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

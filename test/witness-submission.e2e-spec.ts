@@ -1,66 +1,23 @@
 import {
-  EMPTY_ROOT,
   generateCosignerKey,
   openCheckpointWithPolicy,
-  parseAddCheckpointRequest,
   parseCheckpoint,
-  parseCosignerKey,
   parsePrivateKey,
   parseWitnessPolicy,
-  verifyConsistency,
   verifyTlogProof,
 } from '@audit/ledger';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
+import { type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommandLine } from '../src/command-line';
 import { TestApp, createKey, startTestApp, testSigningKey } from './support/test-app';
+import { freePort, libraryWitness } from './support/library-witness';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
 // A deployment that submits its checkpoints to three witnesses (quorum 2 of 3): itself (the
 // witness component, over real HTTP), an honest witness made here from the library, and one down.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A minimal honest witness: 409 on a wrong old size, 422 on a bad proof, else cosigns. */
-function libraryWitness(key: string, requests: string[], mode: { liar?: string }): Server {
-  const honestKey = parseCosignerKey(key);
-  const state = new Map<string, { size: number; root: Buffer }>();
-  return createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const request = parseAddCheckpointRequest(Buffer.concat(chunks));
-      const text = request.checkpoint.slice(0, request.checkpoint.indexOf('\n\n') + 1);
-      const checkpoint = parseCheckpoint(text);
-      requests.push(`${checkpoint.origin} old ${request.oldSize} size ${checkpoint.size}`);
-      const held = state.get(checkpoint.origin) ?? { size: 0, root: EMPTY_ROOT };
-      if (held.size !== request.oldSize) {
-        res.writeHead(409, { 'content-type': 'text/x.tlog.size' }).end(`${held.size}\n`);
-        return;
-      }
-      try {
-        if (request.oldSize < checkpoint.size)
-          verifyConsistency(request.oldSize, checkpoint.size, request.proof, held.root, checkpoint.rootHash);
-      } catch {
-        res.writeHead(422).end();
-        return;
-      }
-      state.set(checkpoint.origin, { size: checkpoint.size, root: checkpoint.rootHash });
-      const cosigner = mode.liar === undefined ? honestKey : parseCosignerKey(mode.liar);
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(cosigner.cosign(text, Math.floor(Date.now() / 1000)));
-    });
-  });
-}
 
 describe('submitting checkpoints to witnesses (AUDIT_WITNESS_POLICY)', () => {
   let db: string;
@@ -102,7 +59,7 @@ describe('submitting checkpoints to witnesses (AUDIT_WITNESS_POLICY)', () => {
     db = await createTestDatabase();
     dir = mkdtempSync(join(tmpdir(), 'audit-submit-'));
     const [selfPort, honestPort] = [await freePort(), await freePort()];
-    server = libraryWitness(honest.privateKey, requests, mode);
+    server = libraryWitness(honest.privateKey, mode, requests);
     await new Promise<void>((resolve) => server.listen(honestPort, '127.0.0.1', resolve));
     const logKey = parsePrivateKey(testSigningKey(db)).verifierKey;
     writeFileSync(join(dir, 'logs.policy'), `log ${logKey}\nquorum none\n`);
