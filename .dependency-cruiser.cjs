@@ -9,10 +9,15 @@ module.exports = {
   forbidden: [
     {
       name: 'only-through-index',
-      comment: "A context uses another only through that context's index.ts (its public face).",
+      comment:
+        "A context uses another only through that context's index.ts (its public face). One exception: " +
+        'the tenant-scoped read, framework-free, for a worker thread that must not load the whole platform.',
       severity: 'error',
       from: { path: CONTEXT },
-      to: { path: '^src/[^/]+/', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'] },
+      to: {
+        path: '^src/[^/]+/',
+        pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$', '^src/platform/database/tenant-scoped-reads\\.ts$'],
+      },
     },
     {
       name: 'platform-knows-no-context',
@@ -27,6 +32,28 @@ module.exports = {
       severity: 'error',
       from: { path: '^libs/' },
       to: { path: '^(src|test|bench|migrations)/' },
+    },
+    {
+      name: 'libraries-use-only-declared-libraries',
+      comment:
+        'Each library is an npm package (libs/*/package.json): it imports another library only when its package.json depends on it.',
+      severity: 'error',
+      from: { path: '^libs/(ledger|hold-guard)/' },
+      to: { path: '^libs/', pathNot: '^libs/$1/' },
+    },
+    {
+      name: 'audit-client-uses-only-ledger',
+      comment: '@audit/client depends on @audit/ledger only (libs/audit-client/package.json).',
+      severity: 'error',
+      from: { path: '^libs/audit-client/' },
+      to: { path: '^libs/', pathNot: '^libs/(audit-client|ledger)/' },
+    },
+    {
+      name: 'audit-nestjs-uses-only-audit-client',
+      comment: '@audit/nestjs depends on @audit/client only (libs/audit-nestjs/package.json).',
+      severity: 'error',
+      from: { path: '^libs/audit-nestjs/' },
+      to: { path: '^libs/', pathNot: '^libs/(audit-nestjs|audit-client)/' },
     },
     {
       name: 'no-cycle-between-contexts',
@@ -46,7 +73,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)node_modules/|\\.(spec|int-spec|e2e-spec)\\.ts$' },
+    exclude: { path: '(^|/)node_modules/|^libs/[^/]+/dist/|\\.(spec|int-spec|e2e-spec)\\.ts$' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },

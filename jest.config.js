@@ -20,6 +20,8 @@ const shared = {
     '/node_modules/(?!(@nestjs|canonicalize|content-disposition|light-my-request/node_modules/cookie|cookie)/)',
   ],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  // The packages' builds (`npm run build:packages`): tests load the libraries' sources.
+  modulePathIgnorePatterns: ['<rootDir>/libs/[^/]+/dist/'],
   moduleNameMapper: {
     '^@audit/ledger$': '<rootDir>/libs/ledger/src/index.ts',
     '^@audit/hold-guard$': '<rootDir>/libs/hold-guard/src/index.ts',

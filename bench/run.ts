@@ -1,7 +1,10 @@
 // `npm run bench [-- --quick]`: every figure beside its baseline from the same run, as a table.
 // The quick mode is a smoke run for CI: it proves the benchmarks work, not the numbers.
 import { runLedgerBench } from './ledger.bench';
+import { runLongWorkBench } from './long-work.bench';
+import { runSdkBench } from './sdk.bench';
 import { runServiceBench } from './service.bench';
+import { runStreamingBench } from './streaming.bench';
 import { BenchFigure, formatTable, meetsTarget } from './report';
 
 async function main(): Promise<void> {
@@ -15,6 +18,9 @@ async function main(): Promise<void> {
   const figures: BenchFigure[] = [];
   if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
   if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
+  if (!only || only === 'long-work') figures.push(...(await runLongWorkBench(quick, log)));
+  if (!only || only === 'sdk') figures.push(...(await runSdkBench(quick, log)));
+  if (!only || only === 'streaming') figures.push(...(await runStreamingBench(quick, log)));
   process.stdout.write(`${formatTable(figures)}\n`);
   if (quick)
     log(

@@ -18,6 +18,7 @@ const OWNERS: Readonly<Record<string, readonly string[]>> = {
     'subject_keys',
     'personal_search',
     'personal_search_key_check',
+    'personal_search_backfill',
   ],
   access: ['api_keys', 'principals', 'grants'],
   holds: ['holds'],

@@ -21,6 +21,8 @@ import { MirrorCheck } from './ledger/mirror-check';
 import { RebuildEventSearch } from './investigation/rebuild-event-search.handler';
 import { LogStore } from './ledger/log-store';
 import { LogVerification } from './ledger/log-verification';
+import { PersonalSearchBackfill } from './ledger/personal-search-backfill';
+import { SubjectKeyRotation } from './ledger/subject-key-rotation';
 import { RollbackAcknowledged, RollbackAcknowledgement } from './ledger/rollback-acknowledgement';
 import { Notifier } from './notifications/notifier';
 import { loadConfig } from './platform/config/app-config';
@@ -49,6 +51,18 @@ const USAGE = `usage:
   npm run cli -- search rebuild [<log> ...]
       Rebuilds the search read model of the named logs (every log when none is named) from their
       leaves (appends to a log wait while it is rebuilt) and prints how many entries it indexed.
+  npm run cli -- search backfill-personal [--restart] [--batch <n>]
+      Writes the personal search index rows (personalEmail=, personalIp=) that entries with personal
+      data not erased lack (appended before the index existed, or rows lost), under the current
+      search key; never for erased entries. Idempotent; an interrupted run goes on where it stopped
+      (--restart: from the first entry). Prints {scanned, added, resumed}.
+  npm run cli -- kek rotate [--batch <n>]
+      Rewraps every subject data key under the current key-encryption key (AUDIT_KEY_ENCRYPTION_KEY
+      or its file), opening the others with AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS, in batches; safe to
+      run again or beside the service. Records ledger.kek_rotated (counts, key ids, never a key) in
+      the platform log when it rewrapped anything, then compacts the key table. Once it printed
+      rewrapped 0 (or finished), the previous keys can leave AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS.
+      Prints {kekId, rewrapped, from, entry, compacted}.
   npm run cli -- keys create --name <name> --roles <role,...> --tenants <tenant,...|*> [--expires-at <RFC 3339>]
       Creates an API key as the operator (for the first admin key of a fresh install) and prints
       it once as JSON; the creation is recorded in the platform log like any other.
@@ -261,6 +275,52 @@ async function rebuildPrincipals(env: Env, io: Output): Promise<number> {
   return 0;
 }
 
+/** `--batch <n>`: rows per transaction, 1 to 10000. */
+function batchSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const batch = Number(value);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 10_000)
+    throw new UsageError('--batch: an integer from 1 to 10000');
+  return batch;
+}
+
+async function rotateKek(env: Env, io: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { batch: { type: 'string' } }, strict: true });
+  const batch = batchSize(values.batch);
+  const rotation = await withService(env, (app) =>
+    app.get(SubjectKeyRotation).rotate(actorOf(operator('cli')), {
+      batch,
+      progress: (rewrapped) => io.err(`rewrapped ${rewrapped} subject keys\n`),
+    }),
+  );
+  const { entry } = rotation;
+  io.out(`${JSON.stringify({ ...rotation, entry: entry && { log: entry.log, index: entry.index, id: entry.id } })}\n`);
+  io.err(
+    rotation.rewrapped === 0
+      ? `every subject key is wrapped by ${rotation.kekId}: nothing to rewrap, nothing recorded\n`
+      : `every subject key is wrapped by ${rotation.kekId} now; recorded in the platform log (entry ${entry?.index})\n`,
+  );
+  return 0;
+}
+
+async function backfillPersonalSearch(env: Env, io: Output, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { batch: { type: 'string' }, restart: { type: 'boolean' } },
+    strict: true,
+  });
+  const batch = batchSize(values.batch);
+  const done = await withService(env, (app) =>
+    app.get(PersonalSearchBackfill).run({
+      restart: values.restart === true,
+      batch,
+      progress: (p) => io.err(`scanned ${p.scanned} entries, added ${p.added} index rows\n`),
+    }),
+  );
+  io.out(`${JSON.stringify(done)}\n`);
+  return 0;
+}
+
 async function rebuildSearch(env: Env, io: Output, logs: string[]): Promise<number> {
   const counts = await withService(env, (app) => app.get(CommandBus).execute(new RebuildEventSearch(logs)));
   io.out(`${JSON.stringify(counts)}\n`);
@@ -362,6 +422,9 @@ export async function runCommandLine(argv: readonly string[], env: Env, io: Outp
     if (command === 'principals' && args[0] === 'first-legal') return await firstLegalPerson(env, io, args.slice(1));
     if (command === 'principals' && args[0] === 'rebuild' && args.length === 1) return await rebuildPrincipals(env, io);
     if (command === 'holds' && args[0] === 'rebuild' && args.length === 1) return await rebuildHolds(env, io);
+    if (command === 'search' && args[0] === 'backfill-personal')
+      return await backfillPersonalSearch(env, io, args.slice(1));
+    if (command === 'kek' && args[0] === 'rotate') return await rotateKek(env, io, args.slice(1));
     if (command === 'search' && args[0] === 'rebuild') return await rebuildSearch(env, io, args.slice(1));
     if (command === 'ledger' && args[0] === 'acknowledge-rollback')
       return await acknowledgeRollback(env, io, args.slice(1));

@@ -209,6 +209,13 @@ const ROUTES: Route[] = [
     call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/quarantine`).set(auth(k)),
   },
   {
+    name: 'GET /v1/logs/{log}/stream',
+    roles: ['investigator'],
+    ok: 200,
+    refused: [404],
+    call: (t, k, tenant) => t.http().get(`/v1/logs/${tenant}/stream?from=0&limit=5`).set(auth(k)),
+  },
+  {
     name: 'POST /v1/keys',
     roles: ['admin'],
     ok: 201,

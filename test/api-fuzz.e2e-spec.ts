@@ -339,6 +339,7 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
   const reads: [string, (param: string) => string, () => string][] = [
     ['get', (p) => `/v1/events/${p}`, () => investigator],
     ['get', (p) => `/v1/logs/${p}/quarantine`, () => investigator],
+    ['get', (p) => `/v1/logs/${p}/stream`, () => investigator],
     ['get', (p) => `/v1/logs/${p}/checkpoint`, () => investigator],
     ['get', (p) => `/v1/holds/${p}`, () => legal],
     ['get', (p) => `/v1/deletion-requests/${p}`, () => legal],
@@ -416,6 +417,30 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
           .get(`${route}?${pairs.join('&')}`)
           .set(auth(investigator));
         expectSound(res, `GET ${route}`);
+      }),
+      { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
+    );
+  });
+
+  const streamQuery = fc.dictionary(
+    fc.constantFrom('from', 'limit', 'other'),
+    fc.oneof(
+      nastyString.map((s) => percentEncode(s.slice(0, 300))),
+      fc.integer().map(String),
+      fc.constantFrom('%ff', '%', '%00', '1e3', '0x10', '9007199254740993'),
+    ),
+    { maxKeys: 3 },
+  );
+
+  it('/v1/logs/{log}/stream answers every from and limit with 2xx or a JSON 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(streamQuery, async (params) => {
+        const pairs = Object.entries(params).map(([k, v]) => `${k}=${v}`);
+        const res = await t
+          .http()
+          .get(`/v1/logs/acme/stream?${pairs.join('&')}`)
+          .set(auth(investigator));
+        expectSound(res, 'GET /v1/logs/{log}/stream');
       }),
       { numRuns: RUNS, interruptAfterTimeLimit: TIME_LIMIT_MS },
     );

@@ -35,19 +35,29 @@ describe('full verification of a log being appended to', () => {
     const events = Array.from({ length: 5 }, (_, i) => event(i));
     await t.http().post('/v1/events/batch').set('authorization', `Bearer ${emitter}`).send({ events }).expect(201);
     // Two appends and a checkpoint of them (signed, stored and mirrored) land after the verification
-    // read the head and before it reads the checkpoints and the entries; only it calls `checkpoints`.
+    // read the head and before it reads the checkpoints and the entries: its scoped transaction's
+    // statements are wrapped, and the read of the checkpoints waits for them.
     const store = t.app.get(LogStore);
-    const checkpoints = store.checkpoints.bind(store);
+    const tenantScoped = store.tenantScoped.bind(store);
     let appended = 0;
-    const spy = jest.spyOn(store, 'checkpoints').mockImplementation(async (log, sql) => {
-      for (const i of [5, 6]) {
-        await t.http().post('/v1/events').set('authorization', `Bearer ${emitter}`).send(event(i)).expect(201);
-        appended++;
-      }
-      const signed = await t.http().post('/v1/logs/acme/checkpoint').set('authorization', `Bearer ${reader}`);
-      expect([signed.status, signed.text.split('\n')[1]]).toEqual([200, '7']);
-      return checkpoints(log, sql);
-    });
+    const spy = jest.spyOn(store, 'tenantScoped').mockImplementation((tenants, fn, options) =>
+      tenantScoped(
+        tenants,
+        (sql) =>
+          fn(async (text, params, name) => {
+            if (text.startsWith('SELECT size, root, note FROM checkpoints')) {
+              for (const i of [5, 6]) {
+                await t.http().post('/v1/events').set('authorization', `Bearer ${emitter}`).send(event(i)).expect(201);
+                appended++;
+              }
+              const signed = await t.http().post('/v1/logs/acme/checkpoint').set('authorization', `Bearer ${reader}`);
+              expect([signed.status, signed.text.split('\n')[1]]).toEqual([200, '7']);
+            }
+            return sql(text, params, name);
+          }),
+        options,
+      ),
+    );
     try {
       const verified = await t.http().post('/v1/logs/acme/verify').set('authorization', `Bearer ${reader}`).expect(200);
       expect(appended).toBe(2);

@@ -1,13 +1,15 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Optional, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConsoleSessions, Principal, RequirePermission } from '../access';
 import { csvRow } from '../investigation';
+import { AuthenticationError } from '../platform';
 import { ApiError, ConsoleApi, queryOf } from './console-api';
 import { ConsoleAssets } from './console-assets';
 import { Html } from './html';
+import { OidcClient, OidcFailure } from './oidc-client';
 import { EVENT_FILTERS, EventItem, SearchResult, eventPage, eventRows, eventsPage } from './pages/events';
 import { HOLD_FORM_FIELDS, HoldForm, HoldView, holdBody, holdPage, holdsPage, newHoldPage } from './pages/holds';
 import { Viewer } from './pages/layout';
@@ -18,16 +20,33 @@ import {
   keysPage,
   logPage,
   logsPage,
+  principalsPage,
   settingsPage,
   signInPage,
+  signedInPage,
   subjectRequestPage,
   subjectRequestsPage,
 } from './pages/other';
+import { SIGN_IN_STATE_LIFETIME_MS, SignInStateSeal } from './sign-in-state';
+
+/** The console's OpenID Connect client and the seal of its state cookie; absent without `OIDC_*`. */
+export const CONSOLE_OIDC = Symbol('CONSOLE_OIDC');
+export interface ConsoleOidc {
+  readonly client: OidcClient;
+  readonly seal: SignInStateSeal;
+}
 
 /** The session cookie: HttpOnly, SameSite=Strict, Secure behind TLS. */
 const SESSION_COOKIE = 'audit_console';
 /** The sign-in form's double-submit token (there is no session yet to bind a CSRF token to). */
 const SIGN_IN_COOKIE = 'audit_console_sign_in';
+/**
+ * The sealed state of a sign-in at the identity provider (state, nonce, PKCE verifier, where to go
+ * next). SameSite=Lax: the provider's redirect back is a cross-site top-level GET, which Strict
+ * would strip it from. Only on the callback's path, for ten minutes.
+ */
+const OIDC_STATE_COOKIE = 'audit_console_oidc';
+const OIDC_CALLBACK_PATH = '/console/sign-in/oidc/callback';
 
 /**
  * What every console answer carries: a policy that allows scripts, styles and requests to this
@@ -67,6 +86,7 @@ export class ConsoleController {
     private readonly sessions: ConsoleSessions,
     private readonly api: ConsoleApi,
     private readonly assets: ConsoleAssets,
+    @Optional() @Inject(CONSOLE_OIDC) private readonly oidc: ConsoleOidc | null,
   ) {}
 
   @Get()
@@ -93,7 +113,88 @@ export class ConsoleController {
       'set-cookie',
       serializeCookie(SIGN_IN_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/console' }),
     );
-    send(reply, 200, signInPage(csrf, safeNext(next), null));
+    send(reply, 200, signInPage(csrf, safeNext(next), null, this.providerName()));
+  }
+
+  /** Starts a sign-in at the identity provider: the sealed state cookie, and off to the provider. */
+  @Get('sign-in/oidc')
+  async signInWithProvider(
+    @Query('next') next: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!this.oidc) return send(reply, 404, errorPage(null, 'Not found', { code: 'not_found' }));
+    let started: Awaited<ReturnType<OidcClient['start']>>;
+    try {
+      started = await this.oidc.client.start();
+    } catch (e) {
+      await this.sessions.refused('oidc', e instanceof OidcFailure ? e.code : 'provider_unreachable');
+      return send(reply, 502, errorPage(null, 'Sign-in failed', providerProblem()));
+    }
+    const sealed = this.oidc.seal.seal({
+      ...started.challenge,
+      next: safeNext(next),
+      expiresAt: Date.now() + SIGN_IN_STATE_LIFETIME_MS,
+    });
+    reply.header(
+      'set-cookie',
+      serializeCookie(OIDC_STATE_COOKIE, sealed, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: isSecure(request),
+        path: OIDC_CALLBACK_PATH,
+        maxAge: SIGN_IN_STATE_LIFETIME_MS / 1000,
+      }),
+    );
+    redirect(reply, started.url);
+  }
+
+  /**
+   * The provider's redirect back. The state must be the one sealed in this browser's cookie (else
+   * another site's or an old sign-in), the code is redeemed with the PKCE verifier and the ID token
+   * checked against the nonce; the subject must be a registered principal's. Every refusal is a
+   * `console.sign_in_failed` entry and a page that says what to do; none echoes the code or a token.
+   */
+  @Get('sign-in/oidc/callback')
+  async providerCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (!this.oidc) return send(reply, 404, errorPage(null, 'Not found', { code: 'not_found' }));
+    // The state is good for one attempt: cleared whatever happens next.
+    reply.header(
+      'set-cookie',
+      serializeCookie(OIDC_STATE_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: OIDC_CALLBACK_PATH, maxAge: 0 }),
+    );
+    const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
+    const params = new URLSearchParams(query);
+    const state = this.oidc.seal.open(cookies(request)[OIDC_STATE_COOKIE], new Date());
+    const refuse = async (reason: string, status: number, error: ApiError) => {
+      await this.sessions.refused('oidc', reason);
+      send(reply, status, errorPage(null, 'Sign-in failed', error));
+    };
+    if (state === null) return refuse('state_missing_or_expired', 400, staleSignIn());
+    if (!sameText(state.state, params.get('state'))) return refuse('state_mismatch', 400, staleSignIn());
+    const providerError = params.get('error');
+    if (providerError !== null) {
+      const word = /^[a-z_]{1,64}$/.test(providerError) ? providerError : 'unregistered';
+      return refuse(`provider_error:${word}`, 401, {
+        code: 'unauthorized',
+        message: `the identity provider did not sign you in (${word}); try again, or ask its administrators`,
+      });
+    }
+    let identity: { issuer: string; subject: string };
+    try {
+      identity = await this.oidc.client.finish(query, state);
+    } catch (e) {
+      return refuse(e instanceof OidcFailure ? e.code : 'unexpected', 401, providerProblem());
+    }
+    try {
+      const session = await this.sessions.signInWithProvider(`${identity.issuer}#${identity.subject}`);
+      reply.header('set-cookie', sessionCookie(session.token, session.expiresAt, isSecure(request)));
+      send(reply, 200, signedInPage(safeNext(state.next)));
+    } catch (e) {
+      // Refusals of the person (recorded by the sessions); anything else is the error filter's.
+      if (!(e instanceof AuthenticationError)) throw e;
+      send(reply, 403, errorPage(null, 'Sign-in refused', { code: 'unauthorized', message: e.message }));
+    }
   }
 
   @Post('sign-in')
@@ -104,15 +205,8 @@ export class ConsoleController {
     const key = typeof form.key === 'string' ? form.key.trim() : '';
     try {
       const session = await this.sessions.signIn(key);
-      const secure = isSecure(request);
       reply.header('set-cookie', [
-        serializeCookie(SESSION_COOKIE, session.token, {
-          httpOnly: true,
-          sameSite: 'strict',
-          secure,
-          path: '/',
-          expires: session.expiresAt,
-        }),
+        sessionCookie(session.token, session.expiresAt, isSecure(request)),
         serializeCookie(SIGN_IN_COOKIE, '', {
           httpOnly: true,
           sameSite: 'strict',
@@ -128,7 +222,7 @@ export class ConsoleController {
         serializeCookie(SIGN_IN_COOKIE, csrf, { httpOnly: true, sameSite: 'strict', path: '/console' }),
       );
       const message = e instanceof Error ? e.message : 'sign-in failed';
-      send(reply, 401, signInPage(csrf, safeNext(form.next), { code: 'unauthorized', message }));
+      send(reply, 401, signInPage(csrf, safeNext(form.next), { code: 'unauthorized', message }, this.providerName()));
     }
   }
 
@@ -527,15 +621,10 @@ export class ConsoleController {
   async createKey(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const signed = await this.requireForm(request, reply, body);
     if (signed === null) return;
-    const list = (text: string | undefined) =>
-      (text ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
     const answer = await this.api.call<{ name: string; key: string } & ApiError>(signed.token, 'POST', '/v1/keys', {
       name: body.name ?? '',
-      roles: list(body.roles),
-      tenants: list(body.tenants),
+      roles: commaList(body.roles),
+      tenants: commaList(body.tenants),
       ...(body.principal ? { principal: body.principal.trim() } : {}),
     });
     if (answer.status !== 201) return this.renderKeys(signed, reply, answer.body, null, answer.status);
@@ -575,6 +664,110 @@ export class ConsoleController {
     await this.renderKeys(signed, reply, answer.status === 200 ? null : answer.body, null, answer.status);
   }
 
+  @Get('principals')
+  async principals(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    await this.renderPrincipals(signed, reply, null, null);
+  }
+
+  /** A principal as `POST /v1/principals` makes it; empty optional fields are left out. */
+  @Post('principals')
+  async createPrincipal(
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const optional = (name: 'email' | 'oidcSubject') => {
+      const value = body[name]?.trim() ?? '';
+      return value === '' ? {} : { [name]: value };
+    };
+    const answer = await this.api.call<{ name: string } & ApiError>(signed.token, 'POST', '/v1/principals', {
+      name: body.name ?? '',
+      kind: body.kind ?? '',
+      ...optional('email'),
+      ...optional('oidcSubject'),
+    });
+    await this.renderPrincipals(
+      signed,
+      reply,
+      answer.status === 201 ? null : answer.body,
+      answer.status === 201 ? `Principal ${answer.body.name} created: grant it a role next.` : null,
+      answer.status === 201 ? 200 : answer.status,
+    );
+  }
+
+  @Post('principals/:id/grants')
+  async grantRole(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const answer = await this.api.call<{ role: string; status: string } & ApiError>(
+      signed.token,
+      'POST',
+      `/v1/principals/${encodeURIComponent(id)}/grants`,
+      { role: body.role ?? '', tenants: commaList(body.tenants) },
+    );
+    const ok = answer.status === 201;
+    await this.renderPrincipals(
+      signed,
+      reply,
+      ok ? null : answer.body,
+      ok
+        ? answer.body.status === 'pending'
+          ? `The ${answer.body.role} grant waits for a second legal person to approve it.`
+          : `Granted ${answer.body.role}.`
+        : null,
+      ok ? 200 : answer.status,
+    );
+  }
+
+  @Post('principals/:id/revoke')
+  async revokePrincipal(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const answer = await this.api.call<{ name: string } & ApiError>(
+      signed.token,
+      'DELETE',
+      `/v1/principals/${encodeURIComponent(id)}`,
+    );
+    if (answer.status === 401) return this.expired(request, reply);
+    const ok = answer.status === 200;
+    await this.renderPrincipals(
+      signed,
+      reply,
+      ok ? null : answer.body,
+      ok ? `Principal ${answer.body.name} revoked: its keys no longer work.` : null,
+      answer.status,
+    );
+  }
+
+  @Post('grants/:id/revoke')
+  async revokeGrant(
+    @Param('id') id: string,
+    @Body() body: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, body);
+    if (signed === null) return;
+    const answer = await this.api.call<ApiError>(signed.token, 'DELETE', `/v1/grants/${encodeURIComponent(id)}`);
+    if (answer.status === 401) return this.expired(request, reply);
+    const ok = answer.status === 200;
+    await this.renderPrincipals(signed, reply, ok ? null : answer.body, ok ? 'Grant revoked.' : null, answer.status);
+  }
+
   @Get('settings')
   async settings(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const signed = await this.require(request, reply);
@@ -595,6 +788,26 @@ export class ConsoleController {
       reply,
       ok ? status : list.status,
       keysPage(signed.viewer, ok ? list.body.items : null, ok ? error : list.body, secret),
+    );
+  }
+
+  private async renderPrincipals(
+    signed: Signed,
+    reply: FastifyReply,
+    error: ApiError | null,
+    notice: string | null,
+    status = 200,
+  ): Promise<void> {
+    const list = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
+      signed.token,
+      'GET',
+      '/v1/principals',
+    );
+    const ok = list.status === 200;
+    send(
+      reply,
+      ok ? status : list.status,
+      principalsPage(signed.viewer, ok ? list.body.items : null, ok ? error : list.body, notice),
     );
   }
 
@@ -654,6 +867,10 @@ export class ConsoleController {
       },
     );
     return answer.status === 200 ? answer.body : null;
+  }
+
+  private providerName(): string | null {
+    return this.oidc ? this.oidc.client.providerName : null;
   }
 
   /** The signed-in session of the request, or null. */
@@ -724,6 +941,11 @@ function redirect(reply: FastifyReply, location: string): void {
   void reply.status(303).headers(SECURITY_HEADERS).header('location', location).send();
 }
 
+/** The session cookie (docs/console.md "Sessions"), whichever way the person signed in. */
+function sessionCookie(token: string, expires: Date, secure: boolean): string {
+  return serializeCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure, path: '/', expires });
+}
+
 function cookies(request: FastifyRequest): Record<string, string | undefined> {
   const header = request.headers.cookie;
   return typeof header === 'string' ? parseCookies(header) : {};
@@ -765,6 +987,21 @@ function csrfProblem(): ApiError {
   };
 }
 
+function staleSignIn(): ApiError {
+  return {
+    code: 'sign_in_state_refused',
+    message: 'this sign-in did not start in this browser, was changed, or is older than ten minutes: sign in again',
+  };
+}
+
+function providerProblem(): ApiError {
+  return {
+    code: 'identity_provider_failed',
+    message:
+      'the identity provider could not be reached or its answer was refused: try again, or sign in with an API key',
+  };
+}
+
 function eventFilters(query: Form): Record<string, string> {
   const filters: Record<string, string> = {};
   for (const { name } of EVENT_FILTERS) {
@@ -772,6 +1009,14 @@ function eventFilters(query: Form): Record<string, string> {
     if (typeof value === 'string' && value.trim() !== '') filters[name] = value.trim();
   }
   return filters;
+}
+
+/** A comma-separated form field as a list, empty items left out. */
+function commaList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function holdForm(body: Form): HoldForm {

@@ -3,7 +3,9 @@ import { AccessModule } from '../access';
 import { contextModule, type AppConfig } from '../platform';
 import { ConsoleApi } from './console-api';
 import { ConsoleAssets } from './console-assets';
-import { ConsoleController } from './console.controller';
+import { CONSOLE_OIDC, ConsoleController } from './console.controller';
+import { OidcClient } from './oidc-client';
+import { SignInStateSeal } from './sign-in-state';
 
 /**
  * The console: HTML pages over the JSON API for people (investigators, legal staff, admins). It
@@ -15,7 +17,17 @@ export class ConsoleModule {
     return contextModule(ConsoleModule, config, () => ({
       imports: [AccessModule.forRoot(config)],
       controllers: [ConsoleController],
-      providers: [ConsoleApi, ConsoleAssets],
+      providers: [
+        ConsoleApi,
+        ConsoleAssets,
+        {
+          provide: CONSOLE_OIDC,
+          useValue:
+            config.oidc === null
+              ? null
+              : { client: new OidcClient(config.oidc), seal: new SignInStateSeal(config.oidc.clientSecret) },
+        },
+      ],
     }));
   }
 }

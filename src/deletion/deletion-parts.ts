@@ -9,6 +9,14 @@ export interface DeletionPart {
   readonly tenant: string;
   readonly status: DeletionStatus;
   readonly blockedBy: readonly BlockReason[];
+  /** Data keys its erasure destroyed (crypto-shredded), from its receipt; null before it ran. */
+  readonly keysDestroyed: number | null;
+}
+
+/** `keysDestroyed` of a receipt, when it has one (receipts written before it was counted do not). */
+function keysDestroyedOf(receipt: unknown): number | null {
+  const value = (receipt as { keysDestroyed?: unknown } | null)?.keysDestroyed;
+  return typeof value === 'number' ? value : null;
 }
 
 /**
@@ -25,7 +33,13 @@ export class DeletionParts {
     for (const id of ids) {
       const request = await this.store.findFor(tenants, id);
       if (request)
-        found.push({ id: request.id, tenant: request.tenant, status: request.status, blockedBy: request.blockedBy });
+        found.push({
+          id: request.id,
+          tenant: request.tenant,
+          status: request.status,
+          blockedBy: request.blockedBy,
+          keysDestroyed: keysDestroyedOf(request.receipt),
+        });
     }
     return found;
   }

@@ -223,6 +223,32 @@ export function decideRelease(
   ];
 }
 
+/**
+ * A release under way, as `GET /v1/holds/{id}` shows it: the requests that count now (each with
+ * when it stops counting), how many more distinct legal persons must ask, and when the earliest
+ * counting request expires (the count drops then unless the release completed).
+ */
+export interface PendingRelease {
+  readonly required: number;
+  readonly missing: number;
+  readonly approvals: readonly (Approval & { readonly expiresAt: string })[];
+  readonly expiresAt: string | null;
+}
+
+/** The release rule's state of an active hold at `now`, counted exactly as `decideRelease` counts. */
+export function pendingRelease(hold: HoldState, rules: ReleaseRules, now: Date, standing: Standing): PendingRelease {
+  const approvals = countingApprovals(hold, rules, now, standing).map((approval) => ({
+    ...approval,
+    expiresAt: new Date(Date.parse(approval.at) + rules.approvalTtlMs).toISOString(),
+  }));
+  return {
+    required: rules.required,
+    missing: Math.max(0, rules.required - approvals.length),
+    approvals,
+    expiresAt: approvals.length === 0 ? null : approvals.map((a) => a.expiresAt).sort()[0],
+  };
+}
+
 /** The keys whose standing `decideRelease` needs: every requester's of the hold, and the asker's. */
 export function keysToStand(hold: HoldState | undefined, by: Principal): string[] {
   const keys = (hold?.approvals ?? []).map((approval) => approval.by.keyId);

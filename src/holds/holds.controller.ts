@@ -7,7 +7,7 @@ import { RequirePermission } from '../access';
 import { Principal, coversTenant, rolesGrant } from '../access';
 import { PermissionError, PersonalDataGuard, RequestValidationError } from '../platform';
 import { AmendHold } from './amend-hold.handler';
-import { HoldState, mayReachHold } from './hold.decider';
+import { HoldState, PendingRelease, mayReachHold } from './hold.decider';
 import { holdCovers } from './hold-scope';
 import { HoldPreview, HoldPreviewView } from './hold-preview';
 import { HoldStore } from './hold.store';
@@ -23,7 +23,7 @@ import {
   parseReleaseHold,
 } from './holds.request';
 import { PlaceHold } from './place-hold.handler';
-import { ReleaseHold } from './release-hold.handler';
+import { PendingReleases, ReleaseHold } from './release-hold.handler';
 
 /** A hold as the API shows it; release requests appear in `history`. */
 export type HoldView = Omit<HoldState, 'approvals'>;
@@ -60,6 +60,7 @@ export class HoldsController {
     private readonly store: HoldStore,
     private readonly personalData: PersonalDataGuard,
     private readonly previews: HoldPreview,
+    private readonly pendingReleases: PendingReleases,
   ) {}
 
   @Post()
@@ -127,10 +128,14 @@ export class HoldsController {
 
   @Get(':id')
   @RequirePermission('holds:read')
-  async get(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<HoldView> {
+  async get(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<HoldView & { release?: PendingRelease }> {
     const hold = await this.store.findFor(principal.tenants, holdId(id));
     if (hold === undefined || !mayReachHold(principal, hold)) throw new HoldNotFoundError();
-    return holdView(hold);
+    const release = await this.pendingReleases.of(hold);
+    return { ...holdView(hold), ...(release === null ? {} : { release }) };
   }
 
   /** Widens the scope; narrowing is refused (it is a release). */

@@ -15,7 +15,7 @@ import { HoldsController } from './holds.controller';
 import { RestoreJournaledHoldsHandler } from './restore-journaled-holds.handler';
 import { PlaceHoldHandler } from './place-hold.handler';
 import { RebuildHoldsHandler } from './rebuild-holds.handler';
-import { ReleaseHoldHandler } from './release-hold.handler';
+import { PendingReleases, ReleaseHoldHandler } from './release-hold.handler';
 
 /** Legal holds: placed, amended and released (by enough people) as ledger entries; `holds` is their projection. */
 @Module({})
@@ -35,6 +35,7 @@ export class HoldsModule {
         PlaceHoldHandler,
         AmendHoldHandler,
         ReleaseHoldHandler,
+        PendingReleases,
         RebuildHoldsHandler,
         RestoreJournaledHoldsHandler,
         HoldJournal,

@@ -1,8 +1,17 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { ApproverStanding, Principal } from '../access';
 import { APP_CONFIG, AppConfig, CLOCK, Clock } from '../platform';
-import { HoldState, ReleaseRules, Standing, countingApprovals, decideRelease, keysToStand } from './hold.decider';
+import {
+  HoldState,
+  PendingRelease,
+  ReleaseRules,
+  Standing,
+  countingApprovals,
+  decideRelease,
+  keysToStand,
+  pendingRelease,
+} from './hold.decider';
 import { HoldChanges } from './hold-changes';
 import { HoldChangedError } from './holds.errors';
 
@@ -17,6 +26,11 @@ export interface ReleaseOutcome {
   /** Distinct persons whose requests count, this one included. */
   readonly approvals: number;
   readonly required: number;
+}
+
+/** The release rule of this install (HOLD_RELEASE_APPROVALS, HOLD_RELEASE_APPROVAL_TTL_HOURS). */
+function releaseRules(config: AppConfig): ReleaseRules {
+  return { required: config.holdReleaseApprovals, approvalTtlMs: config.holdReleaseApprovalTtlHours * 3_600_000 };
 }
 
 /** Ask to release a hold: released once enough distinct legal persons asked. */
@@ -40,10 +54,7 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.rules = {
-      required: config.holdReleaseApprovals,
-      approvalTtlMs: config.holdReleaseApprovalTtlHours * 3_600_000,
-    };
+    this.rules = releaseRules(config);
   }
 
   async execute({ by, id, reason }: ReleaseHold): Promise<ReleaseOutcome> {
@@ -68,5 +79,29 @@ export class ReleaseHoldHandler implements ICommandHandler<ReleaseHold> {
         ? this.rules.required
         : countingApprovals(hold, this.rules, now, await this.standing.of(keysToStand(hold, by), now)).length;
     return { hold, approvals, required: this.rules.required };
+  }
+}
+
+/**
+ * The state of an active hold's release rule now (who asked, how many more must, when requests
+ * expire), counted by the same rule and standing of keys as a release request is decided by.
+ */
+@Injectable()
+export class PendingReleases {
+  private readonly rules: ReleaseRules;
+
+  constructor(
+    private readonly standing: ApproverStanding,
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.rules = releaseRules(config);
+  }
+
+  async of(hold: HoldState): Promise<PendingRelease | null> {
+    if (hold.status !== 'active') return null;
+    const now = this.clock.now();
+    const keys = [...new Set(hold.approvals.map((a) => a.by.keyId).filter((key): key is string => key !== null))];
+    return pendingRelease(hold, this.rules, now, await this.standing.of(keys, now));
   }
 }

@@ -33,6 +33,8 @@ const CORRECTION_TYPE = 'audit.correction';
 export type EventWithProof = EventView & {
   readonly leaf: string;
   readonly inclusion: { readonly size: number; readonly checkpoint: string; readonly proof: string[] };
+  /** Once its personal data is erased: when, and by which deletion request. */
+  readonly erased?: { readonly at: string; readonly by: string | null };
 };
 
 /**
@@ -111,6 +113,7 @@ export class EventReads {
     return {
       ...eventView(stored),
       ...(corrections.length > 0 ? { corrections } : {}),
+      ...(stored.personal?.erasure ? { erased: stored.personal.erasure } : {}),
       leaf: stored.leaf.toString('base64'),
       inclusion: { size: checkpoint.size, checkpoint: checkpoint.note, proof },
     };

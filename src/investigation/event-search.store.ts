@@ -26,7 +26,13 @@ export interface StoredEvent {
   readonly leaf: Buffer;
   readonly leafHash: Buffer;
   /** The personal data row beside the leaf: null when the entry has none. */
-  readonly personal: { readonly data: unknown; readonly salt: Buffer | null; readonly erased: boolean } | null;
+  readonly personal: {
+    readonly data: unknown;
+    readonly salt: Buffer | null;
+    readonly erased: boolean;
+    /** When and by which deletion request it was erased (`by` null for an erasure that named none). */
+    readonly erasure: { readonly at: string; readonly by: string | null } | null;
+  } | null;
 }
 
 // Filter member → read-model column. Every filter is an exact match on one column.
@@ -156,7 +162,15 @@ async function toStoredEvents(
       leaf: row.leaf as Buffer,
       leafHash: row.leaf_hash as Buffer,
       personal: row.has_personal
-        ? { data: open?.data ?? null, salt: open?.salt ?? null, erased: row.erased_at !== null }
+        ? {
+            data: open?.data ?? null,
+            salt: open?.salt ?? null,
+            erased: row.erased_at !== null,
+            erasure:
+              row.erased_at === null
+                ? null
+                : { at: (row.erased_at as Date).toISOString(), by: (row.erased_by as string | null) ?? null },
+          }
         : null,
     };
   });
@@ -165,7 +179,7 @@ async function toStoredEvents(
 // The rows of a page, joined to their leaves and personal data by primary key. The page itself
 // is chosen in a subquery so the planner walks one read-model index for it, whatever it joins.
 const PAGE_ROWS = `
-  SELECT page.log, page.idx, page.recorded_at, e.leaf, e.leaf_hash, p.log IS NOT NULL AS has_personal, p.subject, p.data, p.salt, p.sealed, p.erased_at
+  SELECT page.log, page.idx, page.recorded_at, e.leaf, e.leaf_hash, p.log IS NOT NULL AS has_personal, p.subject, p.data, p.salt, p.sealed, p.erased_at, p.erased_by
   FROM page
   JOIN ledger_entries e ON e.log = page.log AND e.idx = page.idx
   LEFT JOIN ledger_personal_data p ON p.log = page.log AND p.idx = page.idx`;
@@ -241,6 +255,20 @@ export class EventSearchStore {
        ${PAGE_ROWS}
        ORDER BY page.recorded_at DESC, page.log DESC, page.idx DESC`,
       params,
+    );
+    return toStoredEvents(this.personalData, sql, rows);
+  }
+
+  /**
+   * Entries [from, to) of `log` in index order, from the ledger's own rows (not the read model:
+   * the pull stream must not skip an entry the projector has not reached or set aside).
+   */
+  async range(sql: Sql, log: string, from: number, to: number): Promise<StoredEvent[]> {
+    const rows = await sql(
+      `WITH page AS (
+         SELECT e.log, e.idx, e.recorded_at FROM ledger_entries e WHERE e.log = $1 AND e.idx >= $2 AND e.idx < $3
+       ) ${PAGE_ROWS} ORDER BY page.idx`,
+      [log, from, to],
     );
     return toStoredEvents(this.personalData, sql, rows);
   }

@@ -16,6 +16,8 @@ export { LogVerification, VerificationReport } from './log-verification';
 export { Sequencer } from './sequencer';
 export { LEDGER_CATEGORY, ROLLBACK_ACKNOWLEDGED, RollbackAcknowledgement } from './rollback-acknowledgement';
 export type { AcknowledgedLog, RollbackAcknowledged } from './rollback-acknowledgement';
+export { SecretSealer, SecretUnreadableError } from './secret-sealer';
+export type { SealedSecret } from './secret-sealer';
 export { SigningKey } from './signing-key';
 export { LedgerModule } from './ledger.module';
 export { ServiceEntries, foldBy } from './service-entries';

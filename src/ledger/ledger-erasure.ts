@@ -143,21 +143,33 @@ export class LedgerErasure implements OnApplicationBootstrap {
   }
 
   /**
-   * Deletes the keys of those `subjects` that have no unerased personal data left in `log`. The
-   * log's head row is locked first, so an append of new data for one of them (which moves the
-   * head) has committed, and is seen by the check below, or waits until this transaction ends and
-   * then finds the key epoch moved: it is refused as stale and seals under a fresh key. The check
-   * is a statement of its own, so that its snapshot is taken after the lock was granted.
+   * Deletes the keys of those `subjects` that have no unerased personal data left in `log`.
+   *
+   * An append of new data for one of them must not seal under a key deleted meanwhile, so the
+   * deletion holds the log's head row: such an append has committed before the lock is granted
+   * (and is seen by the check after it) or waits and then finds the key epoch moved (it is refused
+   * as stale and seals under a fresh key). Every append of the log waits while the head row is
+   * held, so it is held as briefly as possible: the subjects that still have data (in a purge,
+   * nearly all of a batch's) are found first without the lock, and after the lock only the entries
+   * appended since the head was read are checked, a handful of rows however large the log.
+   * Each check is a statement of its own, so its snapshot is taken after what it must see.
    */
   private async destroyKeys(sql: Sql, log: string, subjects: readonly string[]): Promise<void> {
+    const [head] = await sql('SELECT size FROM logs WHERE log = $1', [log]);
+    const bare = await sql(
+      `SELECT k.subject FROM subject_keys k WHERE k.log = $1 AND k.subject = ANY($2::text[])
+         AND NOT EXISTS (SELECT 1 FROM personal_data p WHERE p.log = k.log AND p.subject = k.subject AND p.erased_at IS NULL)`,
+      [log, subjects],
+    );
+    if (bare.length === 0) return;
     await sql('SELECT 1 FROM logs WHERE log = $1 FOR NO KEY UPDATE', [log]);
     const destroyed = await sql(
       `WITH destroyed AS (
          DELETE FROM subject_keys k WHERE k.log = $1 AND k.subject = ANY($2::text[])
-           AND NOT EXISTS (SELECT 1 FROM personal_data p WHERE p.log = k.log AND p.subject = k.subject AND p.erased_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM personal_data p WHERE p.log = k.log AND p.idx >= $3 AND p.subject = k.subject AND p.erased_at IS NULL)
          RETURNING k.subject
        ) SELECT subject FROM destroyed`,
-      [log, subjects],
+      [log, bare.map((row) => row.subject as string), head.size],
     );
     if (destroyed.length > 0) await sql('UPDATE logs SET key_epoch = key_epoch + 1 WHERE log = $1', [log]);
   }
@@ -166,6 +178,23 @@ export class LedgerErasure implements OnApplicationBootstrap {
   async erasedIndices(sql: Sql, by: string, log: string): Promise<number[]> {
     const rows = await sql('SELECT idx FROM personal_data WHERE erased_by = $1 AND log = $2', [by, log]);
     return rows.map((r) => Number(r.idx));
+  }
+
+  /**
+   * How many data keys request `by` left destroyed (crypto-shredded) in `log` (every log when
+   * null): the subjects of the sealed entries it erased that have no key there now. Counted, not
+   * remembered: a subject given a new key since (new personal data) is no longer counted.
+   */
+  async keysDestroyed(sql: Sql, by: string, log: string | null): Promise<number> {
+    const rows = await sql(
+      `SELECT count(*)::int AS n FROM (
+         SELECT DISTINCT p.log, p.subject FROM personal_data p
+         WHERE p.erased_by = $1 AND ($2::text IS NULL OR p.log = $2) AND p.sealed
+           AND NOT EXISTS (SELECT 1 FROM subject_keys k WHERE k.log = p.log AND k.subject = p.subject)
+       ) shredded`,
+      [by, log],
+    );
+    return (rows[0] as { n: number }).n;
   }
 
   /** How many entries request `by` erased, per log, in log name order (committed erasures only). */

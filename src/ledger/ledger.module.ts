@@ -12,11 +12,14 @@ import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.process
 import { MirrorCheck } from './mirror-check';
 import { PersonalDataReader } from './personal-data-reader';
 import { PersonalSearch } from './personal-search-key';
+import { PersonalSearchBackfill } from './personal-search-backfill';
 import { RollbackAcknowledgement } from './rollback-acknowledgement';
+import { SecretSealer } from './secret-sealer';
 import { Sequencer } from './sequencer';
 import { ServiceEntries } from './service-entries';
 import { SigningKey } from './signing-key';
 import { SubjectKeyCompaction } from './subject-key-compaction';
+import { SubjectKeyRotation } from './subject-key-rotation';
 import { SubjectKeys } from './subject-keys';
 
 /**
@@ -40,12 +43,15 @@ export class LedgerModule {
       LogReader,
       LogVerification,
       RollbackAcknowledgement,
+      SecretSealer,
     ];
     return contextModule(LedgerModule, config, () => ({
       providers: [
         ...ports,
         SubjectKeys,
         SubjectKeyCompaction,
+        SubjectKeyRotation,
+        PersonalSearchBackfill,
         LegacyPersonalData,
         CheckpointMirror,
         MirrorCheck,

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
 import { DatabasePool, withTenantScope } from '../platform';
+import { readCheckpoints, readEntryPage, readHead, readStoredEnd, toHead } from './log-reads';
 import type { SealedPersonalData } from './personal-data-reader';
 
 /**
@@ -72,12 +73,6 @@ export interface CheckpointRow {
   readonly note: string;
 }
 
-function splitHashes(bytes: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at < bytes.length; at += HASH_SIZE) out.push(bytes.subarray(at, at + HASH_SIZE));
-  return out;
-}
-
 /** `parts` as one buffer, with where each part starts in it and how long it is. */
 function packed(parts: readonly Buffer[]): { bytes: Buffer; at: number[]; len: number[] } {
   const at: number[] = [];
@@ -87,17 +82,6 @@ function packed(parts: readonly Buffer[]): { bytes: Buffer; at: number[]; len: n
     end += part.length;
   }
   return { bytes: Buffer.concat(parts, end), at, len: parts.map((part) => part.length) };
-}
-
-function toHead(row: Record<string, unknown>): LogHead {
-  return {
-    log: row.log as string,
-    size: Number(row.size),
-    root: row.root as Buffer,
-    frontier: splitHashes(row.frontier as Buffer),
-    lastLeafHash: (row.last_leaf_hash as Buffer | null) ?? null,
-    lastRecordedAt: (row.last_recorded_at as Date | null) ?? null,
-  };
 }
 
 /**
@@ -129,6 +113,9 @@ export class LogStore {
   ): Promise<T> {
     return withTenantScope(this.pool, tenants, fn, options);
   }
+
+  /** A statement on the DataSource, for the reads that take an optional scoped transaction. */
+  private readonly onDataSource: Sql = (text, params) => this.db.query(text, params);
 
   /** Runs a read on `sql` (a scoped transaction) when given, else on the DataSource. */
   private async read<R>(sql: Sql | undefined, text: string, params: unknown[]): Promise<R[]> {
@@ -261,8 +248,7 @@ export class LogStore {
 
   /** The head of `log`, or null when the log does not exist. */
   async head(log: string, sql?: Sql): Promise<LogHead | null> {
-    const rows: Record<string, unknown>[] = await this.read(sql, 'SELECT * FROM logs WHERE log = $1', [log]);
-    return rows.length === 0 ? null : toHead(rows[0]);
+    return readHead(sql ?? this.onDataSource, log);
   }
 
   /** Heads whose size is ahead of their latest checkpoint. */
@@ -340,22 +326,12 @@ export class LogStore {
     limit: number,
     sql?: Sql,
   ): Promise<{ idx: number; leaf: Buffer; leafHash: Buffer; treeNodes: Buffer }[]> {
-    const rows: { idx: string; leaf: Buffer; leaf_hash: Buffer; tree_nodes: Buffer }[] = await this.read(
-      sql,
-      'SELECT idx, leaf, leaf_hash, tree_nodes FROM entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
-      [log, from, from + limit],
-    );
-    return rows.map((r) => ({ idx: Number(r.idx), leaf: r.leaf, leafHash: r.leaf_hash, treeNodes: r.tree_nodes }));
+    return readEntryPage(sql ?? this.onDataSource, log, from, limit);
   }
 
   /** One past the highest stored index of `log` (0 when it has none), whatever the head says. */
   async storedEnd(log: string, sql?: Sql): Promise<number> {
-    const rows: { end: string | null }[] = await this.read(
-      sql,
-      'SELECT max(idx) + 1 AS end FROM entries WHERE log = $1',
-      [log],
-    );
-    return Number(rows[0]?.end ?? 0);
+    return readStoredEnd(sql ?? this.onDataSource, log);
   }
 
   /** The latest signed checkpoint of `log`, or null. */
@@ -397,12 +373,7 @@ export class LogStore {
 
   /** Every signed checkpoint of `log`, smallest first. */
   async checkpoints(log: string, sql?: Sql): Promise<CheckpointRow[]> {
-    const rows: { size: string; root: Buffer; note: string }[] = await this.read(
-      sql,
-      'SELECT size, root, note FROM checkpoints WHERE log = $1 ORDER BY size',
-      [log],
-    );
-    return rows.map((r) => ({ size: Number(r.size), root: r.root, note: r.note }));
+    return readCheckpoints(sql ?? this.onDataSource, log);
   }
 
   /**

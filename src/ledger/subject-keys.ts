@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../platform';
 import { DATA_KEY_BYTES, IV_BYTES, SealedValueError, open, seal, subjectKeyAad } from './personal-data-cipher';
@@ -32,11 +32,35 @@ interface Cached {
 const pairKey = (log: string, subject: string) => `${log}\u0000${subject}`;
 
 /**
+ * The id of a key-encryption key stored beside each data key it wraps (`subject_keys.kek_id`):
+ * `kek-` and the first 16 hex digits of the key's SHA-256, which reveal nothing of the key.
+ */
+export function keyEncryptionKeyId(key: Buffer): string {
+  return `kek-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`;
+}
+
+/** A key-encryption key with its id. */
+interface Kek {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/** A data key as stored: wrapped, with the id of the key-encryption key that wraps it (null: wrapped before ids were kept). */
+export interface WrappedKey {
+  readonly log: string;
+  readonly subject: string;
+  readonly key: Buffer;
+  readonly kek_id: string | null;
+}
+
+/**
  * The data key of each (log, subject) that has personal data: 32 random bytes in `subject_keys`,
  * wrapped (AES-256-GCM, bound to its log and subject) by the key-encryption key kept outside the
  * database (AUDIT_KEY_ENCRYPTION_KEY, or the file AUDIT_KEY_ENCRYPTION_KEY_FILE, generated once,
  * mode 0600), so a dump of the database alone opens nothing. Erasure deletes the row
- * (LedgerErasure), which shreds every value sealed under it.
+ * (LedgerErasure), which shreds every value sealed under it. Each row names the key-encryption key
+ * that wraps it (`kek_id`); keys a rotation moves away from (AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS)
+ * still unwrap, only the current one wraps (SubjectKeyRotation rewraps the rest).
  *
  * Keys are cached unwrapped in a bounded LRU. An erasure that deletes keys of a log moves that
  * log's `key_epoch`; an append states the epoch its keys were read under and PostgreSQL refuses it
@@ -45,7 +69,8 @@ const pairKey = (log: string, subject: string) => `${log}\u0000${subject}`;
 @Injectable()
 export class SubjectKeys implements OnModuleInit {
   private readonly logger = new Logger(SubjectKeys.name);
-  private kek?: Buffer;
+  /** The current key-encryption key first, then the previous ones. */
+  private keks: readonly Kek[] = [];
   private readonly cache = new Map<string, Cached>();
   /** The newest key epoch this process read, per log: cached keys of an older one are not used to seal. */
   private readonly epochs = new Map<string, number>();
@@ -57,24 +82,35 @@ export class SubjectKeys implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const kek = this.config.keyEncryptionKey ?? (await this.fileKey());
-    // A key that does not unwrap the keys already stored would make every sealed value unreadable
-    // and seal new ones under a second key: refuse to start instead.
-    const rows: { log: string; subject: string; key: Buffer }[] = await this.db.query(
-      'SELECT log, subject, key FROM subject_keys LIMIT 1',
+    const current = this.config.keyEncryptionKey ?? (await this.fileKey());
+    const keks = [current, ...(this.config.previousKeyEncryptionKeys ?? [])].map((key) => ({
+      id: keyEncryptionKeyId(key),
+      key,
+    }));
+    // A key set that does not unwrap the keys already stored would make sealed values unreadable
+    // and seal new ones under a second key: refuse to start instead. One row per key id in use
+    // (a loose index scan over `subject_keys_kek_id`: as many steps as ids, not rows).
+    const rows: WrappedKey[] = await this.db.query(
+      `WITH RECURSIVE ids AS (
+         SELECT min(kek_id) AS id FROM subject_keys
+         UNION ALL
+         SELECT (SELECT min(kek_id) FROM subject_keys WHERE kek_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
+       )
+       SELECT r.log, r.subject, r.key, r.kek_id
+       FROM ids, LATERAL (SELECT log, subject, key, kek_id FROM subject_keys k WHERE k.kek_id = ids.id LIMIT 1) r
+       UNION ALL
+       (SELECT log, subject, key, kek_id FROM subject_keys WHERE kek_id IS NULL LIMIT 1)`,
     );
     for (const row of rows) {
-      try {
-        open(kek, subjectKeyAad(row.log, row.subject), row.key);
-      } catch (e) {
-        if (!(e instanceof SealedValueError)) throw e;
+      if (this.unwrapWith(keks, row) === null)
         throw new KeyEncryptionKeyError(
-          `the key-encryption key (${this.config.keyEncryptionKey ? 'AUDIT_KEY_ENCRYPTION_KEY' : this.config.keyEncryptionKeyFile}) ` +
-            'does not unwrap the subject keys in the database: start with the key this deployment used',
+          `the key-encryption keys (${this.config.keyEncryptionKey ? 'AUDIT_KEY_ENCRYPTION_KEY' : this.config.keyEncryptionKeyFile}` +
+            `${keks.length > 1 ? ' and AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS' : ''}) do not unwrap the subject keys in the ` +
+            `database wrapped by ${row.kek_id ?? 'the key used before key ids were kept'}: start with the keys this ` +
+            'deployment used (a key leaves AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS only after "kek rotate" finished)',
         );
-      }
     }
-    this.kek = kek;
+    this.keks = keks;
   }
 
   private async fileKey(): Promise<Buffer> {
@@ -103,9 +139,28 @@ export class SubjectKeys implements OnModuleInit {
     return Buffer.from((await readSecretFile(file, 'key-encryption key file', check)) as string, 'base64');
   }
 
-  private get keyEncryptionKey(): Buffer {
-    if (!this.kek) throw new Error('SubjectKeys used before the module initialised');
-    return this.kek;
+  /** The key-encryption key, once loaded and checked; other secrets of the service are sealed under it too (SecretSealer). */
+  get keyEncryptionKey(): Buffer {
+    return this.currentKek.key;
+  }
+
+  /** The id of the key that wraps new data keys (and rewraps old ones). */
+  get keyEncryptionKeyId(): string {
+    return this.currentKek.id;
+  }
+
+  private get currentKek(): Kek {
+    if (this.keks.length === 0) throw new Error('SubjectKeys used before the module initialised');
+    return this.keks[0];
+  }
+
+  /**
+   * `row`'s data key wrapped afresh under the current key-encryption key, or null when none of
+   * the configured keys unwraps it (the key that wrapped it was removed too early, or the row was altered).
+   */
+  rewrap(row: WrappedKey, iv: Buffer = randomBytes(IV_BYTES)): Buffer | null {
+    const key = this.unwrapWith(this.keks, row);
+    return key === null ? null : seal(this.currentKek.key, iv, subjectKeyAad(row.log, row.subject), key);
   }
 
   /**
@@ -158,15 +213,11 @@ export class SubjectKeys implements OnModuleInit {
     if (wanted.size === 0) return out;
     const list = [...wanted.values()];
     const text =
-      'SELECT k.log, k.subject, k.key FROM unnest($1::text[], $2::text[]) AS w(log, subject) JOIN subject_keys k USING (log, subject)';
+      'SELECT k.log, k.subject, k.key, k.kek_id FROM unnest($1::text[], $2::text[]) AS w(log, subject) JOIN subject_keys k USING (log, subject)';
     const params = [list.map((p) => p.log), list.map((p) => p.subject)];
-    const rows = (sql ? await sql(text, params) : await this.db.query(text, params)) as {
-      log: string;
-      subject: string;
-      key: Buffer;
-    }[];
+    const rows = (sql ? await sql(text, params) : await this.db.query(text, params)) as WrappedKey[];
     for (const row of rows) {
-      const key = this.unwrap(row.log, row.subject, row.key);
+      const key = this.unwrap(row);
       out.set(pairKey(row.log, row.subject), key);
       // Epoch -1: good for reading, never for sealing (read without its log's epoch).
       this.remember(row.log, row.subject, key, -1);
@@ -174,8 +225,27 @@ export class SubjectKeys implements OnModuleInit {
     return out;
   }
 
-  private unwrap(log: string, subject: string, wrapped: Buffer): Buffer {
-    return open(this.keyEncryptionKey, subjectKeyAad(log, subject), wrapped);
+  /** `row`'s data key; throws SealedValueError when no configured key-encryption key unwraps it. */
+  private unwrap(row: WrappedKey): Buffer {
+    const key = this.unwrapWith(this.keks, row);
+    if (key === null)
+      throw new SealedValueError(
+        `subject key wrapped by ${row.kek_id ?? 'an unnamed key'} does not open with the configured key-encryption keys`,
+      );
+    return key;
+  }
+
+  /** `row`'s data key under the key its id names, else (no id, or a wrong one) under any of `keks`; null when none opens it. */
+  private unwrapWith(keks: readonly Kek[], row: WrappedKey): Buffer | null {
+    const named = keks.find((k) => k.id === row.kek_id);
+    for (const kek of named ? [named, ...keks.filter((k) => k !== named)] : keks) {
+      try {
+        return open(kek.key, subjectKeyAad(row.log, row.subject), row.key);
+      } catch (e) {
+        if (!(e instanceof SealedValueError)) throw e;
+      }
+    }
+    return null;
   }
 
   private cached(log: string, subject: string): Cached | undefined {
@@ -222,25 +292,25 @@ export class SubjectKeys implements OnModuleInit {
       `WITH wanted AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) AS w(log, subject, key)
        ), created AS (
-         INSERT INTO subject_keys (log, subject, key) SELECT log, subject, key FROM wanted
-         ON CONFLICT (log, subject) DO NOTHING RETURNING log, subject, key
+         INSERT INTO subject_keys (log, subject, key, kek_id) SELECT log, subject, key, $4 FROM wanted
+         ON CONFLICT (log, subject) DO NOTHING RETURNING log, subject, key, kek_id
        ), found AS (
-         SELECT log, subject, key FROM created
+         SELECT log, subject, key, kek_id FROM created
          UNION ALL
-         SELECT k.log, k.subject, k.key FROM subject_keys k JOIN wanted w USING (log, subject)
+         SELECT k.log, k.subject, k.key, k.kek_id FROM subject_keys k JOIN wanted w USING (log, subject)
        )
-       SELECT f.log, f.subject, f.key, coalesce(l.key_epoch, 0) AS epoch
+       SELECT f.log, f.subject, f.key, f.kek_id, coalesce(l.key_epoch, 0) AS epoch
        FROM found f LEFT JOIN logs l USING (log)`,
-      [pairs.map((p) => p.log), pairs.map((p) => p.subject), fresh],
+      [pairs.map((p) => p.log), pairs.map((p) => p.subject), fresh, this.keyEncryptionKeyId],
       'audit_subject_keys',
-    )) as { log: string; subject: string; key: Buffer; epoch: string }[];
+    )) as unknown as (WrappedKey & { epoch: string })[];
     const epochs = new Map<string, number>();
     for (const row of rows) epochs.set(row.log, Number(row.epoch));
     for (const [log, epoch] of epochs) if ((this.epochs.get(log) ?? -1) < epoch) this.epochs.set(log, epoch);
     for (const row of rows) {
       // A key this statement created is known already; one another process created is unwrapped.
       const made = raw.get(pairKey(row.log, row.subject));
-      const key = made?.wrapped.equals(row.key) ? made.key : this.unwrap(row.log, row.subject, row.key);
+      const key = made?.wrapped.equals(row.key) ? made.key : this.unwrap(row);
       this.remember(row.log, row.subject, key, Number(row.epoch));
     }
   }

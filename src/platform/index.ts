@@ -2,6 +2,7 @@
 export { CLOCK, Clock, SYSTEM_CLOCK } from './clock/clock';
 export { DeadlineExceededError, within } from './clock/within';
 export { APP_CONFIG, AppConfig } from './config/app-config';
+export type { OidcSetting } from './config/app-config';
 export { READ_ROUTES, parseReadRecordSwitches } from './config/read-record-switches';
 export type { ReadRecordSwitches, ReadRoute } from './config/read-record-switches';
 export { isConnectionFailure } from './database/dependency-failure';

@@ -60,6 +60,8 @@ export interface SubjectRequestView {
     deletionRequest: string;
     status: string;
     blockedBy?: readonly unknown[];
+    /** Data keys the part's erasure destroyed (crypto-shredded), once it ran. */
+    keysDestroyed?: number;
   }[];
   readonly corrects?: EntryRef;
   readonly correction?: { readonly log: string; readonly index: number | null };
@@ -245,6 +247,7 @@ export class SubjectRequests {
         deletionRequest: part.deletionId,
         status,
         ...(deletion && deletion.blockedBy.length > 0 ? { blockedBy: deletion.blockedBy } : {}),
+        ...(deletion && deletion.keysDestroyed !== null ? { keysDestroyed: deletion.keysDestroyed } : {}),
       };
     });
     const status = caseStatus(request, parts as PartProgress[]);

@@ -7,9 +7,20 @@ import { LogReader, NoCheckpointError, PersonalDataReader, Sql } from '../ledger
 import { APP_CONFIG, AppConfig, CLOCK, Clock, MetricsService } from '../platform';
 import { failureMessage, givesUp, retryDelayMs } from './delivery-backoff';
 import { StreamedEntry } from './ocsf';
-import { hecBatch, ndjsonBatch, syslogFrames } from './sink-formats';
+import { RelpUnacknowledgedError } from './relp';
+import { hecBatch, ndjsonBatch, syslogFrames, syslogMessages } from './sink-formats';
+import { isRelpUrl } from './sink-request';
 import { SinkRecord, SinkStore } from './sink.store';
-import { sendHttp, sendSyslog } from './sink-transport';
+import { sendHttp, sendRelp, sendSyslog } from './sink-transport';
+
+/**
+ * The position after a batch `[…, to)` of which the first `acknowledged` of `entries` (those the
+ * filters let through, in index order) were delivered: `to` when all were, else the index of the
+ * first one not acknowledged, so a resend starts there and repeats nothing acknowledged.
+ */
+export function positionAfter(entries: readonly StreamedEntry[], acknowledged: number, to: number): number {
+  return acknowledged >= entries.length ? to : entries[acknowledged].entry.index;
+}
 
 /** What one delivery attempt did. */
 export type DeliveryOutcome = 'sent' | 'idle' | 'busy' | 'failed';
@@ -20,7 +31,9 @@ export type DeliveryOutcome = 'sent' | 'idle' | 'busy' | 'failed';
  * checkpoint (at most `batch`), read from the ledger, never from the ingestion path. It is sent in
  * the transaction that holds the sink's row (`FOR UPDATE SKIP LOCKED`: one process per sink at a
  * time) and its position row; a 2xx (or a syslog write that completed) moves the position in that
- * same transaction, anything else rolls it back: at-least-once, in order per log.
+ * same transaction, anything else rolls it back: at-least-once, in order per log. Over RELP the
+ * position moves past exactly the messages the receiver acknowledged, even when the session then
+ * broke.
  */
 @Injectable()
 export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
@@ -113,16 +126,26 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
           if (position >= checkpoint.size) continue;
           const to = Math.min(checkpoint.size, position + this.config.sinks.batch);
           const entries = await this.entries(sql, sink, log, position, to);
-          if (entries.length > 0) await this.send(sink, entries, checkpoint.note, sql);
+          let acknowledged = entries.length;
+          try {
+            if (entries.length > 0) await this.send(sink, entries, checkpoint.note, sql);
+          } catch (error) {
+            // RELP: what the receiver acknowledged is delivered and must not be sent again; the
+            // position moves past it in this transaction, and the failure is still recorded.
+            if (!(error instanceof RelpUnacknowledgedError) || error.acknowledged === 0) throw error;
+            acknowledged = error.acknowledged;
+            failure = error;
+          }
           await sql(
             `UPDATE sink_positions SET position = $3, sent = sent + $4, updated_at = now() WHERE sink_id = $1 AND log = $2`,
-            [id, log, to, entries.length],
+            [id, log, positionAfter(entries, acknowledged, to), acknowledged],
           );
+          this.sent.inc({ sink: id }, acknowledged);
+          if (failure !== undefined) return 'failed';
           await sql(
             `UPDATE sinks SET failures = 0, last_error = NULL, last_error_at = NULL WHERE id = $1 AND failures > 0`,
             [id],
           );
-          this.sent.inc({ sink: id }, entries.length);
           return 'sent';
         }
         return 'idle';
@@ -194,6 +217,8 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   private async send(sink: SinkRecord, entries: StreamedEntry[], checkpoint: string, sql: Sql): Promise<void> {
     const secret = await this.store.secretOf(sink.id, sql);
     const timeoutMs = this.config.sinks.timeoutMs;
+    if (sink.kind === 'syslog' && isRelpUrl(sink.url))
+      return sendRelp(sink.url, syslogMessages(entries, this.config.logOriginPrefix), timeoutMs);
     if (sink.kind === 'syslog')
       return sendSyslog(sink.url, syslogFrames(entries, this.config.logOriginPrefix), timeoutMs);
     const batch =

@@ -72,27 +72,28 @@ export function hecBatch(
 }
 
 /**
- * One RFC 5424 message per entry, octet-counted: MSGID the type, structured data
+ * One RFC 5424 message per entry: MSGID the type, structured data
  * `[audit@32473 log index id leafHash]`, the OCSF event as JSON in MSG.
  */
-export function syslogFrames(entries: readonly StreamedEntry[], hostname: string): Buffer {
-  return Buffer.concat(
-    entries.map((e) =>
-      frameOctetCounted(
-        formatSyslog({
-          timestamp: e.entry.recordedAt,
-          hostname,
-          appName: 'audit-trail',
-          msgId: e.entry.type,
-          params: [
-            ['log', e.entry.log],
-            ['index', String(e.entry.index)],
-            ['id', e.entry.id],
-            ['leafHash', e.leafHash],
-          ],
-          message: JSON.stringify(toOcsf(e)),
-        }),
-      ),
-    ),
+export function syslogMessages(entries: readonly StreamedEntry[], hostname: string): Buffer[] {
+  return entries.map((e) =>
+    formatSyslog({
+      timestamp: e.entry.recordedAt,
+      hostname,
+      appName: 'audit-trail',
+      msgId: e.entry.type,
+      params: [
+        ['log', e.entry.log],
+        ['index', String(e.entry.index)],
+        ['id', e.entry.id],
+        ['leafHash', e.leafHash],
+      ],
+      message: JSON.stringify(toOcsf(e)),
+    }),
   );
+}
+
+/** The messages of `syslogMessages`, octet-counted, for syslog over TCP or TLS. */
+export function syslogFrames(entries: readonly StreamedEntry[], hostname: string): Buffer {
+  return Buffer.concat(syslogMessages(entries, hostname).map(frameOctetCounted));
 }

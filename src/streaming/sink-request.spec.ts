@@ -28,6 +28,8 @@ describe('sink urls', () => {
     ['splunk_hec', 'http://[::1]:8088/services/collector/event'],
     ['syslog', 'tcp://logs.example:514'],
     ['syslog', 'tls://127.0.0.1:6514'],
+    ['syslog', 'relp://logs.example:2514'],
+    ['syslog', 'relps://127.0.0.1:2515'],
   ] as const)('%s takes %s', (kind, url) => expect(urlProblem(kind, url)).toBeNull());
 
   it.each([
@@ -43,11 +45,16 @@ describe('sink urls', () => {
     ['syslog', 'tcp://logs.example', /port/],
     ['syslog', 'tls://u:p@logs.example:6514', /credentials/],
     ['syslog', 'tcp://logs.example:514/path', /only/],
+    ['syslog', 'relp://logs.example', /port/],
+    ['syslog', 'relp://logs.example:2514?x=1', /only/],
+    ['syslog', 'udp://logs.example:514', /relp/],
+    ['ndjson', 'relp://siem.example:2514', /https/],
   ] as const)('%s refuses %s', (kind, url, why) => expect(urlProblem(kind, url)).toMatch(why));
 
   it('shows a URL without its query (it may carry a token)', () => {
     expect(shownUrl('https://siem.example/in?token=abc')).toBe('https://siem.example/in?…');
     expect(shownUrl('tcp://logs.example:514')).toBe('tcp://logs.example:514');
+    expect(shownUrl('relp://logs.example:2514')).toBe('relp://logs.example:2514');
     expect(shownUrl('http://127.0.0.1:8080/a/b')).toBe('http://127.0.0.1:8080/a/b');
   });
 });

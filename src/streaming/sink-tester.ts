@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LedgerEntry } from '@audit/ledger';
 import { APP_CONFIG, AppConfig, CLOCK, Clock, IDS, Ids } from '../platform';
 import { failureMessage } from './delivery-backoff';
-import { hecBatch, ndjsonBatch, syslogFrames } from './sink-formats';
+import { hecBatch, ndjsonBatch, syslogFrames, syslogMessages } from './sink-formats';
+import { isRelpUrl } from './sink-request';
 import { SinkRecord, SinkStore } from './sink.store';
-import { sendHttp, sendSyslog } from './sink-transport';
+import { sendHttp, sendRelp, sendSyslog } from './sink-transport';
 
 /**
  * `POST /v1/sinks/{id}/test`: one signed test event, type `sink.test`, in the sink's own format,
@@ -40,7 +41,9 @@ export class SinkTester {
     const secret = (await this.store.secretOf(sink.id)) ?? '';
     const timeoutMs = this.config.sinks.timeoutMs;
     try {
-      if (sink.kind === 'syslog')
+      if (sink.kind === 'syslog' && isRelpUrl(sink.url))
+        await sendRelp(sink.url, syslogMessages(entries, this.config.logOriginPrefix), timeoutMs);
+      else if (sink.kind === 'syslog')
         await sendSyslog(sink.url, syslogFrames(entries, this.config.logOriginPrefix), timeoutMs);
       else
         await sendHttp(

@@ -1,6 +1,7 @@
-import { connect as connectTcp } from 'node:net';
+import { Socket, connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { DeliveryRefusedError } from './delivery-backoff';
+import { relpSession } from './relp';
 import { HttpBatch } from './sink-formats';
 
 /** POSTs a batch; resolves on a 2xx only (the body is drained, never kept). */
@@ -16,19 +17,26 @@ export async function sendHttp(url: string, batch: HttpBatch, timeoutMs: number)
   if (res.status < 200 || res.status > 299) throw new DeliveryRefusedError(res.status);
 }
 
+/** A connection to `host:port` of `url`, over TLS for `tls:` and `relps:` (the server name checked unless it is an address). */
+function connectTo(url: string): { socket: Socket; ready: 'connect' | 'secureConnect' } {
+  const { protocol, hostname, port } = new URL(url);
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return protocol === 'tls:' || protocol === 'relps:'
+    ? {
+        socket: connectTls({ host, port: Number(port), servername: /^[\d.:]+$/.test(host) ? undefined : host }),
+        ready: 'secureConnect',
+      }
+    : { socket: connectTcp({ host, port: Number(port) }), ready: 'connect' };
+}
+
 /**
  * Writes octet-counted syslog frames over one TCP (`tcp://`) or TLS (`tls://`) connection and
  * closes it; resolves once the bytes were handed to the kernel and the connection ended cleanly.
  * Syslog has no acknowledgement: resolving is not proof the receiver stored them.
  */
 export function sendSyslog(url: string, frames: Buffer, timeoutMs: number): Promise<void> {
-  const { protocol, hostname, port } = new URL(url);
-  const host = hostname.replace(/^\[|\]$/g, '');
   return new Promise<void>((resolve, reject) => {
-    const socket =
-      protocol === 'tls:'
-        ? connectTls({ host, port: Number(port), servername: /^[\d.:]+$/.test(host) ? undefined : host })
-        : connectTcp({ host, port: Number(port) });
+    const { socket, ready } = connectTo(url);
     const timer = setTimeout(
       () => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
       timeoutMs,
@@ -37,11 +45,20 @@ export function sendSyslog(url: string, frames: Buffer, timeoutMs: number): Prom
       clearTimeout(timer);
       reject(error);
     });
-    socket.once(protocol === 'tls:' ? 'secureConnect' : 'connect', () => {
+    socket.once(ready, () => {
       socket.end(frames, () => {
         clearTimeout(timer);
         resolve();
       });
     });
   });
+}
+
+/**
+ * Sends syslog messages in one RELP session (`relp://`, or `relps://` over TLS). Resolves once
+ * the receiver acknowledged every one; otherwise `RelpUnacknowledgedError` says how many, from
+ * the first, it did acknowledge.
+ */
+export function sendRelp(url: string, messages: readonly Buffer[], timeoutMs: number): Promise<void> {
+  return relpSession(connectTo(url).socket, messages, timeoutMs);
 }

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { PLATFORM_LOG } from '@audit/ledger';
 import { DataSource } from 'typeorm';
+import { SecretSealer, SecretUnreadableError } from '../ledger';
 import type { Sql } from '../ledger';
 import { SinkKind, SinkStart } from './sink-request';
 import { SinkState, SinkStatus } from './sink.decider';
@@ -24,7 +25,7 @@ export interface SinkRecord extends SinkState {
 }
 
 const COLUMNS = `id, name, kind, url, tenants, categories, types, start_from, personal_data, status,
-  secret IS NOT NULL AS secret_set, created_by, created_by_known_to, approved_by, created_at, failures,
+  (secret IS NOT NULL OR secret_sealed IS NOT NULL) AS secret_set, created_by, created_by_known_to, approved_by, created_at, failures,
   last_error, last_error_at, version`;
 
 const iso = (value: unknown) => (value === null ? null : new Date(value as string).toISOString());
@@ -53,16 +54,63 @@ function recordOf(row: Record<string, unknown>): SinkRecord {
   };
 }
 
+/** What a sealed secret of a sink is bound to: a sealed secret copied to another sink does not open. */
+const secretPlace = (id: string) => `sink:${id}`;
+
 /**
  * The `sinks` and `sink_positions` tables. Changes run inside the sequencer's transaction (the
  * `Sql` of `Sequencer.append`), written only over the version they were decided on. The secret
- * is written here and read only by `secretOf` (delivery); no read of the API returns it.
+ * is sealed here under the key-encryption key (`secret_sealed`, `secret_key_id`) and opened only
+ * by `secretOf` (delivery); no read of the API returns it. A secret left in clear (`secret`) by
+ * a version before sealing, or sealed under a key a rotation retired, is sealed again at start.
  */
 @Injectable()
-export class SinkStore {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+export class SinkStore implements OnModuleInit {
+  private readonly logger = new Logger(SinkStore.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly sealer: SecretSealer,
+  ) {}
 
   private sql: Sql = (text, params) => this.db.query(text, params);
+
+  /**
+   * Seals under the current key-encryption key every secret that is not: one written in clear
+   * before sealing existed, or one sealed under a key a rotation moved to
+   * AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS. Each row only if unchanged meanwhile (processes start together).
+   */
+  async onModuleInit(): Promise<void> {
+    const rows = await this.sql(
+      'SELECT id, secret, secret_sealed, secret_key_id FROM sinks WHERE secret IS NOT NULL OR secret_key_id <> $1',
+      [this.sealer.keyId()],
+    );
+    for (const row of rows) {
+      const id = row.id as string;
+      let clear: string;
+      try {
+        clear =
+          (row.secret as string | null) ??
+          this.sealer.open(secretPlace(id), {
+            sealed: row.secret_sealed as Buffer,
+            keyId: row.secret_key_id as string,
+          });
+      } catch (e) {
+        if (!(e instanceof SecretUnreadableError)) throw e;
+        // Not a reason to refuse to start: its deliveries fail naming the key, until an admin sets a new secret.
+        this.logger.warn(`sink ${id}: ${e.message}; set its secret again (PATCH /v1/sinks/${id})`);
+        continue;
+      }
+      const { sealed, keyId } = this.sealer.seal(secretPlace(id), clear);
+      await this.sql(
+        `WITH s AS (UPDATE sinks SET secret_sealed = $2, secret_key_id = $3, secret = NULL
+         WHERE id = $1 AND secret IS NOT DISTINCT FROM $4 AND secret_sealed IS NOT DISTINCT FROM $5 RETURNING id)
+         SELECT id FROM s`,
+        [id, sealed, keyId, row.secret, row.secret_sealed],
+      );
+    }
+    if (rows.length > 0) this.logger.log(`sealed the secrets of ${rows.length} sink(s) under ${this.sealer.keyId()}`);
+  }
 
   async find(id: string, sql: Sql = this.sql): Promise<SinkRecord | undefined> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return undefined;
@@ -74,10 +122,21 @@ export class SinkStore {
     return (await sql(`SELECT ${COLUMNS} FROM sinks ORDER BY created_at, id`)).map(recordOf);
   }
 
-  /** The sink's secret, for delivery only. */
+  /** The sink's secret, opened, for delivery only. A secret still in clear (not yet sealed at start) is used as it is. */
   async secretOf(id: string, sql: Sql = this.sql): Promise<string | null> {
-    const [row] = await sql('SELECT secret FROM sinks WHERE id = $1', [id]);
+    const [row] = await sql('SELECT secret, secret_sealed, secret_key_id FROM sinks WHERE id = $1', [id]);
+    if (row?.secret_sealed)
+      return this.sealer.open(secretPlace(id), {
+        sealed: row.secret_sealed as Buffer,
+        keyId: row.secret_key_id as string,
+      });
     return (row?.secret as string | null | undefined) ?? null;
+  }
+
+  private sealed(id: string, secret: string | null): [Buffer | null, string | null] {
+    if (secret === null) return [null, null];
+    const { sealed, keyId } = this.sealer.seal(secretPlace(id), secret);
+    return [sealed, keyId];
   }
 
   /** The tenant logs `tenants` covers (never `platform`), with their committed size. */
@@ -103,15 +162,15 @@ export class SinkStore {
   /** Inserts a new sink and its first positions: each log's current size (`end`) or 0 (`start`). */
   async insert(sql: Sql, sink: SinkState, secret: string | null, at: Date): Promise<void> {
     await sql(
-      `INSERT INTO sinks (id, name, kind, url, secret, tenants, categories, types, start_from, personal_data, status,
-         created_by, created_by_known_to, approved_by, created_at, version)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      `INSERT INTO sinks (id, name, kind, url, secret_sealed, secret_key_id, tenants, categories, types, start_from,
+         personal_data, status, created_by, created_by_known_to, approved_by, created_at, version)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       [
         sink.id,
         sink.name,
         sink.kind,
         sink.url,
-        secret,
+        ...this.sealed(sink.id, secret),
         sink.tenants,
         sink.categories,
         sink.types,
@@ -138,7 +197,9 @@ export class SinkStore {
     const rows = await sql(
       `WITH changed AS (UPDATE sinks SET name = $3, url = $4, tenants = $5, categories = $6, types = $7, personal_data = $8,
          status = $9, approved_by = $10, created_by = $11, created_by_known_to = $12, version = $13,
-         secret = CASE WHEN $14::boolean THEN $15 ELSE secret END,
+         secret = CASE WHEN $14::boolean THEN NULL ELSE secret END,
+         secret_sealed = CASE WHEN $14::boolean THEN $15 ELSE secret_sealed END,
+         secret_key_id = CASE WHEN $14::boolean THEN $16 ELSE secret_key_id END,
          failures = CASE WHEN $9 = 'active' THEN 0 ELSE failures END
        WHERE id = $1 AND version = $2 RETURNING id) SELECT id FROM changed`,
       [
@@ -156,7 +217,7 @@ export class SinkStore {
         next.createdByKnownTo,
         next.version,
         secret !== undefined,
-        secret ?? null,
+        ...this.sealed(next.id, secret ?? null),
       ],
     );
     return rows.length === 1;

@@ -23,13 +23,14 @@ export interface TestModule {
 
 /**
  * PlatformModule and `context` on `databaseUrl`: no HTTP, no signer, no worker (only what appends
- * need), and a queue prefix and mirror directory of their own.
+ * need), and a queue prefix and mirror directory of their own; `env` overrides the environment.
  */
 export async function startTestModule(
   databaseUrl: string,
   context: { forRoot(config: AppConfig): DynamicModule },
+  env: Record<string, string> = {},
 ): Promise<TestModule> {
-  const config = loadConfig(testEnv(databaseUrl, { AUDIT_COMPONENTS: 'sequencer' }));
+  const config = loadConfig(testEnv(databaseUrl, { AUDIT_COMPONENTS: 'sequencer', ...env }));
   const moduleRef = await Test.createTestingModule({
     imports: [PlatformModule.forRoot(config), context.forRoot(config)],
   }).compile();

@@ -72,6 +72,12 @@ export class PrincipalStore {
     return rows.length === 0 ? undefined : toState(rows[0]);
   }
 
+  /** The principal registered with this identity-provider subject (`<issuer>#<sub>`), if any. */
+  async findBySubject(oidcSubject: string): Promise<PrincipalState | undefined> {
+    const rows: PrincipalRow[] = await this.db.query(`${SELECT_PRINCIPALS} WHERE p.oidc_subject = $1`, [oidcSubject]);
+    return rows.length === 0 ? undefined : toState(rows[0]);
+  }
+
   /** The principal a grant belongs to, if the grant exists. */
   async holderOfGrant(grantId: string): Promise<string | undefined> {
     const rows: { principal_id: string }[] = await this.db.query('SELECT principal_id FROM grants WHERE id = $1', [

@@ -139,6 +139,8 @@ export function eventPage(
   delete members.inclusion;
   delete members.leaf;
   delete members.corrections;
+  delete members.erased;
+  const erased = entry.erased as { at?: string; by?: string | null } | undefined;
   const corrections = (entry.corrections ?? []) as readonly { log: string; index: number }[];
   const main = html`<section
       aria-labelledby="verify-h"
@@ -172,7 +174,14 @@ export function eventPage(
         personal === undefined
           ? html`<p>This entry has no personal data.</p>`
           : personal.erased
-            ? html`<p>Erased. Subject <code>${personal.subject}</code>; the leaf keeps only the digest.</p>`
+            ? html`<p class="erased">
+                Erased${erased === undefined ? null : html` ${time(erased.at)}`}${
+                  erased?.by
+                    ? html` by request <a href="/console/deletions/${erased.by}">${erased.by}</a>`
+                    : null
+                }.
+                Subject <code>${personal.subject}</code>; the leaf keeps only the digest.
+              </p>`
             : html`<p>Subject <code>${personal.subject}</code>.</p>
                 <pre>${JSON.stringify(personal.data, null, 2)}</pre>`
       }

@@ -10,8 +10,13 @@ export interface HoldView {
   readonly scope: Record<string, unknown>;
   readonly placedAt?: string;
   readonly history?: readonly Record<string, unknown>[];
-  /** Release requests that still count. */
-  readonly approvals?: readonly Record<string, unknown>[];
+  /** The release rule's state of an active hold (`GET /v1/holds/{id}`). */
+  readonly release?: {
+    readonly required: number;
+    readonly missing: number;
+    readonly approvals: readonly (Record<string, unknown> & { expiresAt: string })[];
+    readonly expiresAt: string | null;
+  };
 }
 
 /** The fields of the hold form, as typed (lists one item per line). */
@@ -192,7 +197,7 @@ export function holdPage(
   notice?: string,
 ): Html {
   const history = hold.history ?? [];
-  const requests = hold.approvals ?? [];
+  const release = hold.release;
   const main = html`${error === null ? null : problem(error)}
     ${notice ? html`<p class="notice" role="status">${notice}</p>` : null}
     <dl class="members">
@@ -212,16 +217,47 @@ export function holdPage(
         ? null
         : html`<section aria-labelledby="release-h">
             <h2 id="release-h">Release</h2>
-            <p>
-              A release needs several legal persons. Requests so far:
-              ${
-                requests.length === 0
-                  ? 'none'
-                  : html`<ul>
-                      ${requests.map((r) => html`<li>${personOf(r)} at ${time(r.at)}</li>`)}
-                    </ul>`
-              }
-            </p>
+            ${
+              release === undefined
+                ? null
+                : html`<p id="release-state">
+                      A release needs ${release.required} distinct legal persons.
+                      ${
+                        release.approvals.length === 0
+                          ? 'Nobody has asked yet.'
+                          : html`${release.missing === 0 ? 'Enough have asked.' : html`${release.missing} more must still ask.`}
+                              The request expires ${time(release.expiresAt)} unless they do.`
+                      }
+                    </p>
+                    ${
+                      release.approvals.length === 0
+                        ? null
+                        : html`<table>
+                            <caption>
+                              Release requests that count
+                            </caption>
+                            <thead>
+                              <tr>
+                                <th scope="col">Asked by</th>
+                                <th scope="col">When</th>
+                                <th scope="col">Reason</th>
+                                <th scope="col">Counts until</th>
+                              </tr>
+                            </thead>
+                            <tbody>
+                              ${release.approvals.map(
+                                (r) =>
+                                  html`<tr>
+                                    <td>${personOf(r)}</td>
+                                    <td>${time(r.at)}</td>
+                                    <td>${String(r.reason ?? '')}</td>
+                                    <td>${time(r.expiresAt)}</td>
+                                  </tr>`,
+                              )}
+                            </tbody>
+                          </table>`
+                    }`
+            }
             ${
               viewer.roles.includes('legal')
                 ? html`<form method="post" action="/console/holds/${hold.id}/release">
@@ -268,8 +304,8 @@ ${(['subjects', 'actors', 'categories', 'types'] as const).map(
             (h) =>
               html`<tr>
                 <td>${time(h.at)}</td>
-                <td>${String(h.type)}</td>
-                <td>${personOf(h)}</td>
+                <td>${HISTORY_LABELS[String(h.type)] ?? String(h.type)}</td>
+                <td>${Array.isArray(h.approvers) ? `approved by ${approversOf(h.approvers)}` : personOf(h)}</td>
                 <td><pre>${JSON.stringify(detailsOf(h), null, 2)}</pre></td>
               </tr>`,
           )}
@@ -277,6 +313,18 @@ ${(['subjects', 'actors', 'categories', 'types'] as const).map(
       </table>
     </section>`;
   return layout(`Hold ${hold.matter}`, viewer, main, '/console/holds');
+}
+
+/** What each ledger entry of a hold says happened. */
+const HISTORY_LABELS: Record<string, string> = {
+  'hold.placed': 'placed',
+  'hold.amended': 'amended (widened)',
+  'hold.release_requested': 'release requested',
+  'hold.released': 'released',
+};
+
+function approversOf(approvers: readonly unknown[]): string {
+  return approvers.map((by) => personOf({ by })).join(', ');
 }
 
 function personOf(change: Record<string, unknown>): string {
@@ -288,7 +336,7 @@ function personOf(change: Record<string, unknown>): string {
 
 function detailsOf(change: Record<string, unknown>): Record<string, unknown> {
   const rest = { ...change };
-  for (const name of ['type', 'at', 'by', 'id']) delete rest[name];
+  for (const name of ['type', 'at', 'by', 'id', 'approvers']) delete rest[name];
   return rest;
 }
 

@@ -15,6 +15,7 @@ const NAV: readonly { href: string; label: string; roles: readonly string[] }[] 
   { href: '/console/deletions', label: 'Deletions', roles: ['legal', 'admin'] },
   { href: '/console/subject-requests', label: 'Subject requests', roles: ['legal'] },
   { href: '/console/keys', label: 'Keys', roles: ['admin'] },
+  { href: '/console/principals', label: 'Principals', roles: ['admin'] },
   { href: '/console/settings', label: 'Settings', roles: ['emitter', 'investigator', 'legal', 'admin'] },
 ];
 

@@ -3,9 +3,19 @@ import { Viewer, csrfField, layout, problem, time } from './layout';
 
 type ErrorBody = Parameters<typeof problem>[0];
 
-/** The sign-in page: an API key (the session then acts through it), with the pre-session CSRF token. */
-export function signInPage(csrf: string, next: string, error: ErrorBody | null): Html {
+/**
+ * The sign-in page: with the identity provider when one is configured (`provider`: its name), and
+ * with an API key (the session then acts through it), with the pre-session CSRF token.
+ */
+export function signInPage(csrf: string, next: string, error: ErrorBody | null, provider: string | null): Html {
   const main = html`${error === null ? null : problem(error)}
+    ${
+      provider === null
+        ? null
+        : html`<p class="actions">
+            <a class="button" href="/console/sign-in/oidc?next=${encodeURIComponent(next)}">Sign in with ${provider}</a>
+          </p>`
+    }
     <form method="post" action="/console/sign-in" aria-label="Sign in">
       <input type="hidden" name="_csrf" value="${csrf}" />
       <input type="hidden" name="next" value="${next}" />
@@ -16,6 +26,29 @@ export function signInPage(csrf: string, next: string, error: ErrorBody | null):
       <div class="actions"><button type="submit">Sign in</button></div>
     </form>`;
   return layout('Sign in', null, main);
+}
+
+/**
+ * The answer to the identity provider's redirect once the session is open. Not a redirect: that
+ * navigation began on the provider's site, so the browser would withhold the SameSite=Strict
+ * session cookie from a redirect's target; a refresh this page makes is same-site and carries it.
+ */
+export function signedInPage(next: string): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta http-equiv="refresh" content="0;url=${next}" />
+        <title>Signed in · Audit trail</title>
+        <link rel="stylesheet" href="/console/assets/console.css" />
+      </head>
+      <body>
+        <main id="main">
+          <h1>Signed in</h1>
+          <p><a href="${next}">Continue to the console</a></p>
+        </main>
+      </body>
+    </html> `;
 }
 
 /** An error page: the API's refusal, or a console one. */
@@ -249,4 +282,127 @@ export function subjectRequestPage(viewer: Viewer, request: Record<string, unkno
       : null
   }<pre>${JSON.stringify(request, null, 2)}</pre>`;
   return layout(`Subject request ${String(request.id)}`, viewer, main, '/console/subject-requests');
+}
+
+/** The roles a grant may hold (docs/api.md "Roles"). */
+const ROLES = ['emitter', 'investigator', 'legal', 'admin'] as const;
+
+/**
+ * Principals (admin): the people and services behind keys, their grants, and the forms that
+ * create a principal, grant or revoke a role, and revoke a principal; each posts to the console,
+ * which makes the same call of the JSON API (`/v1/principals`, `/v1/grants`).
+ */
+export function principalsPage(
+  viewer: Viewer,
+  principals: readonly Record<string, unknown>[] | null,
+  error: ErrorBody | null,
+  notice: string | null,
+): Html {
+  const main = html`${error === null ? null : problem(error)}
+    ${notice === null ? null : html`<p class="notice" role="status">${notice}</p>`}
+    <form method="post" action="/console/principals" aria-label="Create a principal">
+      ${csrfField(viewer)}
+      <label>Name<input name="name" required autocomplete="off" /></label>
+      <label
+        >Kind<select name="kind">
+          <option value="person">person</option>
+          <option value="service">service</option>
+        </select></label
+      >
+      <label>Email (a person's; personal data)<input name="email" type="email" autocomplete="off" /></label>
+      <label
+        >OpenID Connect subject (optional)<input
+          name="oidcSubject"
+          autocomplete="off"
+          aria-describedby="oidc-hint"
+      /></label>
+      <p class="hint" id="oidc-hint">
+        The issuer and the subject as <code>issuer#sub</code>: the person then signs in with the identity provider.
+      </p>
+      <div class="actions"><button type="submit">Create principal</button></div>
+    </form>
+    ${
+      principals === null
+        ? null
+        : html`<table>
+            <caption>
+              Principals
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Sign-in subject</th>
+                <th scope="col">State</th>
+                <th scope="col">Grants</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${principals.map((p) => principalRow(viewer, p))}
+              ${
+                principals.length === 0
+                  ? html`<tr>
+                      <td colspan="6">No principals.</td>
+                    </tr>`
+                  : null
+              }
+            </tbody>
+          </table>`
+    }`;
+  return layout('Principals', viewer, main, '/console/principals');
+}
+
+function principalRow(viewer: Viewer, p: Record<string, unknown>): Html {
+  const id = String(p.id);
+  const revoked = typeof p.revokedAt === 'string';
+  const grants = ((p.grants ?? []) as Record<string, unknown>[]).filter((g) => g.status !== 'revoked');
+  return html`<tr>
+    <td>${String(p.name)}</td>
+    <td>${String(p.kind)}</td>
+    <td>${typeof p.oidcSubject === 'string' ? html`<code>${p.oidcSubject}</code>` : ''}</td>
+    <td>${revoked ? html`revoked ${time(p.revokedAt)}` : 'active'}</td>
+    <td>
+      ${
+        grants.length === 0
+          ? 'none'
+          : html`<ul>
+              ${grants.map(
+                (g) =>
+                  html`<li>
+                    ${String(g.role)} over ${((g.tenants ?? []) as string[]).join(', ')} (${String(g.status)})
+                    ${
+                      revoked
+                        ? null
+                        : html`<form method="post" action="/console/grants/${String(g.id)}/revoke">
+                            ${csrfField(viewer)}<button type="submit">
+                              Revoke ${String(g.role)} grant of ${String(p.name)}
+                            </button>
+                          </form>`
+                    }
+                  </li>`,
+              )}
+            </ul>`
+      }
+    </td>
+    <td>
+      ${
+        revoked
+          ? null
+          : html`<form method="post" action="/console/principals/${id}/grants" aria-label="Grant a role to ${String(p.name)}">
+                ${csrfField(viewer)}
+                <label
+                  >Role<select name="role">
+                    ${ROLES.map((role) => html`<option value="${role}">${role}</option>`)}
+                  </select></label
+                >
+                <label>Tenants (comma separated, or *)<input name="tenants" required /></label>
+                <button type="submit">Grant</button>
+              </form>
+              <form method="post" action="/console/principals/${id}/revoke">
+                ${csrfField(viewer)}<button type="submit">Revoke ${String(p.name)}</button>
+              </form>`
+      }
+    </td>
+  </tr>`;
 }

@@ -69,6 +69,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes previous key-encryption keys as a comma-separated list of 32-byte keys', () => {
+    const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    expect(loadConfig({}).previousKeyEncryptionKeys).toEqual([]);
+    expect(
+      loadConfig({ AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS: ` ${a.toString('base64')},${b.toString('base64')} ` })
+        .previousKeyEncryptionKeys,
+    ).toEqual([a, b]);
+    expect(() =>
+      loadConfig({
+        AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS: `${a.toString('base64')},${Buffer.alloc(8).toString('base64')}`,
+      }),
+    ).toThrow(/AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS must be base64 of 32 bytes each/);
+  });
+
   it('reads the shutdown deadline, 30 s by default', () => {
     expect(loadConfig({}).shutdownDeadlineMs).toBe(30_000);
     expect(loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: '3000' }).shutdownDeadlineMs).toBe(3000);
@@ -174,5 +188,40 @@ describe('loadConfig', () => {
       });
     expect(bad).toThrow(/AUDIT_WITNESS_KEY is not a cosigner key/);
     expect(() => bad()).not.toThrow(key.slice(-20));
+  });
+
+  it('takes the console’s OpenID Connect client from all four OIDC_ variables or none, https unless on loopback', () => {
+    const oidc = {
+      OIDC_ISSUER: 'https://login.example.com/tenant',
+      OIDC_CLIENT_ID: 'audit-console',
+      OIDC_CLIENT_SECRET: 'client-secret-never-echoed',
+      OIDC_REDIRECT_URL: 'https://audit.example.com/console/sign-in/oidc/callback',
+    };
+    expect(loadConfig({}).oidc).toBeNull();
+    expect(loadConfig(oidc).oidc).toEqual({
+      issuer: 'https://login.example.com/tenant',
+      clientId: 'audit-console',
+      clientSecret: 'client-secret-never-echoed',
+      redirectUrl: 'https://audit.example.com/console/sign-in/oidc/callback',
+      providerName: 'login.example.com',
+    });
+    expect(loadConfig({ ...oidc, OIDC_PROVIDER_NAME: 'Example SSO' }).oidc?.providerName).toBe('Example SSO');
+    expect(loadConfig({ ...oidc, OIDC_ISSUER: 'http://127.0.0.1:9000' }).oidc?.issuer).toBe('http://127.0.0.1:9000');
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (e) {
+        expect((e as Error).message).not.toContain('client-secret-never-echoed');
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(problems({ ...oidc, OIDC_CLIENT_ID: '' })).toEqual([expect.stringMatching(/^OIDC_CLIENT_ID required/)]);
+    expect(problems({ ...oidc, OIDC_ISSUER: 'http://login.example.com' })).toEqual([
+      expect.stringMatching(/^OIDC_ISSUER must be an https URL/),
+    ]);
+    expect(problems({ ...oidc, OIDC_REDIRECT_URL: 'https://audit.example.com/elsewhere' })).toEqual([
+      expect.stringMatching(/^OIDC_REDIRECT_URL must be <the console's origin>\/console\/sign-in\/oidc\/callback/),
+    ]);
   });
 });

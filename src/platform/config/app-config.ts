@@ -81,6 +81,12 @@ export interface AppConfig {
   /** Where the key-encryption key is kept when AUDIT_KEY_ENCRYPTION_KEY is unset (generated on first start, mode 0600). */
   readonly keyEncryptionKeyFile: string;
   /**
+   * Key-encryption keys a rotation moves away from (AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS, 32 bytes
+   * each; secrets): they still unwrap the data keys wrapped under them, never wrap a new one
+   * (docs/operations.md "Rotating the key-encryption key").
+   */
+  readonly previousKeyEncryptionKeys: readonly Buffer[];
+  /**
    * The key of the personal-data search index's HMACs (32 bytes; a secret, never in the database:
    * docs/api.md "Search by personal data"). When set, `personalSearchKeyFile` is neither read nor written.
    */
@@ -136,6 +142,21 @@ export interface AppConfig {
    * reports `witnesses` degraded (`AUDIT_WITNESS_QUORUM_MAX_AGE_SECONDS`, default 3600).
    */
   readonly witnessQuorumMaxAgeSeconds: number;
+  /** The console's sign-in through the company's identity provider (`OIDC_*`); null: API keys only. */
+  readonly oidc: OidcSetting | null;
+}
+
+/** An OpenID Connect client of the console (docs/console.md "Sign-in with the identity provider"). */
+export interface OidcSetting {
+  /** The issuer URL: discovery is `<issuer>/.well-known/openid-configuration`, and ID tokens must name it. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** A secret: never echoed, never logged. */
+  readonly clientSecret: string;
+  /** Where the provider sends the browser back: `<the console's origin>/console/sign-in/oidc/callback`. */
+  readonly redirectUrl: string;
+  /** Shown on the sign-in page's button: "Sign in with <name>". */
+  readonly providerName: string;
 }
 
 /** Every bad variable at once, so an operator fixes them in one go. */
@@ -175,6 +196,46 @@ function url(
     problems.push(`${name} is not a URL`);
   }
   return raw;
+}
+
+const OIDC_VARIABLES = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URL'] as const;
+const CALLBACK_PATH = '/console/sign-in/oidc/callback';
+
+/**
+ * The console's OpenID Connect client: all four variables or none. The issuer and the redirect
+ * must be https, except on a loopback host (a provider on the same machine, as in the tests).
+ */
+function oidc(env: Env, problems: string[]): OidcSetting | null {
+  const given = OIDC_VARIABLES.filter((name) => env[name]);
+  if (given.length === 0) return null;
+  if (given.length < OIDC_VARIABLES.length) {
+    const missing = OIDC_VARIABLES.filter((name) => !env[name]);
+    problems.push(`${missing.join(', ')} required with ${given.join(', ')} (OpenID Connect needs all four)`);
+    return null;
+  }
+  const checked = (name: 'OIDC_ISSUER' | 'OIDC_REDIRECT_URL'): URL | null => {
+    try {
+      const parsed = new URL(env[name] as string);
+      const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+      if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback)) return parsed;
+      problems.push(`${name} must be an https URL (http only on a loopback host)`);
+    } catch {
+      problems.push(`${name} is not a URL`);
+    }
+    return null;
+  };
+  const issuer = checked('OIDC_ISSUER');
+  const redirect = checked('OIDC_REDIRECT_URL');
+  if (redirect !== null && (redirect.pathname !== CALLBACK_PATH || redirect.search !== '' || redirect.hash !== ''))
+    problems.push(`OIDC_REDIRECT_URL must be <the console's origin>${CALLBACK_PATH}`);
+  if (issuer === null || redirect === null) return null;
+  return {
+    issuer: env.OIDC_ISSUER as string,
+    clientId: env.OIDC_CLIENT_ID as string,
+    clientSecret: env.OIDC_CLIENT_SECRET as string,
+    redirectUrl: redirect.href,
+    providerName: env.OIDC_PROVIDER_NAME?.trim() || issuer.host,
+  };
 }
 
 /** The witness component's settings; the key is checked here, its text never quoted. */
@@ -264,6 +325,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('AUDIT_KEY_ENCRYPTION_KEY must be base64 of 32 bytes');
   }
   const keyEncryptionKeyFile = env.AUDIT_KEY_ENCRYPTION_KEY_FILE || join(dirname(checkpointDir), 'key-encryption-key');
+  const previousKeyEncryptionKeys = (env.AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => Buffer.from(s, 'base64'));
+  if (previousKeyEncryptionKeys.some((key) => key.length !== 32)) {
+    problems.push('AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS must be base64 of 32 bytes each, comma-separated');
+  }
   const personalSearchKey = env.AUDIT_PERSONAL_SEARCH_KEY
     ? Buffer.from(env.AUDIT_PERSONAL_SEARCH_KEY, 'base64')
     : undefined;
@@ -318,6 +387,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     signingKeyFile,
     keyEncryptionKey,
     keyEncryptionKeyFile,
+    previousKeyEncryptionKeys,
     personalSearchKey,
     personalSearchKeyFile,
     logOriginPrefix,
@@ -352,6 +422,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     witness,
     witnessPolicyFile: env.AUDIT_WITNESS_POLICY || null,
     witnessQuorumMaxAgeSeconds: integer(env, 'AUDIT_WITNESS_QUORUM_MAX_AGE_SECONDS', 3600, 1, 30 * 86_400, problems),
+    oidc: oidc(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

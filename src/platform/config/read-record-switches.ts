@@ -15,6 +15,7 @@ export const READ_ROUTES = [
   'logs.verify',
   'logs.sign',
   'logs.quarantine',
+  'logs.stream',
   'events.search',
   'events.read',
   'exports',

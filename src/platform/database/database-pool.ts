@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { Client, Pool, PoolClient } from 'pg';
+import { Client, ClientConfig, Pool, PoolClient } from 'pg';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { runtimeConnection } from './database-bootstrap';
 
@@ -41,12 +41,17 @@ export class DatabasePool implements OnApplicationShutdown {
    * LISTEN). Bounded connect: one that hangs (PostgreSQL unreachable) must not stop retries.
    */
   dedicatedClient(): Client {
-    return new Client({
+    return new Client(this.clientConfig());
+  }
+
+  /** How to open such a connection elsewhere (a worker thread cannot be handed a client). */
+  clientConfig(): ClientConfig {
+    return {
       connectionString: this.connection.url,
       connectionTimeoutMillis: 5_000,
       keepAlive: true,
       ...this.connection.extra,
-    });
+    };
   }
 
   connect(): Promise<PoolClient> {

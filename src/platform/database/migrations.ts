@@ -17,6 +17,10 @@ import { PersonalSearch1796358047001 } from '../../../migrations/1796358047001-p
 import { Sinks1796358055004 } from '../../../migrations/1796358055004-sinks';
 import { ConsoleSessions1796358072007 } from '../../../migrations/1796358072007-console-sessions';
 import { WitnessState1796358301003 } from '../../../migrations/1796358301003-witness-state';
+import { SinkSecretsSealed1796358420008 } from '../../../migrations/1796358420008-sink-secrets-sealed';
+import { KeyEncryptionKeyRotation1796358500011 } from '../../../migrations/1796358500011-key-encryption-key-rotation';
+import { IdempotencyKeysByEntry1796358900000 } from '../../../migrations/1796358900000-idempotency-keys-by-entry';
+import { ErasureInReadContract1796359200000 } from '../../../migrations/1796359200000-erasure-in-read-contract';
 
 /** Every migration, in order. Listed rather than globbed so the build cannot miss one. */
 export const MIGRATIONS = [
@@ -39,4 +43,8 @@ export const MIGRATIONS = [
   Sinks1796358055004,
   ConsoleSessions1796358072007,
   WitnessState1796358301003,
+  SinkSecretsSealed1796358420008,
+  KeyEncryptionKeyRotation1796358500011,
+  IdempotencyKeysByEntry1796358900000,
+  ErasureInReadContract1796359200000,
 ];

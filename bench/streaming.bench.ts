@@ -1,0 +1,334 @@
+import autocannon from 'autocannon';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { BenchFigure } from './report';
+
+// Streaming to a sink (issue 21): batch ingestion over 4 tenants with one NDJSON sink streaming
+// those tenants' logs to a receiver on loopback, beside the same ingestion without a sink, in
+// interleaved phases of the same run. The order is A B B A (A without the sink, B with it), so a
+// drift that grows through the run (the database filling up, the shared machine's other work)
+// weighs on both sides alike. The service runs as a child process on a fresh database with its
+// own queue prefix, as in service.bench.ts, with the AUDIT_SINK_* defaults.
+const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Sizes {
+  /** Seconds of batch appends in each phase, about: the number of batches is set from the warm-up's rate. */
+  readonly phaseSeconds: number;
+}
+const FULL: Sizes = { phaseSeconds: 15 };
+const QUICK: Sizes = { phaseSeconds: 1 };
+/** Batches appended before the first phase, not counted (JIT, connections); they also make the logs. */
+const WARM_REQUESTS = 40;
+
+const TENANTS = ['s0', 's1', 's2', 's3'];
+/** Connections of the batch load: two per tenant, as the 4-tenant figure of service.bench.ts. */
+const CONNECTIONS = 8;
+const PHASES = ['A', 'B', 'B', 'A'] as const;
+/** How long a phase's sink may take to deliver what is left before the run gives up. */
+const DRAIN_LIMIT_MS = 120_000;
+
+function event(tenant: string, i: number) {
+  return {
+    tenant,
+    type: 'billing.invoice.paid',
+    actor: { type: 'user', id: `usr_${i % 977}` },
+    target: { type: 'invoice', id: `inv_${i}` },
+    outcome: 'success',
+    occurredAt: '2026-11-27T12:00:00.000Z',
+    context: { amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
+  };
+}
+
+async function json<T>(res: Response): Promise<T> {
+  if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+  return (await res.json()) as T;
+}
+
+async function waitForHealth(url: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the service did not become healthy');
+}
+
+/** A bare NDJSON receiver on loopback: counts the entries of each log it is sent and answers 204. */
+async function ndjsonReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {
+  const received = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      for (const line of Buffer.concat(chunks).toString('utf8').split('\n')) {
+        if (line === '') continue;
+        const log = (JSON.parse(line) as { metadata: { tenant_uid: string } }).metadata.tenant_uid;
+        received.set(log, (received.get(log) ?? 0) + 1);
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/ingest`, received, close: () => server.close() };
+}
+
+/**
+ * `requests` batches of 500 over the 4 tenants; the events acknowledged and the seconds they took.
+ * A fixed number, not a fixed time: autocannon cuts the requests in flight at the end of a duration
+ * while the service still commits them, which a phase would then neither count nor time.
+ */
+async function batchLoad(
+  url: string,
+  headers: Record<string, string>,
+  requests: number,
+): Promise<{ events: number; seconds: number }> {
+  const bodies = TENANTS.map((t) => JSON.stringify({ events: Array.from({ length: 500 }, (_, i) => event(t, i)) }));
+  let turn = 0;
+  const t0 = process.hrtime.bigint();
+  const result = await new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon(
+      {
+        url: `${url}/v1/events/batch`,
+        method: 'POST',
+        headers,
+        connections: CONNECTIONS,
+        amount: requests,
+        requests: [{ setupRequest: (req) => ({ ...req, body: bodies[turn++ % bodies.length] }) }],
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (result.non2xx > 0 || result.errors > 0 || result['2xx'] !== requests)
+    throw new Error(`batch appends failed: ${result['2xx']} of ${requests} 2xx, ${result.errors} errors`);
+  return { events: requests * 500, seconds };
+}
+
+interface SinkView {
+  readonly id: string;
+  readonly status: string;
+  readonly failures: number;
+  readonly lastError: { message: string } | null;
+  readonly positions: readonly { log: string; lag: number; sent: number }[];
+}
+
+interface PhaseResult {
+  readonly kind: 'A' | 'B';
+  readonly rate: number;
+  /** B only: entries behind at the end of the appends, seconds to drain them, entries per second delivered. */
+  readonly lagAtEnd?: number;
+  readonly drainSeconds?: number;
+  readonly deliveryRate?: number;
+}
+
+export async function runStreamingBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
+  const sizes = quick ? QUICK : FULL;
+  const name = `audit_bench_st_${randomBytes(4).toString('hex')}`;
+  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
+  // The checkpoint mirror and every key file the service makes beside it, all in one directory of its own.
+  const stateDir = mkdtempSync(join(tmpdir(), 'audit-bench-st-'));
+  const port = 3880 + Math.floor(Math.random() * 20);
+  const url = `http://127.0.0.1:${port}`;
+  log(`streaming: starting the service on ${url} against a fresh database ${name}`);
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: `${SERVER}/${name}`,
+      REDIS_URL: REDIS,
+      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
+      AUDIT_CHECKPOINT_DIR: join(stateDir, 'checkpoints'),
+      AUDIT_SIGNING_KEY: '',
+      LOG_LEVEL: 'warn',
+      AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
+      AUDIT_RATE_LIMIT_EMITTER: '0',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const receiver = await ndjsonReceiver();
+  try {
+    await waitForHealth(url);
+    const asAdmin = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
+    const { key } = await json<{ key: string }>(
+      await fetch(`${url}/v1/keys`, {
+        method: 'POST',
+        headers: asAdmin,
+        body: JSON.stringify({ name: 'bench', roles: ['emitter'], tenants: ['*'] }),
+      }),
+    );
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const sinkState = async (id: string) =>
+      json<SinkView>(await fetch(`${url}/v1/sinks/${id}`, { headers: { authorization: `Bearer ${admin}` } }));
+    const lagOf = (sink: SinkView) => sink.positions.reduce((sum, p) => sum + p.lag, 0);
+
+    // The warm-up also makes the four logs, so a sink made `from: "end"` has a position in each.
+    const warm = await batchLoad(url, headers, WARM_REQUESTS);
+    // Each phase appends as many batches as the warm-up's rate gives in a phase's time.
+    const perPhase = Math.max(CONNECTIONS, Math.round(((warm.events / warm.seconds) * sizes.phaseSeconds) / 500));
+    log(`streaming: warm-up at ${Math.round(warm.events / warm.seconds)} events/s; ${perPhase} batches per phase`);
+    const phases: PhaseResult[] = [];
+    for (const [n, kind] of PHASES.entries()) {
+      if (kind === 'A') {
+        log(
+          `streaming: phase ${n + 1} (A): batches of 500 over ${TENANTS.length} tenants, no sink, ${sizes.phaseSeconds} s`,
+        );
+        const spyA = new Client({ connectionString: `${SERVER}/${name}` });
+        await spyA.connect();
+        const a0 = Date.now();
+        const diagA = setInterval(() => {
+          void (async () => {
+            const r = await spyA.query(`SELECT l.log, l.size, (SELECT max(size) FROM checkpoints c WHERE c.log = l.log) AS cp FROM logs l WHERE l.log LIKE 's_' ORDER BY l.log`);
+            const m = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+            const el = m.split('\n').filter((l) => /^nodejs_eventloop_lag_(p99|max)_seconds|^audit_checkpoint_age/.test(l)).join(' ');
+            log(`DIAG-A +${((Date.now() - a0) / 1000).toFixed(1)} ${r.rows.map((x) => `${x.log}:${x.size}/cp${x.cp}`).join(' ')} ${el}`);
+          })().catch(() => undefined);
+        }, 1000);
+        const load = await batchLoad(url, headers, perPhase);
+        clearInterval(diagA);
+        await spyA.end();
+        phases.push({ kind, rate: load.events / load.seconds });
+        continue;
+      }
+      log(`streaming: phase ${n + 1} (B): the same appends while an NDJSON sink streams those tenants from their end`);
+      const { id } = await json<{ id: string }>(
+        await fetch(`${url}/v1/sinks`, {
+          method: 'POST',
+          headers: asAdmin,
+          body: JSON.stringify({
+            name: `bench-${n}`,
+            kind: 'ndjson',
+            url: receiver.url,
+            secret: randomBytes(24).toString('hex'),
+            tenants: TENANTS,
+            from: 'end',
+          }),
+        }),
+      );
+      receiver.received.clear();
+      log(`streaming: sink ${id} made`);
+      const t0 = process.hrtime.bigint();
+      // DIAG
+      const spy = new Client({ connectionString: `${SERVER}/${name}` });
+      await spy.connect();
+      const seen = new Map<string, number>();
+      const diag = setInterval(() => {
+        void (async () => {
+          const sink = await sinkState(id);
+          const cps = await spy.query(
+            `SELECT log, max(size) AS s FROM checkpoints WHERE log LIKE 's_' GROUP BY log ORDER BY log`,
+          );
+          const act = await spy.query(
+            `SELECT state, wait_event_type, wait_event, left(query, 70) AS q FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND coalesce(state, '') <> 'idle'`,
+            [name],
+          );
+          for (const r of act.rows) {
+            const k = `${r.state}|${r.wait_event_type}|${r.wait_event}|${r.q}`;
+            seen.set(k, (seen.get(k) ?? 0) + 1);
+          }
+          log(
+            `DIAG +${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)} s sent ${sink.positions.map((p) => `${p.log}:${p.sent}/lag${p.lag}`).join(' ')} cp ${cps.rows.map((r) => `${r.log}:${r.s}`).join(' ')} rcv ${[...receiver.received.values()].reduce((a, b) => a + b, 0)}`,
+          );
+        })().catch(() => undefined);
+      }, 1000);
+      const load = await batchLoad(url, headers, perPhase);
+      clearInterval(diag);
+      log(
+        [...seen]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 40)
+          .map(([k, v]) => `${v} ${k}`)
+          .join('\n'),
+      );
+      await spy.end();
+      const lagAtEnd = lagOf(await sinkState(id));
+      const d0 = process.hrtime.bigint();
+      for (;;) {
+        const sink = await sinkState(id);
+        if (sink.status !== 'active') throw new Error(`the sink is ${sink.status}: ${sink.lastError?.message}`);
+        if (lagOf(sink) === 0) break;
+        if (Number(process.hrtime.bigint() - d0) / 1e6 > DRAIN_LIMIT_MS)
+          throw new Error(`the sink is still ${lagOf(sink)} entries behind`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const end = process.hrtime.bigint();
+      const received = [...receiver.received.values()].reduce((a, b) => a + b, 0);
+      // Every entry appended in the phase arrives (the receiver saw nothing of earlier ones: `from: "end"`).
+      if (received < load.events)
+        throw new Error(`the receiver got ${received} entries of the ${load.events} appended`);
+      const drainSeconds = Number(end - d0) / 1e9;
+      phases.push({
+        kind,
+        rate: load.events / load.seconds,
+        lagAtEnd,
+        drainSeconds,
+        deliveryRate: received / (Number(end - t0) / 1e9),
+      });
+      log(
+        `streaming: ${load.events} appended, ${received} received, ${lagAtEnd} behind at the end of the appends, drained in ${drainSeconds.toFixed(2)} s`,
+      );
+      const gone = await fetch(`${url}/v1/sinks/${id}`, {
+        method: 'DELETE',
+        headers: { authorization: asAdmin.authorization },
+      });
+      if (gone.status !== 204) throw new Error(`deleting the sink: HTTP ${gone.status}`);
+    }
+
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const without = mean(phases.filter((p) => p.kind === 'A').map((p) => p.rate));
+    const streamed = phases.filter((p) => p.kind === 'B');
+    const withSink = mean(streamed.map((p) => p.rate));
+    const ingestion = `batches of 500 over ${TENANTS.length} tenants (${CONNECTIONS} connections), ${sizes.phaseSeconds} s phases A B B A`;
+    return [
+      {
+        name: `ingestion while one NDJSON sink streams those tenants, ${ingestion}`,
+        value: withSink,
+        unit: 'events/s',
+        baseline: { name: 'the same ingestion without a sink, phases between', value: without },
+        target: { kind: 'min-ratio', value: 0.85 },
+      },
+      {
+        name: 'entries the sink delivered per second, from its creation until its lag is 0',
+        value: mean(streamed.map((p) => p.deliveryRate as number)),
+        unit: 'entries/s',
+        baseline: { name: 'ingestion in the same phases', value: withSink },
+        target: { kind: 'min-ratio', value: 0.8 },
+      },
+      ...streamed.map((p, i) => ({
+        name: `sink lag at the end of streamed phase ${i + 1}`,
+        value: p.lagAtEnd as number,
+        unit: 'entries',
+      })),
+      ...streamed.map((p, i) => ({
+        name: `time to lag 0 after streamed phase ${i + 1}`,
+        value: p.drainSeconds as number,
+        unit: 's',
+      })),
+    ];
+  } finally {
+    receiver.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(stateDir, { recursive: true, force: true });
+    const db = new Client({ connectionString: `${SERVER}/postgres` });
+    await db.connect();
+    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
+    await db.query(`DROP DATABASE IF EXISTS "${name}"`);
+    await db.end();
+  }
+}

@@ -1,0 +1,89 @@
+import { parseVerifierKey } from '@audit/ledger';
+import { Client, ClientConfig, PoolClient } from 'pg';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { withTenantScope } from '../platform/database/tenant-scoped-reads';
+import { VerificationReport, verifyStoredLog } from './stored-log-verification';
+
+/**
+ * A full verification on a worker thread of its own, with a database connection of its own.
+ *
+ * Verifying a large log is seconds of hashing, parsing rows and collecting their garbage. On the
+ * thread that answers requests, every request waited behind it: with a verification of 200,000
+ * entries under way, single appends took 0.5 to 2 s instead of 5 ms (bench/long-work.bench.ts),
+ * since each of their steps waited for a turn of a saturated event loop. Here the work has a
+ * thread, a heap and a connection of its own; the service's thread only waits for the report.
+ */
+export interface VerificationJob {
+  /** The runtime role's connection (DatabasePool.connectionConfig()). */
+  readonly connection: ClientConfig;
+  /** The caller's tenant scope, applied by PostgreSQL as for every read on its behalf. */
+  readonly tenants: readonly string[];
+  readonly log: string;
+  readonly origin: string;
+  /** The deployment's verifier key in note format: the worker cannot be handed a key object. */
+  readonly verifierKey: string;
+  readonly mirrored: { readonly size: number; readonly note: string } | null;
+}
+
+/** What the worker posts back: the report (null for an unknown log), or the failure. */
+type Outcome =
+  | { readonly report: VerificationReport | null }
+  | { readonly failure: { readonly message: string; readonly code?: string } };
+
+const JOB = 'audit-log-verification';
+
+/** Runs `job` on a new worker thread; resolves with its report, null when the log does not exist. */
+export function verifyOnWorker(job: VerificationJob): Promise<VerificationReport | null> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(__filename, { workerData: { kind: JOB, job } });
+    let settled = false;
+    worker.once('message', (outcome: Outcome) => {
+      settled = true;
+      if ('report' in outcome) resolve(outcome.report);
+      // The database's error code travels with the message, so a connection failure still answers
+      // 503 and not 500.
+      else reject(Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code }));
+    });
+    worker.once('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`the verification worker exited with code ${code} before reporting`));
+    });
+  });
+}
+
+async function run(job: VerificationJob): Promise<VerificationReport | null> {
+  const client = new Client(job.connection);
+  await client.connect();
+  try {
+    const pooled = Object.assign(client, { release: () => undefined }) as unknown as PoolClient;
+    return await withTenantScope(
+      { connect: () => Promise.resolve(pooled) },
+      job.tenants,
+      (sql) =>
+        verifyStoredLog(sql, {
+          log: job.log,
+          origin: job.origin,
+          verifier: parseVerifierKey(job.verifierKey),
+          mirrored: job.mirrored,
+        }),
+      { oneSnapshot: true },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const started = workerData as { kind?: string; job?: VerificationJob } | null;
+if (!isMainThread && parentPort && started?.kind === JOB && started.job) {
+  const port = parentPort;
+  run(started.job).then(
+    (report) => port.postMessage({ report } satisfies Outcome),
+    (e: Error & { code?: unknown }) =>
+      port.postMessage({
+        failure: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) },
+      } satisfies Outcome),
+  );
+}
