@@ -149,30 +149,22 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
     scripts: Record<string, string>;
   };
   const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...nodeFlags,
-      ...(process.env.LW_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      join(__dirname, '..', 'src', 'main.js'),
-    ],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATABASE_URL: `${SERVER}/${name}`,
-        REDIS_URL: REDIS,
-        AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-        AUDIT_CHECKPOINT_DIR: checkpointDir,
-        AUDIT_SIGNING_KEY: '',
-        AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-        LOG_LEVEL: 'warn',
-        AUDIT_QUEUE_PREFIX: prefix,
-        AUDIT_RATE_LIMIT_EMITTER: '0',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: `${SERVER}/${name}`,
+      REDIS_URL: REDIS,
+      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
+      AUDIT_CHECKPOINT_DIR: checkpointDir,
+      AUDIT_SIGNING_KEY: '',
+      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
+      LOG_LEVEL: 'warn',
+      AUDIT_QUEUE_PREFIX: prefix,
+      AUDIT_RATE_LIMIT_EMITTER: '0',
     },
-  );
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const queues = await watchQueues(prefix);
   try {
     await waitForHealth(url);
@@ -243,12 +235,10 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
     log('long work: the same appends while the retention purge and a full verification run');
     let purgeSeconds = 0;
     let verifySeconds = 0;
-    const which = process.env.LW_ONLY ?? 'both';
-    let working = which === 'both' ? 2 : 1;
+    let working = 2;
     const t0 = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
     const purge = (async () => {
-      if (which === 'verify') return;
       const { id } = await json<{ id: string }>(
         await fetch(`${url}/v1/deletion-requests`, {
           method: 'POST',
@@ -270,7 +260,6 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
       }
     })().finally(() => working--);
     const verify = (async () => {
-      if (which === 'purge') return;
       const report = await json<{ ok: boolean; checked: number }>(
         await fetch(`${url}/v1/logs/${WORKED}/verify`, {
           method: 'POST',
@@ -281,47 +270,12 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
       if (!report.ok || report.checked < sizes.entries)
         throw new Error(`verification failed: ${JSON.stringify(report).slice(0, 300)}`);
     })().finally(() => working--);
-    const spy = new Client({ connectionString: `${SERVER}/${name}` });
-    await spy.connect();
-    const seen = new Map<string, number>();
-    const poll = setInterval(() => {
-      void spy
-        .query(
-          `SELECT backend_type AS bt, state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE (datname = $1 OR datname IS NULL) AND pid <> pg_backend_pid() AND coalesce(state, '') <> 'idle'`,
-          [name],
-        )
-        .then((r) => {
-          for (const row of r.rows) {
-            const k = `${Math.floor(seconds() / 2) * 2}s|${row.bt}|${row.state}|${row.wait_event_type}|${row.wait_event}|${row.q}`;
-            seen.set(k, (seen.get(k) ?? 0) + 1);
-          }
-        });
-    }, 50);
     // A failure of the work ends the appends too (their slices stop when nothing is working).
     const [during] = await Promise.all([
-      appends(url, headers, { done: () => working <= (which === 'both' ? 0 : 1) }, quick ? undefined : log),
+      appends(url, headers, { done: () => working === 0 }, quick ? undefined : log),
       purge,
       verify,
     ]);
-    clearInterval(poll);
-    log(
-      [...seen]
-        .filter(([k]) => Number(k.split('s|')[0]) < 10)
-        .sort((a, b) => a[0].localeCompare(b[0]) || b[1] - a[1])
-        .slice(0, 200)
-        .map(([k, n]) => `${n} ${k}`)
-        .join('\n'),
-    );
-    await spy.end();
-    {
-      const m = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
-      log(
-        m
-          .split('\n')
-          .filter((l) => /eventloop_lag|gc_duration_seconds_(sum|count)|heap_size_used/.test(l) && !l.startsWith('#'))
-          .join('\n'),
-      );
-    }
     log(`long work: purge ${purgeSeconds.toFixed(1)} s, verification ${verifySeconds.toFixed(1)} s; quiet again`);
     const after = await appends(url, headers, { seconds: sizes.quietSeconds });
     const quiet = [...before, ...after].sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 // `npm run bench [-- --quick]`: every figure beside its baseline from the same run, as a table.
 // The quick mode is a smoke run for CI: it proves the benchmarks work, not the numbers.
+import { runConsoleBench } from './console.bench';
 import { runLedgerBench } from './ledger.bench';
 import { runLongWorkBench } from './long-work.bench';
 import { runSdkBench } from './sdk.bench';
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const figures: BenchFigure[] = [];
   if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
   if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
+  if (!only || only === 'console') figures.push(...(await runConsoleBench(quick, log)));
   if (!only || only === 'long-work') figures.push(...(await runLongWorkBench(quick, log)));
   if (!only || only === 'sdk') figures.push(...(await runSdkBench(quick, log)));
   if (!only || only === 'streaming') figures.push(...(await runStreamingBench(quick, log)));

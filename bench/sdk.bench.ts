@@ -211,6 +211,9 @@ async function relayRate(
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   // Passes in flight at the stop commit as usual; they are not counted.
   await Promise.all(relays.map((r) => r.stop()));
+  // An outbox that ran dry would time the writers, not the relays.
+  const { rows } = await pool.query<{ left: string }>('SELECT count(*) AS left FROM audit_outbox');
+  if (Number(rows[0].left) === 0) throw new Error('the outbox ran dry: the backlog was too small to time the relays');
   await pool.query('TRUNCATE audit_outbox');
   return { rate: acknowledged / elapsed, written, alarms };
 }
@@ -274,8 +277,12 @@ export async function runSdkBench(quick: boolean, log: (line: string) => void): 
     await businessRate(pool, quick ? 0.5 : 2, 'outbox', next); // warm-up, not counted
     const rates: Record<Extra, number[]> = { none: [], outbox: [], 'second insert': [] };
     for (let round = 0; round < sizes.rounds; round++) {
-      for (const extra of ['none', 'outbox', 'second insert'] as const)
+      // The order turns each round, so a machine getting busier or quieter favours no kind of phase.
+      const kinds = ['none', 'outbox', 'second insert'] as const;
+      for (let k = 0; k < kinds.length; k++) {
+        const extra = kinds[(round + k) % kinds.length];
         rates[extra].push(await businessRate(pool, sizes.businessSeconds, extra, next));
+      }
       // What the relay would have sent meanwhile, so each phase starts from an empty outbox.
       await pool.query('TRUNCATE audit_outbox');
       log(
@@ -293,8 +300,10 @@ export async function runSdkBench(quick: boolean, log: (line: string) => void): 
     let written = 0;
     let alarms = 0;
     for (let round = 0; round < sizes.rounds; round++) {
-      direct.push(await batchAppendRate(url, apiKey, sizes.endToEndSeconds, next));
-      const pass = await relayRate(pool, url, apiKey, sizes.endToEndSeconds, direct[round], next);
+      // A/B, then B/A (the backlog's size follows the previous baseline phase).
+      if (round % 2 === 0) direct.push(await batchAppendRate(url, apiKey, sizes.endToEndSeconds, next));
+      const pass = await relayRate(pool, url, apiKey, sizes.endToEndSeconds, direct[direct.length - 1], next);
+      if (round % 2 === 1) direct.push(await batchAppendRate(url, apiKey, sizes.endToEndSeconds, next));
       relayed.push(pass.rate);
       written += pass.written;
       alarms += pass.alarms;
@@ -302,6 +311,11 @@ export async function runSdkBench(quick: boolean, log: (line: string) => void): 
         `sdk: round ${round + 1}: ${Math.round(direct[round])} events/s by batch appends, ${Math.round(pass.rate)} events/s through the outbox (${pass.written} written meanwhile)`,
       );
     }
+    const pairedRatios = (xs: readonly number[], ys: readonly number[]) =>
+      median(xs.map((x, k) => x / ys[k])).toFixed(2);
+    log(
+      `sdk: medians of the per-round ratios: outbox row ${pairedRatios(rates.outbox, rates.none)}, second INSERT ${pairedRatios(rates['second insert'], rates.none)}, end to end ${pairedRatios(relayed, direct)}`,
+    );
     const seconds = sizes.rounds * sizes.endToEndSeconds;
     return [
       {

@@ -86,7 +86,8 @@ describe('legal holds', () => {
       context: { matter: 'MAT-2026-001' },
     });
     const read = await t.http().get(`/v1/holds/${res.body.id}`).set(auth(investigator)).expect(200);
-    expect(read.body).toEqual(res.body);
+    // A read of one active hold adds the state of its release rule: nobody has asked yet.
+    expect(read.body).toEqual({ ...res.body, release: { required: 2, missing: 2, approvals: [], expiresAt: null } });
     const foreign = await t.http().get(`/v1/holds/${res.body.id}`).set(auth(gina)).expect(404);
     const missing = await t.http().get('/v1/holds/01890000-0000-7000-8000-000000000000').set(auth(gina)).expect(404);
     expect(foreign.body).toEqual(missing.body);

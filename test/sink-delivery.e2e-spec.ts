@@ -1,5 +1,7 @@
+import { AddressInfo, createServer } from 'node:net';
 import { parseCheckpoint } from '@audit/ledger';
 import { verifyWebhookSignature } from '../src/notifications/webhook-signature';
+import { RelpFrameReader } from '../src/streaming/relp';
 import { SinkReceiver, startSinkReceiver } from './support/sink-receivers';
 import { TestApp, createKey, firstLegalPerson, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
@@ -244,5 +246,55 @@ describe('delivery to sinks', () => {
     const failed = await t.http().post(`/v1/sinks/${s.id}/test`).set(auth(t.adminKey)).expect(200);
     expect(failed.body).toEqual({ delivered: false, error: expect.stringMatching(/ECONNREFUSED|delivery failed/) });
     await ndjson.start();
+  });
+
+  it('a RELP sink moves past exactly the messages the receiver acknowledged, also in a batch that broke', async () => {
+    // A RELP receiver that answers 200 to the first `budget` messages and breaks the connection
+    // at the next one (received, never acknowledged).
+    let budget = 10;
+    const indices: number[] = [];
+    const receiver = createServer((socket) => {
+      const reader = new RelpFrameReader();
+      socket.on('error', () => socket.destroy());
+      socket.on('data', (bytes: Buffer) => {
+        for (const frame of reader.push(bytes)) {
+          if (frame.command === 'open') socket.write(`${frame.txnr} rsp 22 200 OK\ncommands=syslog\n`);
+          if (frame.command === 'close') socket.end(`${frame.txnr} rsp 0\n`);
+          if (frame.command !== 'syslog') continue;
+          indices.push(Number(/ index="(\d+)"/.exec(frame.data.toString('latin1'))?.[1]));
+          if (budget === 0) return void socket.destroy();
+          budget--;
+          socket.write(`${frame.txnr} rsp 6 200 OK\n`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (receiver.address() as AddressInfo).port;
+      const s = await sink({
+        name: 'relp',
+        kind: 'syslog',
+        url: `relp://127.0.0.1:${port}`,
+        tenants: ['acme'],
+        from: 'start',
+      });
+      const view = async () =>
+        (await t.http().get(`/v1/sinks/${s.id}`).set(auth(t.adminKey)).expect(200)).body as Record<string, any>;
+      // Batches of 7: the first acknowledged whole, the second broken after its third message.
+      await until('a failure', async () => (await view()).failures > 1);
+      expect((await view()).positions).toEqual([expect.objectContaining({ log: 'acme', position: 10 })]);
+      expect((await view()).lastError.message).toMatch(/RELP_CLOSED|ECONNRESET|EPIPE/);
+      expect(indices.slice(0, 11)).toEqual(Array.from({ length: 11 }, (_, i) => i));
+
+      budget = Infinity;
+      await until('every entry acknowledged', async () => (await view()).positions[0].position === counts.acme);
+      // Each acknowledged message was sent once; only index 10 (received, not acknowledged) again.
+      const firsts = indices.filter((index, i) => indices.indexOf(index) === i);
+      expect(firsts).toEqual(Array.from({ length: counts.acme }, (_, i) => i));
+      expect(indices.filter((index, i) => indices.indexOf(index) !== i).every((index) => index === 10)).toBe(true);
+      expect(await view()).toMatchObject({ failures: 0, lastError: null });
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });

@@ -673,11 +673,7 @@ export class ConsoleController {
 
   /** A principal as `POST /v1/principals` makes it; empty optional fields are left out. */
   @Post('principals')
-  async createPrincipal(
-    @Body() body: Form,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  async createPrincipal(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const signed = await this.requireForm(request, reply, body);
     if (signed === null) return;
     const optional = (name: 'email' | 'oidcSubject') => {

@@ -50,9 +50,14 @@ export class RelpFrameReader {
     this.buffered = Buffer.concat([this.buffered, bytes]);
     const frames: RelpFrame[] = [];
     for (;;) {
-      const header = /^(\d{1,9}) ([a-zA-Z]{1,32}) (\d{1,9})([ \n])/.exec(this.buffered.subarray(0, 64).toString('latin1'));
+      const header = /^(\d{1,9}) ([a-zA-Z]{1,32}) (\d{1,9})([ \n])/.exec(
+        this.buffered.subarray(0, 64).toString('latin1'),
+      );
       if (header === null) {
-        if (this.buffered.length >= 64 || !/^\d{0,9}( [a-zA-Z]{0,32}( \d{0,9})?)?$/.test(this.buffered.toString('latin1')))
+        if (
+          this.buffered.length >= 64 ||
+          !/^\d{0,9}( [a-zA-Z]{0,32}( \d{0,9})?)?$/.test(this.buffered.toString('latin1'))
+        )
           throw new RelpProtocolError('malformed RELP frame header');
         return frames;
       }

@@ -106,12 +106,15 @@ function refuse(path: string, message: string): never {
   throw new RequestValidationError([{ path, message }]);
 }
 
-/** The transports of a syslog sink: plain syslog over TCP or TLS, RELP over TCP or TLS. */
-const SYSLOG_SCHEMES = ['tcp:', 'tls:', 'relp:', 'relps:'];
+/**
+ * The transports of a syslog sink: plain syslog over TCP or TLS, RELP over TCP. No RELP over TLS:
+ * rsyslog's imrelp with TLS demands a client certificate, and a sink has no place for one.
+ */
+const SYSLOG_SCHEMES = ['tcp:', 'tls:', 'relp:'];
 
 /** Whether a syslog sink's URL is RELP (acknowledged per message) rather than plain syslog. */
 export function isRelpUrl(url: string): boolean {
-  return /^relps?:\/\//i.test(url);
+  return /^relp:\/\//i.test(url);
 }
 
 /** Whether `hostname` (as `URL` gives it) is a loopback address. */
@@ -122,8 +125,8 @@ export function isLoopbackHost(hostname: string): boolean {
 /**
  * The problem with `url` as the destination of a sink of `kind`, or null: `https://`, or
  * `http://` to a loopback address (tests), for the HTTP kinds; `tcp://host:port`,
- * `tls://host:port`, `relp://host:port` or `relps://host:port` (RELP over TLS) for syslog. Credentials in the URL are refused: they belong in the secret,
- * which is never echoed, while the URL is shown and recorded.
+ * `tls://host:port` or `relp://host:port` for syslog. Credentials in the URL are refused: they
+ * belong in the secret, which is never echoed, while the URL is shown and recorded.
  */
 export function urlProblem(kind: SinkKind, url: string): string | null {
   let parsed: URL;
@@ -137,11 +140,10 @@ export function urlProblem(kind: SinkKind, url: string): string | null {
   if (parsed.hash !== '') return 'must not have a fragment';
   if (parsed.hostname === '') return 'must name a host';
   if (kind === 'syslog') {
-    if (!SYSLOG_SCHEMES.includes(parsed.protocol))
-      return 'a syslog sink takes tcp://, tls://, relp:// or relps://host:port';
+    if (!SYSLOG_SCHEMES.includes(parsed.protocol)) return 'a syslog sink takes tcp://, tls:// or relp://host:port';
     if (parsed.port === '') return 'must name a port';
     if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search !== '')
-      return 'a syslog URL is only scheme://host:port (tcp, tls, relp or relps)';
+      return 'a syslog URL is only scheme://host:port (tcp, tls or relp)';
     return null;
   }
   if (parsed.protocol === 'https:') return null;

@@ -17,11 +17,11 @@ export async function sendHttp(url: string, batch: HttpBatch, timeoutMs: number)
   if (res.status < 200 || res.status > 299) throw new DeliveryRefusedError(res.status);
 }
 
-/** A connection to `host:port` of `url`, over TLS for `tls:` and `relps:` (the server name checked unless it is an address). */
+/** A connection to `host:port` of `url`, over TLS for `tls:` (the server name checked unless it is an address). */
 function connectTo(url: string): { socket: Socket; ready: 'connect' | 'secureConnect' } {
   const { protocol, hostname, port } = new URL(url);
   const host = hostname.replace(/^\[|\]$/g, '');
-  return protocol === 'tls:' || protocol === 'relps:'
+  return protocol === 'tls:'
     ? {
         socket: connectTls({ host, port: Number(port), servername: /^[\d.:]+$/.test(host) ? undefined : host }),
         ready: 'secureConnect',
@@ -55,7 +55,7 @@ export function sendSyslog(url: string, frames: Buffer, timeoutMs: number): Prom
 }
 
 /**
- * Sends syslog messages in one RELP session (`relp://`, or `relps://` over TLS). Resolves once
+ * Sends syslog messages in one RELP session over TCP (`relp://`). Resolves once
  * the receiver acknowledged every one; otherwise `RelpUnacknowledgedError` says how many, from
  * the first, it did acknowledge.
  */

@@ -102,9 +102,8 @@ describe('the console in Chromium: erasure, hold history, principals', () => {
       .expect(202);
     let status = '';
     for (let i = 0; i < 400 && status !== 'completed'; i++) {
-      status = (
-        await t.http().get(`/v1/deletion-requests/${request.body.id}`).set('authorization', bearer(legal))
-      ).body.status;
+      status = (await t.http().get(`/v1/deletion-requests/${request.body.id}`).set('authorization', bearer(legal))).body
+        .status;
       if (status !== 'completed') await new Promise((r) => setTimeout(r, 25));
     }
     expect(status).toBe('completed');
@@ -164,16 +163,18 @@ describe('the console in Chromium: erasure, hold history, principals', () => {
     await page.getByRole('button', { name: 'Create principal' }).click();
     await page.getByText('Principal dana-investigator created').waitFor();
 
-    const row = page.locator('tr', { hasText: 'dana-investigator' });
-    await row.getByLabel('Role', { exact: true }).selectOption('investigator');
-    await row.getByLabel('Tenants (comma separated, or *)').fill('acme');
-    await row.getByRole('button', { name: 'Grant', exact: true }).click();
+    const grant = page.getByRole('form', { name: 'Grant a role to dana-investigator' });
+    await grant.getByLabel('Role').selectOption('investigator');
+    await grant.getByLabel('Tenants (comma separated, or *)').fill('acme');
+    await grant.getByRole('button', { name: 'Grant' }).click();
     await page.getByText('Granted investigator.').waitFor();
     // The page made the JSON API's own calls: the principal and its grant are there.
     const listed = await t.http().get('/v1/principals').set('authorization', bearer(admin)).expect(200);
     const dana = listed.body.items.find((p: { name: string }) => p.name === 'dana-investigator');
     expect(dana).toMatchObject({ kind: 'person', oidcSubject: 'https://login.example.test#dana' });
-    expect(dana.grants).toEqual([expect.objectContaining({ role: 'investigator', tenants: ['acme'], status: 'active' })]);
+    expect(dana.grants).toEqual([
+      expect.objectContaining({ role: 'investigator', tenants: ['acme'], status: 'active' }),
+    ]);
     expect(await page.locator('tr', { hasText: 'dana-investigator' }).textContent()).toContain(
       'investigator over acme (active)',
     );

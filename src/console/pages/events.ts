@@ -176,9 +176,7 @@ export function eventPage(
           : personal.erased
             ? html`<p class="erased">
                 Erased${erased === undefined ? null : html` ${time(erased.at)}`}${
-                  erased?.by
-                    ? html` by request <a href="/console/deletions/${erased.by}">${erased.by}</a>`
-                    : null
+                  erased?.by ? html` by request <a href="/console/deletions/${erased.by}">${erased.by}</a>` : null
                 }.
                 Subject <code>${personal.subject}</code>; the leaf keeps only the digest.
               </p>`

@@ -18,7 +18,7 @@ export interface ReceivedSyslog {
  * An rsyslogd of a drill's own, in the foreground (`-n`) with its own configuration, pid file and
  * work directory: `imtcp` on 127.0.0.1 at a free port (octet-counted framing, which imtcp
  * recognises by the leading digits), over TLS (`gtls`, anonymous clients, a test certificate for
- * 127.0.0.1) when `tls`; or, when `relp`, `imrelp` (RELP, over TLS when `tls`) with a direct main
+ * 127.0.0.1) when `tls`; or, when `relp`, `imrelp` (RELP over TCP) with a direct main
  * queue, so that its acknowledgement of a message comes after the message was written out. Every
  * message's structured data is written to a file, a line each.
  */
@@ -72,10 +72,7 @@ function inputConfig(port: number, certificate: { cert: string; key: string } | 
     return [
       'main_queue(queue.type="Direct")',
       'module(load="imrelp")',
-      `input(type="imrelp" address="127.0.0.1" port="${port}"` +
-        (certificate
-          ? ` tls="on" tls.caCert="${certificate.cert}" tls.myCert="${certificate.cert}" tls.myPrivKey="${certificate.key}")`
-          : ')'),
+      `input(type="imrelp" address="127.0.0.1" port="${port}")`,
     ];
   return [
     certificate
@@ -85,6 +82,7 @@ function inputConfig(port: number, certificate: { cert: string; key: string } | 
   ];
 }
 
+/** `relp` (RELP over TCP) and `tls` (syslog over TLS) exclude each other. */
 export async function startRsyslog(options: { tls?: boolean; relp?: boolean } = {}): Promise<RsyslogReceiver> {
   const dir = mkdtempSync(join(tmpdir(), 'drill-rsyslog-'));
   const work = join(dir, 'work');
@@ -97,7 +95,7 @@ export async function startRsyslog(options: { tls?: boolean; relp?: boolean } = 
   writeFileSync(
     conf,
     [
-      certificate && !options.relp
+      certificate
         ? `global(workDirectory="${work}" defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${certificate.cert}"` +
           ` defaultNetstreamDriverCertFile="${certificate.cert}" defaultNetstreamDriverKeyFile="${certificate.key}")`
         : `global(workDirectory="${work}")`,
@@ -110,7 +108,7 @@ export async function startRsyslog(options: { tls?: boolean; relp?: boolean } = 
   let child: ChildProcess | undefined;
   let output = '';
   const receiver: RsyslogReceiver = {
-    url: `${options.relp ? (certificate ? 'relps' : 'relp') : certificate ? 'tls' : 'tcp'}://127.0.0.1:${port}`,
+    url: `${options.relp ? 'relp' : certificate ? 'tls' : 'tcp'}://127.0.0.1:${port}`,
     caFile: certificate?.cert,
     received() {
       if (!existsSync(out)) return [];
