@@ -1,12 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
+import { startBenchService } from './bench-service';
 import { BenchFigure } from './report';
 
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 /** Entries of the searched type: more than a page, so both answers carry 50 rows and a cursor. */
 const SEARCHED = 500;
 
@@ -79,52 +74,19 @@ export async function consoleBench(
   ];
 }
 
-async function waitForHealth(url: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become healthy');
-}
-
 /**
  * `--only=console`: the built service as a child process on a fresh database (as
  * `npm run start:prod` runs it), a tenant with more failed sign-ins than a page holds, then
  * `consoleBench`. Removes its database and checkpoint directory afterwards.
  */
 export async function runConsoleBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
-  const name = `audit_bench_console_${randomBytes(4).toString('hex')}`;
-  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const checkpointDir = mkdtempSync(join(tmpdir(), 'audit-bench-console-'));
-  const port = 3980 + Math.floor(Math.random() * 9);
-  const url = `http://127.0.0.1:${port}`;
-  log(`console: starting the service on ${url} against a fresh database ${name}`);
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: `${SERVER}/${name}`,
-      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-      AUDIT_CHECKPOINT_DIR: checkpointDir,
-      AUDIT_SIGNING_KEY: '',
-      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-      LOG_LEVEL: 'warn',
-      AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
-      AUDIT_RATE_LIMIT_EMITTER: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await startBenchService({
+    database: `audit_bench_console_${randomBytes(4).toString('hex')}`,
+    ports: { from: 3980, spread: 9 },
+    log: (line) => log(`console: ${line}`),
   });
+  const { url, admin } = service;
   try {
-    await waitForHealth(url);
     const made = await fetch(`${url}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
@@ -148,13 +110,6 @@ export async function runConsoleBench(quick: boolean, log: (line: string) => voi
     }
     return await consoleBench(url, key, 'console', quick, log);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(checkpointDir, { recursive: true, force: true });
-    const db = new Client({ connectionString: `${SERVER}/postgres` });
-    await db.connect();
-    await db.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
-    await db.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await db.end();
+    await service.stop();
   }
 }

@@ -39,6 +39,14 @@ function rssMb(pid: number): number {
 const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
+/** A search's p99 (ms) against the 50 ms every investigation search is held to. */
+const searchP99 = (search: string, latencies: number[]): BenchFigure => ({
+  name: `search p99, ${search}`,
+  value: percentile(latencies, 0.99),
+  unit: 'ms',
+  target: { kind: 'max', value: 50 },
+});
+
 /**
  * Search latency and export throughput on a loaded service (`url`, a key with emitter and
  * investigator roles for every tenant in `headers`, the service's process id for its memory).
@@ -167,30 +175,10 @@ export async function investigationBench(
       unit: 'entries',
     },
     { name: 'time for the projector to catch up from there', value: catchUpSeconds, unit: 's' },
-    {
-      name: `search p99, one tenant and one actor (${total.toLocaleString('en-US')} events, ${sizes.tenants} tenants)`,
-      value: percentile(byActor, 0.99),
-      unit: 'ms',
-      target: { kind: 'max', value: 50 },
-    },
-    {
-      name: 'search p99, one tenant and a day',
-      value: percentile(byDay, 0.99),
-      unit: 'ms',
-      target: { kind: 'max', value: 50 },
-    },
-    {
-      name: 'search p99, one tenant and an email address (personalEmail=, keyed-hash index)',
-      value: percentile(byEmail, 0.99),
-      unit: 'ms',
-      target: { kind: 'max', value: 50 },
-    },
-    {
-      name: 'search p99, one tenant and an IP address (personalIp=)',
-      value: percentile(byIp, 0.99),
-      unit: 'ms',
-      target: { kind: 'max', value: 50 },
-    },
+    searchP99(`one tenant and one actor (${total.toLocaleString('en-US')} events, ${sizes.tenants} tenants)`, byActor),
+    searchP99('one tenant and a day', byDay),
+    searchP99('one tenant and an email address (personalEmail=, keyed-hash index)', byEmail),
+    searchP99('one tenant and an IP address (personalIp=)', byIp),
     {
       name: `export of ${exported.toLocaleString('en-US')} entries with proofs (NDJSON, streamed)`,
       value: exported / exportSeconds,

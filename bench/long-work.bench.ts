@@ -1,14 +1,11 @@
 import autocannon from 'autocannon';
 import { QueueEvents } from 'bullmq';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { DELETION_QUEUE } from '../src/deletion/deletion.queue';
 import { NOTIFICATIONS_QUEUE } from '../src/notifications/notifications.queue';
 import { MAINTENANCE_QUEUE } from '../src/platform/queue/maintenance.queue';
+import { DATABASE_SERVER, json, REDIS, startBenchService } from './bench-service';
 import { pacedLoad } from './paced-load';
 import { BenchFigure } from './report';
 
@@ -16,9 +13,6 @@ import { BenchFigure } from './report';
 // entries while two clients append single events. The service runs as a child process on a fresh
 // database, as in service.bench.ts; append latency is measured open-loop (paced-load.ts), so a
 // pause of the service counts against every request due during it.
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 interface Sizes {
   /** Entries of the worked log, every one personal data the purge erases. */
   readonly entries: number;
@@ -56,24 +50,6 @@ const single = (tenant: string, i: number) =>
     outcome: 'success',
     context: { amountCents: 1000 + i, currency: 'USD' },
   });
-
-async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-  return (await res.json()) as T;
-}
-
-async function waitForHealth(url: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become healthy');
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
@@ -138,36 +114,14 @@ async function watchQueues(
 
 export async function runLongWorkBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
-  const name = `audit_bench_lw_${randomBytes(4).toString('hex')}`;
-  const prefix = name.replace(/_/g, '-');
-  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const checkpointDir = mkdtempSync(join(tmpdir(), 'audit-bench-lw-'));
-  const port = 3990 + Math.floor(Math.random() * 9);
-  const url = `http://127.0.0.1:${port}`;
-  log(`long work: starting the service on ${url} against a fresh database ${name}`);
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: `${SERVER}/${name}`,
-      REDIS_URL: REDIS,
-      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-      AUDIT_CHECKPOINT_DIR: checkpointDir,
-      AUDIT_SIGNING_KEY: '',
-      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-      LOG_LEVEL: 'warn',
-      AUDIT_QUEUE_PREFIX: prefix,
-      AUDIT_RATE_LIMIT_EMITTER: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await startBenchService({
+    database: `audit_bench_lw_${randomBytes(4).toString('hex')}`,
+    ports: { from: 3990, spread: 9 },
+    log: (line) => log(`long work: ${line}`),
   });
-  const queues = await watchQueues(prefix);
+  const { url, admin, database } = service;
+  const queues = await watchQueues(service.prefix);
   try {
-    await waitForHealth(url);
     const asAdmin = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
     const { key } = await json<{ key: string }>(
       await fetch(`${url}/v1/keys`, {
@@ -219,7 +173,7 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
     // 200,000 rows they are not: autovacuum and the checkpointer would do that now, in whichever
     // phase comes next, and the first reads of the new rows would write their hint bits then.
     const maintenance = Date.now();
-    const owner = new Client({ connectionString: `${SERVER}/${name}` });
+    const owner = new Client({ connectionString: `${DATABASE_SERVER}/${database}` });
     await owner.connect();
     await owner.query('VACUUM (ANALYZE)');
     await owner.query('CHECKPOINT');
@@ -323,13 +277,6 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
     if (queues.stalled.length + queues.failed.length > 0)
       log(`long work: stalled ${JSON.stringify(queues.stalled)}, failed ${JSON.stringify(queues.failed)}`);
     await queues.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(checkpointDir, { recursive: true, force: true });
-    const db = new Client({ connectionString: `${SERVER}/postgres` });
-    await db.connect();
-    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-    await db.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await db.end();
+    await service.stop();
   }
 }

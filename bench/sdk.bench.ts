@@ -1,21 +1,15 @@
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditEvent, OUTBOX_MIGRATION_SQL, OutboxRelay, outboxForPg, toWire, writeToOutbox } from '@audit/client';
+import { DATABASE_SERVER, dropDatabase, startBenchService } from './bench-service';
 import { BenchFigure } from './report';
 
 // The emitter SDK (issue 20): its transactional outbox and relay, each beside its baseline in the
 // same run, in interleaved phases (A/B/A/B of fixed length) so a slow moment of the shared machine
 // falls on both. The service runs as a child process on a fresh database, as in service.bench.ts;
 // the emitter's database is a second fresh database with the SDK's migration.
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 interface Sizes {
   /** Length of each phase of the business transactions, s. */
   readonly businessSeconds: number;
@@ -49,39 +43,20 @@ const paid = (i: number): AuditEvent => ({
   context: { invoiceId: `inv_${i}`, amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
 });
 
-async function waitForHealth(url: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become healthy');
-}
-
 async function createDatabase(name: string): Promise<void> {
-  const admin = new Client({ connectionString: `${SERVER}/postgres` });
+  const admin = new Client({ connectionString: `${DATABASE_SERVER}/postgres` });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const db = new Client({ connectionString: `${SERVER}/postgres` });
-  await db.connect();
-  await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-  await db.query(`DROP DATABASE IF EXISTS "${name}"`);
-  await db.end();
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * What a business transaction does besides its one small INSERT: nothing, the event's outbox row
- * through the SDK, or a second small INSERT into a table of its own (what any one more statement
+ * through the SDK (`recordAndCommit`: the row and the COMMIT in one round trip, as a transaction's
+ * last step writes it; `record` then COMMIT costs one round trip more, like the second INSERT), or
+ * a second small INSERT into a table of its own (what any one more statement
  * costs: the floor under the outbox row's cost).
  */
 type Extra = 'none' | 'outbox' | 'second insert';
@@ -99,10 +74,10 @@ async function businessRate(pool: Pool, seconds: number, extra: Extra, next: { i
           const i = next.i++;
           await tx.query('BEGIN');
           await tx.query('INSERT INTO orders (customer, amount_cents) VALUES ($1, $2)', [`cus_${i % 977}`, 1000 + i]);
-          if (extra === 'outbox') await outboxForPg(tx).record(paid(i));
+          if (extra === 'outbox') await outboxForPg(tx).recordAndCommit(paid(i));
           if (extra === 'second insert')
             await tx.query('INSERT INTO order_notes (customer, amount_cents) VALUES ($1, $2)', [`cus_${i % 977}`, i]);
-          await tx.query('COMMIT');
+          if (extra !== 'outbox') await tx.query('COMMIT');
           done++;
         }
       } finally {
@@ -221,46 +196,24 @@ async function relayRate(
 export async function runSdkBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
   const suffix = randomBytes(4).toString('hex');
-  const serviceDb = `audit_bench_sdk_${suffix}`;
   const emitterDb = `audit_bench_sdk_emitter_${suffix}`;
-  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const checkpointDir = mkdtempSync(join(tmpdir(), 'audit-bench-sdk-'));
-  const port = 3980 + Math.floor(Math.random() * 9);
-  const url = `http://127.0.0.1:${port}`;
-  log(`sdk: starting the service on ${url} against a fresh database ${serviceDb}; emitter database ${emitterDb}`);
-  await createDatabase(emitterDb);
-  // The service runs exactly as `npm run start:prod` runs it, with its memory flags.
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: `${SERVER}/${serviceDb}`,
-      REDIS_URL: REDIS,
-      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-      AUDIT_CHECKPOINT_DIR: checkpointDir,
-      AUDIT_SIGNING_KEY: '',
-      AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-      LOG_LEVEL: 'warn',
-      AUDIT_QUEUE_PREFIX: serviceDb.replace(/_/g, '-'),
-      // The benchmark measures what the service can take, not the per-key budget that protects it.
-      AUDIT_RATE_LIMIT_EMITTER: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await startBenchService({
+    database: `audit_bench_sdk_${suffix}`,
+    ports: { from: 3980, spread: 9 },
+    log: (line) => log(`sdk: ${line}`),
   });
-  const pool = new Pool({ connectionString: `${SERVER}/${emitterDb}`, max: CLIENTS + RELAYS });
+  const { url, admin } = service;
+  log(`sdk: emitter database ${emitterDb}`);
+  const pool = new Pool({ connectionString: `${DATABASE_SERVER}/${emitterDb}`, max: CLIENTS + RELAYS });
   // The database is dropped at the end, ending these connections whatever state the run is in.
   pool.on('error', () => undefined);
   try {
+    await createDatabase(emitterDb);
     await pool.query(OUTBOX_MIGRATION_SQL);
     for (const table of ['orders', 'order_notes'])
       await pool.query(
         `CREATE TABLE ${table} (id bigserial PRIMARY KEY, customer text NOT NULL, amount_cents integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
       );
-    await waitForHealth(url);
     const keyRes = await fetch(`${url}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
@@ -319,7 +272,7 @@ export async function runSdkBench(quick: boolean, log: (line: string) => void): 
     const seconds = sizes.rounds * sizes.endToEndSeconds;
     return [
       {
-        name: `emitter business transactions with the outbox row (${CLIENTS} clients, median)`,
+        name: `emitter business transactions with the outbox row, written with the COMMIT (${CLIENTS} clients, median)`,
         value: median(rates.outbox),
         unit: 'tx/s',
         baseline: { name: 'the same transactions without it', value: median(rates.none) },
@@ -347,10 +300,7 @@ export async function runSdkBench(quick: boolean, log: (line: string) => void): 
     ];
   } finally {
     await pool.end().catch(() => undefined);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(checkpointDir, { recursive: true, force: true });
-    await dropDatabase(serviceDb);
+    await service.stop();
     await dropDatabase(emitterDb);
   }
 }

@@ -1,12 +1,10 @@
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Pool } from 'pg';
+import { DATABASE_SERVER, json, startBenchService } from './bench-service';
 import { investigationBench } from './investigation.bench';
 import { pacedLoad } from './paced-load';
 import { BenchFigure } from './report';
@@ -14,7 +12,6 @@ import { subjectBundleBench } from './subject-requests.bench';
 
 // Everything this benchmark measures runs on this machine: the service as a child process on a
 // fresh database, autocannon as the HTTP load (loopback only), PostgreSQL for the raw baselines.
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 
 interface Sizes {
   readonly bulkEvents: number;
@@ -69,20 +66,6 @@ async function run(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
   });
-}
-
-async function waitForHealth(url: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become healthy');
 }
 
 /** The same row shape as `entries`, with the same keys, in a bare table of the bench database. */
@@ -295,11 +278,6 @@ async function bareHttpRate(seconds: number, body: string): Promise<number> {
   return result.requests.total / seconds;
 }
 
-async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-  return (await res.json()) as T;
-}
-
 /** Polls a deletion request until it is finished; its status. */
 async function finished(url: string, admin: string, id: string): Promise<string> {
   for (;;) {
@@ -418,38 +396,14 @@ async function deletionBench(
 
 export async function runServiceBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
-  const name = `audit_bench_${randomBytes(4).toString('hex')}`;
-  const db = `${SERVER}/${name}`;
-  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
-  const checkpointDir = mkdtempSync(join(tmpdir(), 'audit-bench-cp-'));
-  const port = 3900 + Math.floor(Math.random() * 90);
-  const url = `http://127.0.0.1:${port}`;
-  log(`service: starting on ${url} against a fresh database ${name}`);
-  // The service runs exactly as `npm run start:prod` runs it, with its memory flags.
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    DATABASE_URL: db,
-    AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-    AUDIT_CHECKPOINT_DIR: checkpointDir,
-    // Generated on start and removed with the mirror, not beside it in the shared temporary directory.
-    AUDIT_SIGNING_KEY: '',
-    AUDIT_SIGNING_KEY_FILE: join(checkpointDir, 'signing-key'),
-    LOG_LEVEL: 'warn',
-    AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
-    // The benchmark measures what the service can take, not the per-key budget that protects it.
-    AUDIT_RATE_LIMIT_EMITTER: '0',
-  };
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await startBenchService({
+    database: `audit_bench_${randomBytes(4).toString('hex')}`,
+    ports: { from: 3900, spread: 90 },
+    log: (line) => log(`service: ${line}`),
   });
+  const { url, admin, database } = service;
+  const db = `${DATABASE_SERVER}/${database}`;
   try {
-    await waitForHealth(url);
     const keyRes = await fetch(`${url}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
@@ -550,16 +504,16 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
     const proofNodes = Math.ceil(Math.log2(size));
     const nodeReads = await raw.nodeReadsP99('bulk', size, proofNodes);
 
-    const investigation = await investigationBench(url, headers, child.pid as number, quick, log);
+    const investigation = await investigationBench(url, headers, service.pid, quick, log);
     const deletion = await deletionBench(url, admin, headers, sizes, log);
-    const subjectBundle = await subjectBundleBench(url, headers, env, quick, log);
+    const subjectBundle = await subjectBundleBench(url, headers, service.env, quick, log);
     const bareErasure = await raw.bareErasure(sizes.erasureEntries);
     await raw.close();
 
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const signed = Number(/audit_checkpoints_signed_total (\d+)/.exec(metrics)?.[1] ?? 0);
     const appended = Number(/audit_appended_entries_total (\d+)/.exec(metrics)?.[1] ?? 1);
-    const peak = peakRssMb(child.pid as number);
+    const peak = peakRssMb(service.pid);
 
     return [
       {
@@ -676,13 +630,6 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
       { name: 'peak RSS of the service during the run', value: peak, unit: 'MB', target: { kind: 'max', value: 300 } },
     ];
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(checkpointDir, { recursive: true, force: true });
-    const admin2 = new Client({ connectionString: `${SERVER}/postgres` });
-    await admin2.connect();
-    await admin2.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-    await admin2.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await admin2.end();
+    await service.stop();
   }
 }

@@ -1,12 +1,9 @@
 import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
+import { DATABASE_SERVER, json, startBenchService } from './bench-service';
 import { BenchFigure } from './report';
 
 // Streaming to a sink (issue 21): batch ingestion over 4 tenants with one NDJSON sink streaming
@@ -15,9 +12,6 @@ import { BenchFigure } from './report';
 // drift that grows through the run (the database filling up, the shared machine's other work)
 // weighs on both sides alike. The service runs as a child process on a fresh database with its
 // own queue prefix, as in service.bench.ts, with the AUDIT_SINK_* defaults.
-const SERVER = process.env.BENCH_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 interface Sizes {
   /** Seconds of batch appends in each phase, about: the number of batches is set from the warm-up's rate. */
   readonly phaseSeconds: number;
@@ -44,24 +38,6 @@ function event(tenant: string, i: number) {
     occurredAt: '2026-11-27T12:00:00.000Z',
     context: { amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
   };
-}
-
-async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw new Error(`${res.url}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
-  return (await res.json()) as T;
-}
-
-async function waitForHealth(url: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service did not become healthy');
 }
 
 /** A bare NDJSON receiver on loopback: counts the entries of each log it is sent and answers 204. */
@@ -154,36 +130,15 @@ interface PhaseResult {
 
 export async function runStreamingBench(quick: boolean, log: (line: string) => void): Promise<BenchFigure[]> {
   const sizes = quick ? QUICK : FULL;
-  const name = `audit_bench_st_${randomBytes(4).toString('hex')}`;
-  const admin = `bench-admin-${randomBytes(16).toString('hex')}`;
-  // The checkpoint mirror and every key file the service makes beside it, all in one directory of its own.
-  const stateDir = mkdtempSync(join(tmpdir(), 'audit-bench-st-'));
-  const port = 3880 + Math.floor(Math.random() * 20);
-  const url = `http://127.0.0.1:${port}`;
-  log(`streaming: starting the service on ${url} against a fresh database ${name}`);
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
-    scripts: Record<string, string>;
-  };
-  const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(__dirname, '..', 'src', 'main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: `${SERVER}/${name}`,
-      REDIS_URL: REDIS,
-      AUDIT_BOOTSTRAP_ADMIN_KEY: admin,
-      AUDIT_CHECKPOINT_DIR: join(stateDir, 'checkpoints'),
-      AUDIT_SIGNING_KEY: '',
-      LOG_LEVEL: 'warn',
-      AUDIT_QUEUE_PREFIX: name.replace(/_/g, '-'),
-      AUDIT_RATE_LIMIT_EMITTER: '0',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const service = await startBenchService({
+    database: `audit_bench_st_${randomBytes(4).toString('hex')}`,
+    ports: { from: 3880, spread: 20 },
+    log: (line) => log(`streaming: ${line}`),
   });
+  const { url, admin, database } = service;
   const receiver = await ndjsonReceiver();
   let owner: Client | undefined;
   try {
-    await waitForHealth(url);
     const asAdmin = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
     const { key } = await json<{ key: string }>(
       await fetch(`${url}/v1/keys`, {
@@ -195,7 +150,7 @@ export async function runStreamingBench(quick: boolean, log: (line: string) => v
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     // A sink sends only what a signed checkpoint covers, so what the signer has not reached yet
     // bounds it: read beside each phase (as the service's owner, from the ledger's own tables).
-    owner = new Client({ connectionString: `${SERVER}/${name}` });
+    owner = new Client({ connectionString: `${DATABASE_SERVER}/${database}` });
     await owner.connect();
     const unsigned = async () =>
       Number(
@@ -321,13 +276,6 @@ export async function runStreamingBench(quick: boolean, log: (line: string) => v
   } finally {
     await owner?.end();
     receiver.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    rmSync(stateDir, { recursive: true, force: true });
-    const db = new Client({ connectionString: `${SERVER}/postgres` });
-    await db.connect();
-    await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [name]);
-    await db.query(`DROP DATABASE IF EXISTS "${name}"`);
-    await db.end();
+    await service.stop();
   }
 }

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { TcpProxy } from '../../../../test/support/tcp-proxy';
 import { TestApp, createKey, startTestApp } from '../../../../test/support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../../../../test/support/test-database';
-import { AuditEvent } from '../audit-event';
+import { AuditEvent, toWire } from '../audit-event';
 import { AuditAlarm, ReceiptVerifier } from '../receipts';
 import { Acknowledgement } from '../transport';
 import { outboxForEntityManager, outboxForPg } from './audit-outbox';
@@ -151,6 +151,43 @@ describe('the transactional outbox and its relay, against the real service', () 
     }
     const rows = await pool.query(`SELECT event->'target'->>'id' AS id FROM audit_outbox ORDER BY audit_outbox.id`);
     expect(rows.rows.map((r) => r.id)).toEqual(['o-pg', 'o-orm']);
+  });
+
+  it('writes and commits in one round trip (recordAndCommit): the event exactly as sent, quotes and backslashes included; a failed write commits nothing', async () => {
+    // A value that would end a literal early, or read as an escape, if it were not escaped.
+    const hostile: AuditEvent = {
+      ...paid('o-one-trip'),
+      occurredAt: '2026-12-04T10:00:00.000Z',
+      context: {
+        invoiceId: `o'); DROP TABLE orders; --`,
+        note: 'back\\slash \\\' quote " \u00e9 \u{1F600}',
+        amountCents: 1,
+        currency: 'EUR',
+      },
+    };
+    const tx = await pool.connect();
+    try {
+      await tx.query('BEGIN');
+      await tx.query(`INSERT INTO orders VALUES ('o-one-trip')`);
+      const [key] = await outboxForPg(tx).recordAndCommit(hostile);
+      // Committed: another connection sees both rows.
+      const row = await pool.query('SELECT idempotency_key, event FROM audit_outbox WHERE idempotency_key = $1', [key]);
+      expect(row.rows[0].event).toEqual(toWire(hostile));
+      expect((await pool.query(`SELECT 1 FROM orders WHERE id = 'o-one-trip'`)).rowCount).toBe(1);
+
+      // A write that fails (a key that exists: the same statement twice) leaves the business row
+      // uncommitted too, and the connection usable after a ROLLBACK.
+      await tx.query('BEGIN');
+      await tx.query(`INSERT INTO orders VALUES ('o-not-committed')`);
+      await tx
+        .query(`INSERT INTO audit_outbox (idempotency_key, event) VALUES ($1, '{}')`, [key])
+        .catch(() => undefined);
+      await expect(outboxForPg(tx).recordAndCommit(paid('o-not-committed'))).rejects.toThrow();
+      await tx.query('ROLLBACK');
+      expect((await pool.query(`SELECT 1 FROM orders WHERE id = 'o-not-committed'`)).rowCount).toBe(0);
+    } finally {
+      tx.release();
+    }
   });
 
   it('sends the rows, deletes them on acknowledgement, and their receipts prove against the pinned key', async () => {
