@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { DATABASE_SERVER, json, startBenchService } from './bench-service';
 import { BenchFigure } from './report';
+import { event } from './service.bench';
 
 // Streaming to a sink (issue 21): batch ingestion over 4 tenants with one NDJSON sink streaming
 // those tenants' logs to a receiver on loopback, beside the same ingestion without a sink, in
@@ -27,18 +28,6 @@ const CONNECTIONS = 8;
 const PHASES = ['A', 'B', 'B', 'A'] as const;
 /** How long a phase's sink may take to deliver what is left before the run gives up. */
 const DRAIN_LIMIT_MS = 120_000;
-
-function event(tenant: string, i: number) {
-  return {
-    tenant,
-    type: 'billing.invoice.paid',
-    actor: { type: 'user', id: `usr_${i % 977}` },
-    target: { type: 'invoice', id: `inv_${i}` },
-    outcome: 'success',
-    occurredAt: '2026-11-27T12:00:00.000Z',
-    context: { amountCents: 1000 + (i % 5000), currency: 'USD', note: 'n'.repeat(60) },
-  };
-}
 
 /** A bare NDJSON receiver on loopback: counts the entries of each log it is sent and answers 204. */
 async function ndjsonReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {

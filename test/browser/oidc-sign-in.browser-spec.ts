@@ -229,4 +229,34 @@ describe('the console: sign-in with the identity provider (OpenID Connect) in Ch
     ]);
     expect(await entries('console.signed_in')).toHaveLength(1);
   });
+
+  it('answers hostile callbacks: NUL and invalid UTF-8 refused at the edge as JSON, a repeated key or a missing state cookie refused and recorded; never a session', async () => {
+    const before = (await entries('console.sign_in_failed')).length;
+    const callback = (query: string) =>
+      fetch(`${service.url}/console/sign-in/oidc/callback?${query}`, { redirect: 'manual' });
+    // The service's input rule refuses these before any handler: a JSON error naming the field.
+    for (const [query, field] of [
+      ['code=%00&state=%00', '/query/code'],
+      ['code=%FF%FE&state=%C3%28', '/query/code'],
+      ['error=%00%1B%5B31m', '/query/error'],
+    ]) {
+      const res = await callback(query);
+      expect(res.headers.get('set-cookie') ?? '').not.toContain('audit_console=');
+      expect({ query, status: res.status, body: await res.json() }).toEqual({
+        query,
+        status: 400,
+        body: expect.objectContaining({ code: 'invalid_request', details: [expect.objectContaining({ path: field })] }),
+      });
+    }
+    // Well-formed but hostile: a repeated code and state, and no sign-in state cookie.
+    const repeated = await callback('code=a&code=b&state=s&state=t');
+    expect(repeated.status).toBe(400);
+    expect(repeated.headers.get('set-cookie') ?? '').not.toContain('audit_console=');
+    expect(await repeated.text()).toContain('sign in again');
+    const failed = (await entries('console.sign_in_failed')).slice(before);
+    expect(failed).toEqual([
+      expect.objectContaining({ context: { method: 'oidc', reason: 'state_missing_or_expired' } }),
+    ]);
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+  });
 });
