@@ -1,24 +1,10 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-
 /**
- * Personal data at rest (docs/ledger-format.md "Personal data at rest"): AES-256-GCM, pure (the
- * caller passes keys and IVs; no randomness, clock or I/O here). A sealed value is
- * IV (12 bytes) ‖ ciphertext ‖ tag (16 bytes); its additional authenticated data names where it
- * belongs, so a value copied to another entry, subject, field or log does not open.
+ * Personal data at rest (docs/ledger-format.md "Personal data at rest"): sealed with the
+ * platform's AES-256-GCM (src/platform/crypto/sealing.ts) under a key per (tenant, subject), bound
+ * to the place a value belongs to, so a value copied to another entry, subject, field or log does
+ * not open. The sealing primitive is re-exported for the ledger's callers.
  */
-
-export const DATA_KEY_BYTES = 32;
-export const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const ALGORITHM = 'aes-256-gcm';
-
-/** A sealed value that does not open: wrong key, tampered bytes, or moved to another place. */
-export class SealedValueError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SealedValueError';
-  }
-}
+export { DATA_KEY_BYTES, IV_BYTES, SealedValueError, open, seal } from '../platform';
 
 /** What a sealed value of personal data is bound to: its entry, its subject, which of the two values. */
 export interface PersonalPlace {
@@ -36,33 +22,4 @@ export function personalAad(place: PersonalPlace): Buffer {
 /** The additional authenticated data of a subject's data key wrapped by the key-encryption key. */
 export function subjectKeyAad(log: string, subject: string): Buffer {
   return Buffer.from(JSON.stringify(['audit-subject-key/v1', log, subject]), 'utf8');
-}
-
-/**
- * Seals `plaintext` under `key` (32 bytes) with `iv` (12 bytes, never used twice with one key:
- * pass fresh random bytes) bound to `aad`.
- */
-export function seal(key: Buffer, iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
-  if (key.length !== DATA_KEY_BYTES) throw new RangeError(`key must be ${DATA_KEY_BYTES} bytes`);
-  if (iv.length !== IV_BYTES) throw new RangeError(`iv must be ${IV_BYTES} bytes`);
-  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
-  const rest = cipher.final();
-  return Buffer.concat([iv, body, rest, cipher.getAuthTag()]);
-}
-
-/** The plaintext of `sealed`; throws SealedValueError unless `key` and `aad` are the ones it was sealed with, untouched. */
-export function open(key: Buffer, aad: Buffer, sealed: Buffer): Buffer {
-  if (key.length !== DATA_KEY_BYTES) throw new RangeError(`key must be ${DATA_KEY_BYTES} bytes`);
-  if (sealed.length < IV_BYTES + TAG_BYTES) throw new SealedValueError('sealed value too short');
-  const decipher = createDecipheriv(ALGORITHM, key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  try {
-    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    // node:crypto says only "Unsupported state or unable to authenticate data".
-    throw new SealedValueError('sealed value does not open with this key and place (wrong key, or altered)');
-  }
 }

@@ -8,6 +8,7 @@ export type { ReadRecordSwitches, ReadRoute } from './config/read-record-switche
 export { isConnectionFailure } from './database/dependency-failure';
 export { refusesValue, sqlState } from './database/sql-state';
 export { withTenantScope } from './database/tenant-scoped-reads';
+export { DATA_KEY_BYTES, IV_BYTES, SealedValueError, open, seal } from './crypto/sealing';
 export { Dependencies } from './dependencies/dependencies';
 export { CodedError, erringWith } from './errors/coded-error';
 export { PROJECTIONS_HEALTH, ProjectionsHealth, projectionsIndicator } from './health/projections-health';
