@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConsoleSessions, Principal, RequirePermission } from '../access';
 import { csvRow } from '../investigation';
 import { AuthenticationError } from '../platform';
-import { ApiError, ConsoleApi, queryOf } from './console-api';
+import { ApiAnswer, ApiError, ConsoleApi, queryOf } from './console-api';
 import { ConsoleAssets } from './console-assets';
 import { Html } from './html';
 import { OidcClient, OidcFailure } from './oidc-client';
@@ -66,6 +66,12 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 type Form = Record<string, string | undefined>;
+
+/** A key's secret as the API shows it once, at creation or rotation. */
+interface KeySecret {
+  readonly name: string;
+  readonly key: string;
+}
 
 interface Signed {
   readonly token: string;
@@ -328,20 +334,10 @@ export class ConsoleController {
 
   @Get('exports')
   async exports(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
     const format = query.format === 'csv' ? 'csv' : undefined;
-    const answer = await this.api.call<ApiError>(
-      signed.token,
-      'GET',
-      `/v1/exports${queryOf({ ...eventFilters(query), format })}`,
-    );
-    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Export', answer.body));
-    void reply
-      .headers(SECURITY_HEADERS)
-      .header('content-type', String(answer.headers['content-type']))
-      .header('content-disposition', `attachment; filename="export.${format ?? 'ndjson'}"`)
-      .send(answer.text);
+    await this.download(request, reply, `/v1/exports${queryOf({ ...eventFilters(query), format })}`, 'Export', {
+      filename: `export.${format ?? 'ndjson'}`,
+    });
   }
 
   @Get('logs')
@@ -370,36 +366,22 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, form);
-    if (signed === null) return;
-    const answer = await this.api.call<Record<string, unknown>>(
-      signed.token,
+    await this.submit<Record<string, unknown>>(
+      request,
+      reply,
+      form,
       'POST',
       `/v1/logs/${encodeURIComponent(log)}/verify`,
       {},
+      (signed, answer) => this.renderLog(signed, log, answer, reply),
     );
-    await this.renderLog(signed, log, answer, reply);
   }
 
   @Get('holds')
   async holds(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
     const filters = { tenant: query.tenant, status: query.status };
-    const answer = await this.api.call<{ items: HoldView[] } & ApiError>(
-      signed.token,
-      'GET',
-      `/v1/holds${queryOf(filters)}`,
-    );
-    send(
-      reply,
-      answer.status,
-      holdsPage(
-        signed.viewer,
-        filters,
-        answer.status === 200 ? answer.body.items : null,
-        answer.status === 200 ? null : answer.body,
-      ),
+    await this.listPage<HoldView>(request, reply, `/v1/holds${queryOf(filters)}`, (viewer, items, error) =>
+      holdsPage(viewer, filters, items, error),
     );
   }
 
@@ -440,40 +422,37 @@ export class ConsoleController {
 
   @Post('holds/preview')
   async previewHold(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
     const form = holdForm(body);
-    const answer = await this.api.call<Record<string, unknown>>(
-      signed.token,
+    await this.submit<Record<string, unknown>>(
+      request,
+      reply,
+      body,
       'POST',
       '/v1/holds/preview',
       holdBody(form),
-    );
-    const ok = answer.status === 200;
-    send(
-      reply,
-      ok ? 200 : answer.status,
-      newHoldPage(signed.viewer, form, ok ? answer.body : null, ok ? null : answer.body),
+      (signed, answer) => {
+        const ok = answer.status === 200;
+        const preview = ok ? (answer.body as Record<string, unknown>) : null;
+        send(reply, answer.status, newHoldPage(signed.viewer, form, preview, ok ? null : answer.body));
+      },
     );
   }
 
   @Post('holds')
   async placeHold(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
     const form = holdForm(body);
-    const answer = await this.api.call<HoldView & ApiError>(signed.token, 'POST', '/v1/holds', holdBody(form));
-    if (answer.status !== 201) return send(reply, answer.status, newHoldPage(signed.viewer, form, null, answer.body));
-    redirect(reply, `/console/holds/${encodeURIComponent(answer.body.id)}`);
+    await this.submit<HoldView>(request, reply, body, 'POST', '/v1/holds', holdBody(form), (signed, answer) =>
+      answer.status === 201
+        ? redirect(reply, `/console/holds/${encodeURIComponent(answer.body.id)}`)
+        : send(reply, answer.status, newHoldPage(signed.viewer, form, null, answer.body)),
+    );
   }
 
   @Get('holds/:id')
   async hold(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<HoldView & ApiError>(signed.token, 'GET', `/v1/holds/${encodeURIComponent(id)}`);
-    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, 'Hold', answer.body));
-    send(reply, 200, holdPage(signed.viewer, answer.body, null));
+    await this.detailPage<HoldView>(request, reply, `/v1/holds/${encodeURIComponent(id)}`, 'Hold', (viewer, hold) =>
+      holdPage(viewer, hold, null),
+    );
   }
 
   @Post('holds/:id/release')
@@ -483,21 +462,24 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
     const path = `/v1/holds/${encodeURIComponent(id)}`;
-    const answer = await this.api.call<Record<string, unknown> & ApiError>(signed.token, 'POST', `${path}/release`, {
-      reason: body.reason ?? '',
-    });
-    const hold = await this.api.call<HoldView & ApiError>(signed.token, 'GET', path);
-    if (hold.status !== 200) return send(reply, hold.status, errorPage(signed.viewer, 'Hold', hold.body));
-    const ok = answer.status === 200 || answer.status === 202;
-    const notice = !ok
-      ? undefined
-      : answer.body.status === 'released'
-        ? 'The hold is released.'
-        : `Release requested: ${String(answer.body.approvals)} of ${String(answer.body.required)} legal persons so far.`;
-    send(reply, ok ? 200 : answer.status, holdPage(signed.viewer, hold.body, ok ? null : answer.body, notice));
+    await this.submit<Record<string, unknown>>(
+      request,
+      reply,
+      body,
+      'POST',
+      `${path}/release`,
+      { reason: body.reason ?? '' },
+      (signed, answer) => {
+        const ok = answer.status === 200 || answer.status === 202;
+        const notice = !ok
+          ? undefined
+          : answer.body.status === 'released'
+            ? 'The hold is released.'
+            : `Release requested: ${String(answer.body.approvals)} of ${String(answer.body.required)} legal persons so far.`;
+        return this.renderHoldAfter(signed, reply, path, answer, ok, notice);
+      },
+    );
   }
 
   @Post('holds/:id/amend')
@@ -507,40 +489,18 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
     const path = `/v1/holds/${encodeURIComponent(id)}`;
     const { scope, description } = holdBody(holdForm(body));
-    const answer = await this.api.call<ApiError>(signed.token, 'POST', `${path}/amend`, {
-      scope,
-      ...(description !== undefined ? { description } : {}),
-      reason: body.reason ?? '',
+    const payload = { scope, ...(description !== undefined ? { description } : {}), reason: body.reason ?? '' };
+    await this.submit(request, reply, body, 'POST', `${path}/amend`, payload, (signed, answer) => {
+      const ok = answer.status === 200;
+      return this.renderHoldAfter(signed, reply, path, answer, ok, ok ? 'The hold is widened.' : undefined);
     });
-    const hold = await this.api.call<HoldView & ApiError>(signed.token, 'GET', path);
-    if (hold.status !== 200) return send(reply, hold.status, errorPage(signed.viewer, 'Hold', hold.body));
-    const ok = answer.status === 200;
-    send(
-      reply,
-      answer.status,
-      holdPage(signed.viewer, hold.body, ok ? null : answer.body, ok ? 'The hold is widened.' : undefined),
-    );
   }
 
   @Get('subject-requests')
   async subjectRequests(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
-      signed.token,
-      'GET',
-      '/v1/subject-requests',
-    );
-    const ok = answer.status === 200;
-    send(
-      reply,
-      answer.status,
-      subjectRequestsPage(signed.viewer, ok ? answer.body.items : null, ok ? null : answer.body),
-    );
+    await this.listPage(request, reply, '/v1/subject-requests', subjectRequestsPage);
   }
 
   @Get('subject-requests/:id')
@@ -549,16 +509,13 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<Record<string, unknown> & ApiError>(
-      signed.token,
-      'GET',
+    await this.detailPage(
+      request,
+      reply,
       `/v1/subject-requests/${encodeURIComponent(id)}`,
+      'Subject request',
+      subjectRequestPage,
     );
-    if (answer.status !== 200)
-      return send(reply, answer.status, errorPage(signed.viewer, 'Subject request', answer.body));
-    send(reply, 200, subjectRequestPage(signed.viewer, answer.body));
   }
 
   @Get('subject-requests/:id/bundle')
@@ -567,47 +524,27 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<ApiError>(
-      signed.token,
-      'GET',
-      `/v1/subject-requests/${encodeURIComponent(id)}/bundle`,
-    );
-    if (answer.status !== 200)
-      return send(reply, answer.status, errorPage(signed.viewer, 'Access bundle', answer.body));
-    void reply
-      .headers(SECURITY_HEADERS)
-      .header('content-type', 'application/x-ndjson')
-      .header('content-disposition', `attachment; filename="subject-request-${id.replace(/[^0-9a-f-]/g, '')}.ndjson"`)
-      .send(answer.text);
+    await this.download(request, reply, `/v1/subject-requests/${encodeURIComponent(id)}/bundle`, 'Access bundle', {
+      contentType: 'application/x-ndjson',
+      filename: `subject-request-${id.replace(/[^0-9a-f-]/g, '')}.ndjson`,
+    });
   }
 
   @Get('deletions')
   async deletions(@Query() query: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
-      signed.token,
-      'GET',
-      `/v1/deletion-requests${queryOf({ tenant: query.tenant, status: query.status })}`,
-    );
-    const ok = answer.status === 200;
-    send(reply, answer.status, deletionsPage(signed.viewer, ok ? answer.body.items : null, ok ? null : answer.body));
+    const filters = { tenant: query.tenant, status: query.status };
+    await this.listPage(request, reply, `/v1/deletion-requests${queryOf(filters)}`, deletionsPage);
   }
 
   @Get('deletions/:id')
   async deletion(@Param('id') id: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.require(request, reply);
-    if (signed === null) return;
-    const answer = await this.api.call<Record<string, unknown> & ApiError>(
-      signed.token,
-      'GET',
+    await this.detailPage(
+      request,
+      reply,
       `/v1/deletion-requests/${encodeURIComponent(id)}`,
+      'Deletion request',
+      deletionPage,
     );
-    if (answer.status !== 200)
-      return send(reply, answer.status, errorPage(signed.viewer, 'Deletion request', answer.body));
-    send(reply, 200, deletionPage(signed.viewer, answer.body));
   }
 
   @Get('keys')
@@ -619,16 +556,15 @@ export class ConsoleController {
 
   @Post('keys')
   async createKey(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<{ name: string; key: string } & ApiError>(signed.token, 'POST', '/v1/keys', {
+    const payload = {
       name: body.name ?? '',
       roles: commaList(body.roles),
       tenants: commaList(body.tenants),
       ...(body.principal ? { principal: body.principal.trim() } : {}),
-    });
-    if (answer.status !== 201) return this.renderKeys(signed, reply, answer.body, null, answer.status);
-    await this.renderKeys(signed, reply, null, { name: answer.body.name, key: answer.body.key });
+    };
+    await this.submit<KeySecret>(request, reply, body, 'POST', '/v1/keys', payload, (signed, answer) =>
+      this.renderKeyAnswer(signed, reply, answer, 201),
+    );
   }
 
   @Post('keys/:id/rotate')
@@ -638,16 +574,15 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<{ name: string; key: string } & ApiError>(
-      signed.token,
+    await this.submit<KeySecret>(
+      request,
+      reply,
+      body,
       'POST',
       `/v1/keys/${encodeURIComponent(id)}/rotate`,
       {},
+      (signed, answer) => this.renderKeyAnswer(signed, reply, answer, 200),
     );
-    if (answer.status !== 200) return this.renderKeys(signed, reply, answer.body, null, answer.status);
-    await this.renderKeys(signed, reply, null, { name: answer.body.name, key: answer.body.key });
   }
 
   @Post('keys/:id/revoke')
@@ -657,11 +592,16 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<ApiError>(signed.token, 'DELETE', `/v1/keys/${encodeURIComponent(id)}`);
-    if (answer.status === 401) return this.expired(request, reply);
-    await this.renderKeys(signed, reply, answer.status === 200 ? null : answer.body, null, answer.status);
+    await this.submit(
+      request,
+      reply,
+      body,
+      'DELETE',
+      `/v1/keys/${encodeURIComponent(id)}`,
+      undefined,
+      (signed, answer) =>
+        this.renderKeys(signed, reply, answer.status === 200 ? null : answer.body, null, answer.status),
+    );
   }
 
   @Get('principals')
@@ -674,24 +614,19 @@ export class ConsoleController {
   /** A principal as `POST /v1/principals` makes it; empty optional fields are left out. */
   @Post('principals')
   async createPrincipal(@Body() body: Form, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
     const optional = (name: 'email' | 'oidcSubject') => {
       const value = body[name]?.trim() ?? '';
       return value === '' ? {} : { [name]: value };
     };
-    const answer = await this.api.call<{ name: string } & ApiError>(signed.token, 'POST', '/v1/principals', {
-      name: body.name ?? '',
-      kind: body.kind ?? '',
-      ...optional('email'),
-      ...optional('oidcSubject'),
-    });
-    await this.renderPrincipals(
-      signed,
-      reply,
-      answer.status === 201 ? null : answer.body,
-      answer.status === 201 ? `Principal ${answer.body.name} created: grant it a role next.` : null,
-      answer.status === 201 ? 200 : answer.status,
+    const payload = { name: body.name ?? '', kind: body.kind ?? '', ...optional('email'), ...optional('oidcSubject') };
+    await this.submit<{ name: string }>(request, reply, body, 'POST', '/v1/principals', payload, (signed, answer) =>
+      this.renderPrincipalAnswer(
+        signed,
+        reply,
+        answer,
+        201,
+        () => `Principal ${answer.body.name} created: grant it a role next.`,
+      ),
     );
   }
 
@@ -702,25 +637,20 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<{ role: string; status: string } & ApiError>(
-      signed.token,
+    const payload = { role: body.role ?? '', tenants: commaList(body.tenants) };
+    await this.submit<{ role: string; status: string }>(
+      request,
+      reply,
+      body,
       'POST',
       `/v1/principals/${encodeURIComponent(id)}/grants`,
-      { role: body.role ?? '', tenants: commaList(body.tenants) },
-    );
-    const ok = answer.status === 201;
-    await this.renderPrincipals(
-      signed,
-      reply,
-      ok ? null : answer.body,
-      ok
-        ? answer.body.status === 'pending'
-          ? `The ${answer.body.role} grant waits for a second legal person to approve it.`
-          : `Granted ${answer.body.role}.`
-        : null,
-      ok ? 200 : answer.status,
+      payload,
+      (signed, answer) =>
+        this.renderPrincipalAnswer(signed, reply, answer, 201, () =>
+          answer.body.status === 'pending'
+            ? `The ${answer.body.role} grant waits for a second legal person to approve it.`
+            : `Granted ${answer.body.role}.`,
+        ),
     );
   }
 
@@ -731,21 +661,21 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<{ name: string } & ApiError>(
-      signed.token,
+    await this.submit<{ name: string }>(
+      request,
+      reply,
+      body,
       'DELETE',
       `/v1/principals/${encodeURIComponent(id)}`,
-    );
-    if (answer.status === 401) return this.expired(request, reply);
-    const ok = answer.status === 200;
-    await this.renderPrincipals(
-      signed,
-      reply,
-      ok ? null : answer.body,
-      ok ? `Principal ${answer.body.name} revoked: its keys no longer work.` : null,
-      answer.status,
+      undefined,
+      (signed, answer) =>
+        this.renderPrincipalAnswer(
+          signed,
+          reply,
+          answer,
+          200,
+          () => `Principal ${answer.body.name} revoked: its keys no longer work.`,
+        ),
     );
   }
 
@@ -756,12 +686,15 @@ export class ConsoleController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const signed = await this.requireForm(request, reply, body);
-    if (signed === null) return;
-    const answer = await this.api.call<ApiError>(signed.token, 'DELETE', `/v1/grants/${encodeURIComponent(id)}`);
-    if (answer.status === 401) return this.expired(request, reply);
-    const ok = answer.status === 200;
-    await this.renderPrincipals(signed, reply, ok ? null : answer.body, ok ? 'Grant revoked.' : null, answer.status);
+    await this.submit(
+      request,
+      reply,
+      body,
+      'DELETE',
+      `/v1/grants/${encodeURIComponent(id)}`,
+      undefined,
+      (signed, answer) => this.renderPrincipalAnswer(signed, reply, answer, 200, () => 'Grant revoked.'),
+    );
   }
 
   @Get('settings')
@@ -778,12 +711,52 @@ export class ConsoleController {
     secret: { name: string; key: string } | null,
     status = 200,
   ): Promise<void> {
-    const list = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(signed.token, 'GET', '/v1/keys');
-    const ok = list.status === 200;
-    send(
+    await this.renderList(signed, reply, '/v1/keys', status, (viewer, items, listError) =>
+      keysPage(viewer, items, listError ?? error, secret),
+    );
+  }
+
+  /** The hold as it is after a release request or an amendment, with the API's answer to that change. */
+  private async renderHoldAfter(
+    signed: Signed,
+    reply: FastifyReply,
+    path: string,
+    answer: ApiAnswer<ApiError>,
+    ok: boolean,
+    notice: string | undefined,
+  ): Promise<void> {
+    const hold = await this.api.call<HoldView & ApiError>(signed.token, 'GET', path);
+    if (hold.status !== 200) return send(reply, hold.status, errorPage(signed.viewer, 'Hold', hold.body));
+    send(reply, ok ? 200 : answer.status, holdPage(signed.viewer, hold.body, ok ? null : answer.body, notice));
+  }
+
+  /** The keys page after a create or rotate: the new secret shown once when the API answered `expected`. */
+  private renderKeyAnswer(
+    signed: Signed,
+    reply: FastifyReply,
+    answer: ApiAnswer<KeySecret & ApiError>,
+    expected: number,
+  ): Promise<void> {
+    return answer.status === expected
+      ? this.renderKeys(signed, reply, null, { name: answer.body.name, key: answer.body.key })
+      : this.renderKeys(signed, reply, answer.body, null, answer.status);
+  }
+
+  /** The principals page after a change: `notice` when the API answered `expected`, its error otherwise. */
+  private renderPrincipalAnswer(
+    signed: Signed,
+    reply: FastifyReply,
+    answer: ApiAnswer<ApiError>,
+    expected: number,
+    notice: () => string,
+  ): Promise<void> {
+    const ok = answer.status === expected;
+    return this.renderPrincipals(
+      signed,
       reply,
-      ok ? status : list.status,
-      keysPage(signed.viewer, ok ? list.body.items : null, ok ? error : list.body, secret),
+      ok ? null : answer.body,
+      ok ? notice() : null,
+      ok ? 200 : answer.status,
     );
   }
 
@@ -794,16 +767,8 @@ export class ConsoleController {
     notice: string | null,
     status = 200,
   ): Promise<void> {
-    const list = await this.api.call<{ items: Record<string, unknown>[] } & ApiError>(
-      signed.token,
-      'GET',
-      '/v1/principals',
-    );
-    const ok = list.status === 200;
-    send(
-      reply,
-      ok ? status : list.status,
-      principalsPage(signed.viewer, ok ? list.body.items : null, ok ? error : list.body, notice),
+    await this.renderList(signed, reply, '/v1/principals', status, (viewer, items, listError) =>
+      principalsPage(viewer, items, listError ?? error, notice),
     );
   }
 
@@ -840,6 +805,89 @@ export class ConsoleController {
         error,
       ),
     );
+  }
+
+  /**
+   * A form post: the session with its CSRF check, the API call, then `then` with the answer; a
+   * session that ended meanwhile (the API answers 401) goes to sign in.
+   */
+  private async submit<T = unknown>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form,
+    method: 'POST' | 'DELETE',
+    path: string,
+    payload: unknown,
+    then: (signed: Signed, answer: ApiAnswer<T & ApiError>) => Promise<void> | void,
+  ): Promise<void> {
+    const signed = await this.requireForm(request, reply, form);
+    if (signed === null) return;
+    const answer = await this.api.call<T & ApiError>(signed.token, method, path, payload);
+    if (answer.status === 401) return this.expired(request, reply);
+    await then(signed, answer);
+  }
+
+  /** A page of one resource the API answers at `path` (GET), or an error page titled `title`. */
+  private async detailPage<T = Record<string, unknown>>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    title: string,
+    render: (viewer: Viewer, body: T) => Html,
+  ): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<T & ApiError>(signed.token, 'GET', path);
+    if (answer.status === 401) return this.expired(request, reply);
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, title, answer.body));
+    send(reply, 200, render(signed.viewer, answer.body));
+  }
+
+  /** A page of the list the API answers at `path` (GET `{items}`); the page shows the API's error when it refused. */
+  private async listPage<T = Record<string, unknown>>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    render: (viewer: Viewer, items: T[] | null, error: ApiError | null) => Html,
+  ): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    await this.renderList(signed, reply, path, 200, render);
+  }
+
+  /** Renders the list at `path` with `status`, or with the list's own status when the API refused it. */
+  private async renderList<T = Record<string, unknown>>(
+    signed: Signed,
+    reply: FastifyReply,
+    path: string,
+    status: number,
+    render: (viewer: Viewer, items: T[] | null, error: ApiError | null) => Html,
+  ): Promise<void> {
+    const list = await this.api.call<{ items: T[] } & ApiError>(signed.token, 'GET', path);
+    const ok = list.status === 200;
+    send(reply, ok ? status : list.status, render(signed.viewer, ok ? list.body.items : null, ok ? null : list.body));
+  }
+
+  /**
+   * The API's answer at `path` as a file to save (an export, an access bundle), with the API's
+   * content type unless `contentType` is given; an error page titled `title` when it refused.
+   */
+  private async download(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    title: string,
+    file: { filename: string; contentType?: string },
+  ): Promise<void> {
+    const signed = await this.require(request, reply);
+    if (signed === null) return;
+    const answer = await this.api.call<ApiError>(signed.token, 'GET', path);
+    if (answer.status !== 200) return send(reply, answer.status, errorPage(signed.viewer, title, answer.body));
+    void reply
+      .headers(SECURITY_HEADERS)
+      .header('content-type', file.contentType ?? String(answer.headers['content-type']))
+      .header('content-disposition', `attachment; filename="${file.filename}"`)
+      .send(answer.text);
   }
 
   /** Holds that cover the entry, as `POST /v1/holds/check` answers for its tenant, subject, actor, category, type and time. */
