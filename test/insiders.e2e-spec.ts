@@ -1,3 +1,4 @@
+import { ConsoleSessions } from '../src/access';
 import { TestApp, createKey, createPerson, rotateOwnKey, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase } from './support/test-database';
 
@@ -93,6 +94,24 @@ describe('insiders: one person alone', () => {
         await t.http().post(`/v1/grants/${grant.body.id}/approve`).set(auth(admin())).expect(403);
       });
     }
+
+    it('two console sessions of one person signed in through the identity provider count as one approver', async () => {
+      const subject = `https://idp.example.test#dana-${++holds}`;
+      const dana = await createPerson(t, `dana-${holds}`, ['legal'], ['acme'], t.adminKey, subject);
+      const sessions = t.app.get(ConsoleSessions);
+      // Each sign-in acts through a key made for its session alone: two keys, one person.
+      const first = await sessions.signInWithProvider(subject);
+      const second = await sessions.signInWithProvider(subject);
+      expect(first.principal.keyId).not.toBe(second.principal.keyId);
+      const other = await createPerson(t, `other-${holds}`, ['legal'], ['acme']);
+      const id = await holdOn('acme', other.key);
+      expect((await release(id, first.token).expect(202)).body).toMatchObject({ approvals: 1, required: 2 });
+      expect((await release(id, second.token).expect(202)).body).toMatchObject({ approvals: 1 });
+      expect((await release(id, dana.key).expect(202)).body).toMatchObject({ approvals: 1 });
+      expect(await status(id, other.key)).toBe('active');
+      await release(id, other.key).expect(200);
+      expect(await status(id, other.key)).toBe('released');
+    });
 
     it('a person with both admin and legal can neither approve the legal grant it asked for nor release alone', async () => {
       const lena = await createPerson(t, 'lena', ['admin', 'legal'], ['acme']);

@@ -187,6 +187,7 @@ export async function createPerson(
   roles: string[],
   tenants: string[],
   by = t.adminKey,
+  oidcSubject?: string,
 ): Promise<TestPerson> {
   const approver = roles.includes('legal') ? await firstLegalPerson(t) : undefined;
   const as = (key: string) => ({ authorization: `Bearer ${key}` });
@@ -194,7 +195,7 @@ export async function createPerson(
     .http()
     .post('/v1/principals')
     .set(as(by))
-    .send({ name, kind: 'person', email: `${name}@example.test` })
+    .send({ name, kind: 'person', email: `${name}@example.test`, ...(oidcSubject ? { oidcSubject } : {}) })
     .expect(201);
   const id = principal.body.id as string;
   for (const role of roles) {
