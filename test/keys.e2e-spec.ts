@@ -1,3 +1,4 @@
+import { ApiKeyStore } from '../src/access/api-key.store';
 import { MovableClock, TestApp, createKey, platformEntries, startTestApp } from './support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from './support/test-database';
 
@@ -159,6 +160,28 @@ describe('API keys: create, list, rotate, revoke', () => {
     clock.offsetMs = HOUR + 1_000;
     const refused = await emit(t, res.body.key).expect(401);
     expect(refused.body).toMatchObject({ statusCode: 401, code: 'unauthenticated' });
+  });
+
+  it('authenticates a burst of requests with one key through one database lookup, each judged at its own time', async () => {
+    const key = await createKey(t, 'burst', ['emitter'], ['acme']);
+    const store = t.app.get(ApiKeyStore);
+    store.changed(); // nothing cached: the burst arrives as the cache entry has just run out
+    const rows = (store as unknown as { rows: { query: (...args: unknown[]) => Promise<unknown> } }).rows;
+    const queries = jest.spyOn(rows, 'query');
+    try {
+      const now = clock.now();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => store.authenticate(key, now)));
+      expect(answers.every((p) => p !== null && p.keyId === answers[0]?.keyId)).toBe(true);
+      expect(queries).toHaveBeenCalledTimes(1);
+      // A change empties what is in flight too: the next burst asks the database again.
+      store.changed();
+      const again = await Promise.all([store.authenticate(key, now), store.authenticate(`${key}x`, now)]);
+      expect(again[0]).not.toBeNull();
+      expect(again[1]).toBeNull();
+      expect(queries).toHaveBeenCalledTimes(3);
+    } finally {
+      queries.mockRestore();
+    }
   });
 
   describe('a key scoped to one tenant', () => {

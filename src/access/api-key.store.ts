@@ -112,6 +112,11 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
   // Bumped by every key change this process hears of; a lookup that raced one is not cached.
   private generation = 0;
+  // Lookups in flight, by secret hash. Requests that arrive together while a key's cache entry has
+  // expired share one query rather than each sending its own (under load, hundreds a second for one
+  // emitter's key, each on the path before its append). Emptied with the cache on every key change,
+  // so no request joins a lookup that started before a change it has heard of.
+  private readonly lookups = new Map<string, Promise<KeyWithPrincipal | undefined>>();
   private listener: Client | null = null;
   private relisten: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -166,6 +171,7 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
   private forget(): void {
     this.generation++;
     this.cache.clear();
+    this.lookups.clear();
   }
 
   /**
@@ -188,8 +194,8 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
     const cached = this.cache.get(cacheKey);
     if (cached && cached.until > at) return cached.principal;
     const generation = this.generation;
-    const rows: KeyWithPrincipal[] = await this.rows.query(`${KEY_WITH_PRINCIPAL} WHERE k.secret_hash = $1`, [hash]);
-    const row = rows[0];
+    const row = await this.lookup(cacheKey, hash);
+    // Each caller judges the shared row at its own `now` (expiry).
     const principal = row !== undefined && sameSecretHash(row.secret_hash, hash) ? actingPrincipal(row, at) : null;
     if (this.listener !== null && generation === this.generation) {
       if (this.cache.size > 10_000) this.cache.clear();
@@ -197,6 +203,21 @@ export class ApiKeyStore implements OnModuleInit, OnApplicationShutdown {
       this.cache.set(cacheKey, { principal, until });
     }
     return principal;
+  }
+
+  /** The key row with this secret hash and its principal, from the lookup in flight if there is one. */
+  private lookup(cacheKey: string, hash: Buffer): Promise<KeyWithPrincipal | undefined> {
+    const pending = this.lookups.get(cacheKey);
+    if (pending !== undefined) return pending;
+    const query = this.rows
+      .query(`${KEY_WITH_PRINCIPAL} WHERE k.secret_hash = $1`, [hash])
+      .then((rows: KeyWithPrincipal[]) => rows[0]);
+    this.lookups.set(cacheKey, query);
+    const done = () => {
+      if (this.lookups.get(cacheKey) === query) this.lookups.delete(cacheKey);
+    };
+    query.then(done, done);
+    return query;
   }
 
   /**
