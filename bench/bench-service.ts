@@ -39,7 +39,9 @@ export async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-export async function waitForHealth(url: string, ms = 30_000): Promise<void> {
+// Two minutes: on the shared two cores, loaded by other work, loading the service's modules alone
+// has taken most of a minute.
+export async function waitForHealth(url: string, ms = 120_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     try {
@@ -77,6 +79,8 @@ export async function startBenchService(options: BenchServiceOptions): Promise<B
     scripts: Record<string, string>;
   };
   const nodeFlags = pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
+  // For a diagnosis by hand only (`--trace-gc`, `--require ./probe.js`): extra flags after start:prod's.
+  nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),

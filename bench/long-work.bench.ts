@@ -150,6 +150,9 @@ export async function runLongWorkBench(quick: boolean, log: (line: string) => vo
           headers,
           connections: 4,
           amount: sizes.entries / 500,
+          // The fill is not timed; on a loaded machine a batch of 500 can take longer than the
+          // default 10 s, which autocannon counts as an error.
+          timeout: 120,
           requests: [
             {
               setupRequest: (req) => ({

@@ -5,7 +5,14 @@ export interface PacedResult {
   readonly rate: number;
   readonly p50: number;
   readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  /** Requests answered non-2xx (refused) or never answered. */
   readonly failed: number;
+  /** Of those, the ones answered non-2xx. */
+  readonly refused: number;
+  /** With `timeline`: each request's due time (ms since the epoch), latency (ms) and status. */
+  readonly timeline?: ReadonlyArray<readonly [number, number, number]>;
   /** Every answered 2xx request's latency, ms, sorted: to pool several runs into one percentile. */
   readonly latencies: readonly number[];
 }
@@ -25,7 +32,7 @@ export async function pacedLoad(
   url: string,
   headers: Record<string, string>,
   bodies: readonly string[],
-  options: { rate: number; connections: number; seconds: number },
+  options: { rate: number; connections: number; seconds: number; timeline?: boolean },
 ): Promise<PacedResult> {
   const target = new URL(url);
   const requests = bodies.map((body) => {
@@ -40,7 +47,9 @@ export async function pacedLoad(
   const total = Math.round(options.rate * options.seconds);
   const latencies: number[] = [];
   let failed = 0;
+  let refused = 0;
   let answered = 0;
+  const timeline: Array<[number, number, number]> = [];
   let sent = 0;
   const waiting: number[] = []; // due times of requests no connection was free for
   const idle: Connection[] = [];
@@ -77,8 +86,13 @@ export async function pacedLoad(
       if (this.pending.length < end + 4 + length) return;
       this.pending = this.pending.subarray(end + 4 + length);
       const status = Number(head.slice(9, 12));
-      if (status >= 200 && status < 300) latencies.push(performance.now() - this.due);
-      else failed++;
+      const latency = performance.now() - this.due;
+      if (status >= 200 && status < 300) latencies.push(latency);
+      else {
+        failed++;
+        refused++;
+      }
+      if (options.timeline) timeline.push([performance.timeOrigin + this.due, latency, status]);
       answered++;
       if (answered === total) finish();
       const next = waiting.shift();
@@ -110,5 +124,15 @@ export async function pacedLoad(
   for (const connection of connections) connection.close();
   latencies.sort((a, b) => a - b);
   const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { rate: latencies.length / elapsed, p50: percentile(0.5), p99: percentile(0.99), failed, latencies };
+  return {
+    rate: latencies.length / elapsed,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+    p999: percentile(0.999),
+    max: latencies[latencies.length - 1],
+    failed,
+    refused,
+    latencies,
+    ...(options.timeline ? { timeline } : {}),
+  };
 }

@@ -1,8 +1,11 @@
 // `npm run bench [-- --quick]`: every figure beside its baseline from the same run, as a table.
 // The quick mode is a smoke run for CI: it proves the benchmarks work, not the numbers.
 import { runConsoleBench } from './console.bench';
+import { runInvestigationBench } from './investigation.bench';
+import { runLatencyBench } from './latency.bench';
 import { runLedgerBench } from './ledger.bench';
 import { runLongWorkBench } from './long-work.bench';
+import { runScaleBench } from './scale.bench';
 import { runSdkBench } from './sdk.bench';
 import { runServiceBench } from './service.bench';
 import { runStreamingBench } from './streaming.bench';
@@ -17,12 +20,20 @@ async function main(): Promise<void> {
   log(`bench: ${quick ? 'quick smoke run' : 'full run'}; node ${process.version}`);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const figures: BenchFigure[] = [];
-  if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
-  if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
-  if (!only || only === 'console') figures.push(...(await runConsoleBench(quick, log)));
-  if (!only || only === 'long-work') figures.push(...(await runLongWorkBench(quick, log)));
-  if (!only || only === 'sdk') figures.push(...(await runSdkBench(quick, log)));
-  if (!only || only === 'streaming') figures.push(...(await runStreamingBench(quick, log)));
+  // The cost curve runs alone (most of an hour): never part of the default run or CI.
+  const scale = process.argv.includes('--scale');
+  if (scale) figures.push(...(await runScaleBench(process.argv, log)));
+  else {
+    if (!only || only === 'ledger') figures.push(...runLedgerBench(quick, log));
+    if (!only || only === 'service') figures.push(...(await runServiceBench(quick, log)));
+    // Not in a full run: the service run times the same searches and export, after its other phases.
+    if (only === 'investigation') figures.push(...(await runInvestigationBench(quick, log)));
+    if (!only || only === 'latency') figures.push(...(await runLatencyBench(quick, log)));
+    if (!only || only === 'console') figures.push(...(await runConsoleBench(quick, log)));
+    if (!only || only === 'long-work') figures.push(...(await runLongWorkBench(quick, log)));
+    if (!only || only === 'sdk') figures.push(...(await runSdkBench(quick, log)));
+    if (!only || only === 'streaming') figures.push(...(await runStreamingBench(quick, log)));
+  }
   process.stdout.write(`${formatTable(figures)}\n`);
   if (quick)
     log(

@@ -8,7 +8,7 @@ import { EVERY_TENANT } from '../holds';
 import type { Sql } from '../ledger';
 import { LedgerErasure } from '../ledger';
 import { Notifier } from '../notifications';
-import { CLOCK, Clock } from '../platform';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '../platform';
 import { RetentionPolicies } from '../retention';
 import { minimumUntil, purgeDue } from '../retention';
 import { RunOutcome, isFinished } from './deletion-request.decider';
@@ -17,10 +17,10 @@ import { BlockReason, indexRanges, planErasure } from './erasure-plan';
 
 // Rows one purge transaction takes: short transactions, so nothing waits long on a purge.
 const PURGE_BATCH = 1000;
-// After each batch the purge waits this many times as long as the batch took: it is background
-// work, and back to back its writes (and their WAL flushes) took the disk from the appends, whose
-// commits wait on it (append p99 during a purge of 200,000 entries: bench/long-work.bench.ts).
-const PURGE_PAUSE_RATIO = 1;
+// After each batch the purge waits AUDIT_PURGE_PAUSE_PERCENT of the time the batch took: it is
+// background work, and back to back its writes (and their WAL flushes) took the disk from the
+// appends, whose commits wait on it (append p99 during a purge of 200,000 entries:
+// bench/long-work.bench.ts; docs/operations.md "Long work beside appends").
 
 /**
  * Runs a deletion request: erases the personal data (and its salt) of every entry it covers that
@@ -39,6 +39,7 @@ export class ErasureRunner {
     private readonly ledger: LedgerErasure,
     private readonly notifier: Notifier,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -157,7 +158,9 @@ export class ErasureRunner {
         return candidates.length;
       });
       if (batch < PURGE_BATCH) break;
-      await new Promise((resolve) => setTimeout(resolve, (Date.now() - started) * PURGE_PAUSE_RATIO));
+      await new Promise((resolve) =>
+        setTimeout(resolve, ((Date.now() - started) * this.config.purgePausePercent) / 100),
+      );
     }
     const erasedCounts = await this.ledger.erasedCounts(request.id);
     const erased = erasedCounts.reduce((sum, row) => sum + row.count, 0);

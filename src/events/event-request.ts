@@ -270,14 +270,33 @@ export function prepareSingleEvent(
   return prepare(validateEvent(body), '', principal, idempotencyKey, guard);
 }
 
-/** The events of `POST /v1/events/batch`: all valid, or the whole batch is refused. */
-export function prepareBatch(body: unknown, principal: Principal, guard: PersonalDataGuard): EventToAppend[] {
+/**
+ * Events of a batch prepared in one turn of the event loop. A batch of 1,000 is tens of
+ * milliseconds of validation and canonicalisation; in one turn, under sustained batches, it kept
+ * the checkpoint signer's and every other timer waiting (event-loop lag p99 of 0.2 to 0.6 s).
+ */
+export const BATCH_PREPARE_CHUNK = 100;
+
+/**
+ * The events of `POST /v1/events/batch`: all valid, or the whole batch is refused. Prepared in
+ * chunks of BATCH_PREPARE_CHUNK with a turn of the event loop between them (`yieldTurn`); nothing
+ * is queued before the last one is ready, so order and all-or-nothing stay as in one pass.
+ */
+export async function prepareBatch(
+  body: unknown,
+  principal: Principal,
+  guard: PersonalDataGuard,
+  yieldTurn: () => Promise<unknown> = () => new Promise((resolve) => setImmediate(resolve)),
+): Promise<EventToAppend[]> {
   const { events } = validateBatch(body);
   if (events.length > EVENT_LIMITS.batchEvents) {
     throw new PayloadTooLargeError(`a batch holds at most ${EVENT_LIMITS.batchEvents} events`, '/events');
   }
-  return events.map((item, i) => {
-    const event = validateBatchItem(item, `/events/${i}`);
-    return prepare(event, `/events/${i}`, principal, event.idempotencyKey, guard);
-  });
+  const prepared: EventToAppend[] = [];
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0 && i % BATCH_PREPARE_CHUNK === 0) await yieldTurn();
+    const event = validateBatchItem(events[i], `/events/${i}`);
+    prepared.push(prepare(event, `/events/${i}`, principal, event.idempotencyKey, guard));
+  }
+  return prepared;
 }

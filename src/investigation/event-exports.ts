@@ -7,7 +7,7 @@ import { CheckpointSigner } from '../ledger';
 import { UnknownLogError } from '../ledger';
 import { LogStore } from '../ledger';
 import { SigningKey } from '../ledger';
-import { Clock, CLOCK } from '../platform';
+import { Clock, CLOCK, ReadReplica, type ReadFrom, type ReadTarget } from '../platform';
 import { CosignedCheckpoints, type CosignedCheckpoint } from '../witness';
 import { csvRow } from './csv';
 import { ExportQuery, SearchPosition, withheldFilterRecord } from './event-query';
@@ -56,6 +56,8 @@ export interface ExportStream {
   readonly contentType: string;
   readonly fileName: string;
   readonly stream: Readable;
+  /** Which server the entries are read from (`x-audit-read-from`); absent where several exports are joined. */
+  readonly readFrom?: ReadFrom;
 }
 
 /**
@@ -76,6 +78,7 @@ export class EventExports {
     private readonly key: SigningKey,
     private readonly cosigned: CosignedCheckpoints,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly replica: ReadReplica,
   ) {}
 
   /** Prepares the export (checkpoint, count) and returns its stream; nothing is read until it is consumed. */
@@ -85,26 +88,39 @@ export class EventExports {
     if (!head) throw new UnknownLogError();
     const checkpoint = await this.checkpointFor(log, head.size, query.quorum === true);
     await this.projector.catchUp([log]);
-    const { count, quarantined, extra } = await this.store.tenantScoped(principal.tenants, async (sql) => {
-      // Quarantined entries have no read-model row for the filter to select: the service matches
-      // their leaves itself, so one that matches is exported (leaf and proof) like the rest, and
-      // the header lists every one in range either way: a poisoned entry cannot hide itself.
-      const leaves = await this.search.quarantinedLeaves(sql, log, checkpoint.size, query.filter, QUARANTINE_READ);
-      // A personal filter is matched in the ledger's search index, which an entry has whether or
-      // not the read model could project it.
-      const extra = await this.search.personalMatches(
-        sql,
-        log,
-        leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index),
-        query.filter,
-      );
-      return {
-        count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length,
-        quarantined: leaves.map((q) => q.index),
-        extra,
-      };
-    });
-    const pages = this.pages(principal, query, checkpoint.size, extra);
+    // The read replica once it has replayed the checkpoint and the catch-up (it only moves on, so
+    // every later page finds them too), else the primary for the whole export.
+    const caught = await this.replica.caughtUp();
+    const {
+      value: { count, quarantined, extra },
+      from,
+    } = await this.replica.within(caught, (on) =>
+      this.store.tenantScoped(
+        principal.tenants,
+        async (sql) => {
+          // Quarantined entries have no read-model row for the filter to select: the service matches
+          // their leaves itself, so one that matches is exported (leaf and proof) like the rest, and
+          // the header lists every one in range either way: a poisoned entry cannot hide itself.
+          const leaves = await this.search.quarantinedLeaves(sql, log, checkpoint.size, query.filter, QUARANTINE_READ);
+          // A personal filter is matched in the ledger's search index, which an entry has whether or
+          // not the read model could project it.
+          const extra = await this.search.personalMatches(
+            sql,
+            log,
+            leaves.filter((q) => leafMatches(q.leaf, query.filter)).map((q) => q.index),
+            query.filter,
+          );
+          return {
+            count: (await this.search.exportCount(sql, query.filter, checkpoint.size)) + extra.length,
+            quarantined: leaves.map((q) => q.index),
+            extra,
+          };
+        },
+        { on },
+      ),
+    );
+    const on = from === 'replica' ? caught : this.replica.onPrimary;
+    const pages = this.pages(principal, query, checkpoint.size, extra, on);
     const lines =
       query.format === 'csv'
         ? this.csv(pages)
@@ -130,6 +146,7 @@ export class EventExports {
       contentType: query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
       fileName: `audit-${log}-${checkpoint.size}.${query.format}`,
       stream,
+      readFrom: from,
     };
   }
 
@@ -156,20 +173,30 @@ export class EventExports {
     query: ExportQuery,
     size: number,
     extra: readonly number[],
+    on: ReadTarget,
   ): AsyncGenerator<{ events: StoredEvent[]; proofs: string[][] }> {
-    // A short transaction per page: a slow reader holds no connection between pages.
-    const read = (after: SearchPosition | null) =>
-      this.store.tenantScoped(principal.tenants, async (sql) => {
-        const events = await this.search.exportPage(sql, query.filter, size, after, PAGE, extra);
-        const proofs = await inclusionProofs(
-          this.store,
-          sql,
-          query.filter.tenant,
-          size,
-          events.map((e) => e.index),
-        );
-        return { events, proofs };
-      });
+    // A short transaction per page: a slow reader holds no connection between pages. A replica
+    // that stops answering hands the rest to the primary (which holds at least as much).
+    const read = async (after: SearchPosition | null) =>
+      (
+        await this.replica.within(on, (target) =>
+          this.store.tenantScoped(
+            principal.tenants,
+            async (sql) => {
+              const events = await this.search.exportPage(sql, query.filter, size, after, PAGE, extra);
+              const proofs = await inclusionProofs(
+                this.store,
+                sql,
+                query.filter.tenant,
+                size,
+                events.map((e) => e.index),
+              );
+              return { events, proofs };
+            },
+            { on: target },
+          ),
+        )
+      ).value;
     let next: ReturnType<typeof read> | null = read(null);
     try {
       while (next) {

@@ -3,10 +3,11 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { formatTlogProof } from '@audit/ledger';
 import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, Principal, RecordRead, RequirePermission } from '../access';
-import { LogReader } from '../ledger';
-import { RequestValidationError } from '../platform';
+import { LogReader, lacksEntries } from '../ledger';
+import { ReadReplica, RequestValidationError, type ReadFrom } from '../platform';
 import { CosignedCheckpoints, NoQuorumCheckpointError, type CosignedCheckpoint } from '../witness';
 import { EventReads } from './event-reads';
+import { readFrom } from './investigation.controller';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,6 +25,7 @@ export class EventProofController {
     private readonly reads: EventReads,
     private readonly reader: LogReader,
     private readonly cosigned: CosignedCheckpoints,
+    private readonly replica: ReadReplica,
   ) {}
 
   @Get('events/:id/proof')
@@ -37,7 +39,10 @@ export class EventProofController {
   ): Promise<string> {
     if (!UUID.test(id))
       throw new RequestValidationError([{ path: '/params/id', message: 'must be an event id (UUID)' }]);
-    const event = await this.reads.read(principal, id.toLowerCase());
+    const read = await this.reads.read(principal, id.toLowerCase());
+    const event = read.value;
+    // The primary when any part of the answer was read there.
+    let from: ReadFrom = read.from;
     const log = event.log as string;
     const index = event.index as number;
     let checkpoint: CosignedCheckpoint | undefined;
@@ -46,13 +51,19 @@ export class EventProofController {
       const quorum = await this.cosigned.latestWithQuorum(log);
       if (quorum.size > index) {
         checkpoint = quorum;
-        proof = (await this.reader.inclusionProof(log, index, quorum.size, principal.tenants)).proof;
+        const proven = await this.replica.orPrimary(
+          (on) => this.reader.inclusionProof(log, index, quorum.size, principal.tenants, on),
+          lacksEntries,
+        );
+        proof = proven.value.proof;
+        if (proven.from === 'primary') from = 'primary';
       }
     } catch (error) {
       if (!(error instanceof NoQuorumCheckpointError)) throw error;
     }
     checkpoint ??= await this.cosigned.withCosignatures(log, event.inclusion.checkpoint, event.inclusion.size);
     void reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache');
+    readFrom(reply, from);
     if (checkpoint.quorumMet !== null) void reply.header('x-witness-quorum', checkpoint.quorumMet ? 'met' : 'not-met');
     return formatTlogProof({
       index,

@@ -116,11 +116,17 @@ function afterClause(position: SearchPosition, op: '<' | '>', oneLog: boolean, p
  * page with 50,000 rows left, 5 ms walking the index). Turning both off for the page's
  * transaction leaves the walk as the plan. JIT goes off too: a disabled sort costs the plan so much
  * on paper that PostgreSQL compiles it (measured: 190-240 ms for a page holding quarantined
- * entries, 0.45 ms without).
+ * entries, 0.45 ms without). Merge joins go off as well: a page (at most 1,001 rows) joins its
+ * leaves and personal data by primary key, a nested loop (with sorts off a merge join would need
+ * the page in key order, and it is in time order), yet the planner still built and costed
+ * merge-join paths for every join. Planning,
+ * not running, is most of a one-entry page: a personalIp page planned in 1.39 ms
+ * (p50, warm connection) and ran in 0.29 ms; without merge joins it plans in 1.07 ms, and a day
+ * page in 0.88 ms against 1.00 (docs/benchmarks.md "Searches by personal data").
  */
 async function walkIndexes(sql: Sql): Promise<void> {
   await sql(
-    `SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`,
+    `SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true), set_config('jit', 'off', true), set_config('enable_mergejoin', 'off', true)`,
   );
 }
 

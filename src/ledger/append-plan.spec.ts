@@ -1,6 +1,6 @@
 import { EMPTY_ROOT, LogVerifier, TreeBuilder, decodeLeaf, leafHash } from '@audit/ledger';
 import { sampleKey } from '../../libs/ledger/testdata/sample-log';
-import { EventToAppend, planAppend } from './append-plan';
+import { EventToAppend, PLAN_CHUNK, planAppend, planAppendInTurns } from './append-plan';
 import { LogHead } from './log-store';
 
 const emptyHead = (log = 'acme'): LogHead => ({
@@ -71,5 +71,45 @@ describe('planAppend', () => {
     );
     expect(plan.entries[0].leaf.toString()).not.toContain('x@example.com');
     expect(plan.personal).toEqual([{ idx: 0, subject: 's1', salt, data: { email: 'x@example.com' } }]);
+  });
+});
+
+describe('planAppendInTurns', () => {
+  const counting = () => {
+    let n = 0;
+    return () => `00000000-0000-7000-8000-${(n++).toString(16).padStart(12, '0')}`;
+  };
+
+  it('plans in chunks with a turn between them, exactly what one pass plans', async () => {
+    const events = Array.from({ length: 2 * PLAN_CHUNK + 7 }, (_, i) =>
+      event(
+        i,
+        i % 3 === 0
+          ? { personal: { subject: `s${i}`, data: { i }, salt: Buffer.alloc(32, i), digest: `${'A'.repeat(43)}=` } }
+          : {},
+      ),
+    );
+    const now = new Date('2026-11-27T12:00:00Z');
+    const head = planAppend(emptyHead(), [event(-1)], new Date('2026-11-27T12:00:09Z'), counting()).head;
+    const once = planAppend(head, events, now, counting());
+    let turns = 0;
+    const chunked = await planAppendInTurns(head, events, now, counting(), async () => {
+      turns++;
+    });
+    expect(turns).toBe(2);
+    expect(chunked.entries).toEqual(once.entries);
+    expect(chunked.personal).toEqual(once.personal);
+    expect(chunked.appended).toEqual(once.appended);
+    expect(chunked.head).toEqual(once.head);
+    // The clock went back: every chunk keeps the head's later time, as one pass does.
+    expect(new Set(chunked.appended.map((a) => a.recordedAt))).toEqual(new Set(['2026-11-27T12:00:09.000Z']));
+  });
+
+  it('does not yield for a statement of one chunk', async () => {
+    let turns = 0;
+    await planAppendInTurns(emptyHead(), [event(0)], new Date(), counting(), async () => {
+      turns++;
+    });
+    expect(turns).toBe(0);
   });
 });

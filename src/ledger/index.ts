@@ -4,7 +4,7 @@ export { CheckpointSigner } from './checkpoint-signer';
 export { LedgerBehindMirrorError, NoCheckpointError, UnknownLogError } from './ledger.errors';
 export { LedgerErasure } from './ledger-erasure';
 export type { ErasableEntry, ErasableFilter } from './ledger-erasure';
-export { ConsistencyProof, InclusionProof, LogReader } from './log-reader';
+export { ConsistencyProof, InclusionProof, LogReader, lacksEntries } from './log-reader';
 export { PersonalDataReader, PersonalDataUnreadableError } from './personal-data-reader';
 export type { OpenPersonalData, StoredPersonalData } from './personal-data-reader';
 export { PersonalSearch } from './personal-search-key';

@@ -14,6 +14,7 @@ import {
   tileServableForSize,
 } from '@audit/ledger';
 import { BeyondLogError, NoCheckpointError, NoSuchTileError, UnknownLogError } from './ledger.errors';
+import type { ReadTarget } from '../platform';
 import { LogHead, LogStore, Sql } from './log-store';
 
 export interface InclusionProof {
@@ -36,10 +37,21 @@ export interface TileData {
 }
 
 /**
+ * Whether a LogReader read failed because the server it ran on does not hold the log up to what
+ * was asked: a standby behind its primary fails so where the primary may answer.
+ */
+export function lacksEntries(error: unknown): boolean {
+  return error instanceof BeyondLogError || error instanceof NoSuchTileError || error instanceof UnknownLogError;
+}
+
+/**
  * Serves what an outside verifier needs from stored nodes: checkpoints, proofs, hash tiles and
  * entry bundles, for any tree size up to the committed head (so a proof is available as soon as
  * the append is acknowledged). Every read runs scoped to the caller's `tenants` (`['*']` for
  * all): a log outside them is unknown to the database too, even if a route forgot to check.
+ * Proofs and tiles take `on`, the server to read (the primary when not given): a standby that
+ * holds the log below the asked size answers as the primary would, and one that does not says so
+ * with BeyondLogError, NoSuchTileError or UnknownLogError (docs/architecture.md "Read replicas").
  */
 @Injectable()
 export class LogReader {
@@ -56,20 +68,30 @@ export class LogReader {
     });
   }
 
-  async inclusionProof(log: string, index: number, size: number, tenants: readonly string[]): Promise<InclusionProof> {
-    return this.store.tenantScoped(tenants, async (sql) => {
-      const head = await this.headOf(log, sql);
-      if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
-      if (index >= size) throw new BeyondLogError(`index ${index} is not below size ${size}`);
-      const ranges = inclusionProofRanges(index, size);
-      const lookup = await this.store.nodeLookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }], sql);
-      return {
-        index,
-        size,
-        leafHash: lookup({ level: 0, index }).toString('base64'),
-        proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')),
-      };
-    });
+  async inclusionProof(
+    log: string,
+    index: number,
+    size: number,
+    tenants: readonly string[],
+    on?: ReadTarget,
+  ): Promise<InclusionProof> {
+    return this.store.tenantScoped(
+      tenants,
+      async (sql) => {
+        const head = await this.headOf(log, sql);
+        if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
+        if (index >= size) throw new BeyondLogError(`index ${index} is not below size ${size}`);
+        const ranges = inclusionProofRanges(index, size);
+        const lookup = await this.store.nodeLookup(log, [...nodeIdsForRanges(ranges), { level: 0, index }], sql);
+        return {
+          index,
+          size,
+          leafHash: lookup({ level: 0, index }).toString('base64'),
+          proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')),
+        };
+      },
+      { on },
+    );
   }
 
   async consistencyProof(
@@ -77,35 +99,44 @@ export class LogReader {
     from: number,
     size: number,
     tenants: readonly string[],
+    on?: ReadTarget,
   ): Promise<ConsistencyProof> {
-    return this.store.tenantScoped(tenants, async (sql) => {
-      const head = await this.headOf(log, sql);
-      if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
-      if (from > size) throw new BeyondLogError(`from ${from} is larger than size ${size}`);
-      const ranges = consistencyProofRanges(from, size);
-      const lookup = await this.store.nodeLookup(log, nodeIdsForRanges(ranges), sql);
-      return { from, size, proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')) };
-    });
+    return this.store.tenantScoped(
+      tenants,
+      async (sql) => {
+        const head = await this.headOf(log, sql);
+        if (size > head.size) throw new BeyondLogError(`size ${size} is beyond the log's ${head.size} entries`);
+        if (from > size) throw new BeyondLogError(`from ${from} is larger than size ${size}`);
+        const ranges = consistencyProofRanges(from, size);
+        const lookup = await this.store.nodeLookup(log, nodeIdsForRanges(ranges), sql);
+        return { from, size, proof: hashRanges(ranges, lookup).map((h) => h.toString('base64')) };
+      },
+      { on },
+    );
   }
 
   /** The tile or entry bundle at `path` (`tile/...`), or UnknownLogError/BeyondLogError. */
-  async tile(log: string, path: string, tenants: readonly string[]): Promise<TileData> {
+  async tile(log: string, path: string, tenants: readonly string[], on?: ReadTarget): Promise<TileData> {
     const parsed = parseTilePath(path);
-    return this.store.tenantScoped(tenants, async (sql) => {
-      const head = await this.headOf(log, sql);
-      if (parsed.kind === 'entries') {
-        if (!entryBundleServableForSize(parsed.index, parsed.width, head.size)) throw new NoSuchTileError();
-        const { start, end } = entryBundleLeafRange(parsed.index, parsed.width);
-        return {
-          bytes: encodeEntryBundle(await this.store.leaves(log, start, end, sql)),
-          immutable: parsed.width === TILE_WIDTH,
-        };
-      }
-      if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
-      const ids = tileNodeIds(parsed.tile);
-      const lookup = await this.store.nodeLookup(log, ids, sql);
-      return { bytes: assembleTile(ids.map(lookup), parsed.tile.width), immutable: parsed.tile.width === TILE_WIDTH };
-    });
+    return this.store.tenantScoped(
+      tenants,
+      async (sql) => {
+        const head = await this.headOf(log, sql);
+        if (parsed.kind === 'entries') {
+          if (!entryBundleServableForSize(parsed.index, parsed.width, head.size)) throw new NoSuchTileError();
+          const { start, end } = entryBundleLeafRange(parsed.index, parsed.width);
+          return {
+            bytes: encodeEntryBundle(await this.store.leaves(log, start, end, sql)),
+            immutable: parsed.width === TILE_WIDTH,
+          };
+        }
+        if (!tileServableForSize(parsed.tile, head.size)) throw new NoSuchTileError();
+        const ids = tileNodeIds(parsed.tile);
+        const lookup = await this.store.nodeLookup(log, ids, sql);
+        return { bytes: assembleTile(ids.map(lookup), parsed.tile.width), immutable: parsed.tile.width === TILE_WIDTH };
+      },
+      { on },
+    );
   }
 
   private async headOf(log: string, sql: Sql): Promise<LogHead> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EMPTY_ROOT, HASH_SIZE, NodeId } from '@audit/ledger';
 import { DataSource } from 'typeorm';
-import { DatabasePool, withTenantScope } from '../platform';
+import { DatabasePool, type ReadTarget, withTenantScope } from '../platform';
 import { readCheckpoints, readEntryPage, readHead, readStoredEnd, toHead } from './log-reads';
 import type { SealedPersonalData } from './personal-data-reader';
 
@@ -104,14 +104,15 @@ export class LogStore {
   /**
    * Runs `fn` with an `Sql` that can only read, and sees only rows of `tenants` (`['*']` for all):
    * the database's own tenant check, behind the application's. Pass that `Sql` to the reads below.
-   * `oneSnapshot`: all of `fn`'s reads see one snapshot (withTenantScope).
+   * `oneSnapshot`: all of `fn`'s reads see one snapshot (withTenantScope). `on`: the server to read
+   * (ReadReplica chooses it; the primary's pool when not given).
    */
   tenantScoped<T>(
     tenants: readonly string[],
     fn: (sql: Sql) => Promise<T>,
-    options: { readonly oneSnapshot?: boolean } = {},
+    options: { readonly oneSnapshot?: boolean; readonly on?: ReadTarget } = {},
   ): Promise<T> {
-    return withTenantScope(this.pool, tenants, fn, options);
+    return withTenantScope(options.on?.db ?? this.pool, tenants, fn, options);
   }
 
   /** A statement on the DataSource, for the reads that take an optional scoped transaction. */
@@ -251,14 +252,29 @@ export class LogStore {
     return readHead(sql ?? this.onDataSource, log);
   }
 
-  /** Heads whose size is ahead of their latest checkpoint. */
-  async headsToSign(): Promise<LogHead[]> {
+  /**
+   * Heads whose size is ahead of their latest checkpoint, each with that checkpoint (null when it
+   * has none), from one read: the signer needs both, and a round trip more per log cost it most
+   * under load (each waits for a turn of a busy event loop).
+   */
+  async headsToSign(): Promise<(LogHead & { readonly latest: CheckpointRow | null })[]> {
     const rows: Record<string, unknown>[] = await this.db.query(
-      `SELECT * FROM logs l
-       WHERE l.size > 0 AND l.size > coalesce((SELECT max(c.size) FROM checkpoints c WHERE c.log = l.log), 0)
+      `SELECT l.*, c.size AS checkpoint_size, c.root AS checkpoint_root, c.note AS checkpoint_note FROM logs l
+       LEFT JOIN LATERAL (SELECT size, root, note FROM checkpoints c WHERE c.log = l.log ORDER BY c.size DESC LIMIT 1) c ON true
+       WHERE l.size > 0 AND l.size > coalesce(c.size, 0)
        ORDER BY l.log`,
     );
-    return rows.map(toHead);
+    return rows.map((row) => ({
+      ...toHead(row),
+      latest:
+        row.checkpoint_size === null
+          ? null
+          : {
+              size: Number(row.checkpoint_size),
+              root: row.checkpoint_root as Buffer,
+              note: row.checkpoint_note as string,
+            },
+    }));
   }
 
   /** Whether `log` exists (an entry was ever appended to it, or it was opened for one). */
@@ -342,6 +358,20 @@ export class LogStore {
       [log],
     );
     return rows.length === 0 ? null : { size: Number(rows[0].size), root: rows[0].root, note: rows[0].note };
+  }
+
+  /**
+   * The latest signed checkpoint of each of `logs` that has one, from one read (sink delivery
+   * reads those of every log a sink covers at once).
+   */
+  async latestCheckpoints(logs: readonly string[], sql?: Sql): Promise<Map<string, CheckpointRow>> {
+    const rows: { log: string; size: string; root: Buffer; note: string }[] = await this.read(
+      sql,
+      `SELECT l.log, c.size, c.root, c.note FROM unnest($1::text[]) AS l(log)
+       CROSS JOIN LATERAL (SELECT size, root, note FROM checkpoints c WHERE c.log = l.log ORDER BY c.size DESC LIMIT 1) c`,
+      [logs],
+    );
+    return new Map(rows.map((r) => [r.log, { size: Number(r.size), root: r.root, note: r.note }]));
   }
 
   /** The latest signed checkpoint note of every log that has one, by log name (which key signs them). */

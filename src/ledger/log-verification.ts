@@ -48,6 +48,7 @@ export class LogVerification {
           origin,
           verifierKey: this.key.verifierKey,
           mirrored,
+          pausePercent: this.config.verifyPausePercent,
         })
       : await this.store.tenantScoped(
           tenants,
@@ -57,6 +58,7 @@ export class LogVerification {
               origin,
               verifier: this.key.verifier,
               mirrored,
+              pausePercent: this.config.verifyPausePercent,
             } satisfies StoredLogVerification),
           { oneSnapshot: true },
         );

@@ -3,12 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IDS, Ids, MetricsService } from '../platform';
-import { AppendPlan, AppendedEntry, EventToAppend, planAppend } from './append-plan';
+import { AppendPlan, AppendedEntry, EventToAppend, PLAN_CHUNK, planAppendInTurns } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
-import { ClaimRow, LogHead, LogStore, Sql } from './log-store';
+import { ClaimRow, LogAppend, LogHead, LogStore, Sql } from './log-store';
 import { MirrorCheck } from './mirror-check';
 import { PersonalSearch } from './personal-search-key';
-import { PERSONAL_IV_BYTES, sealPersonal } from './personal-data-reader';
+import { PERSONAL_IV_BYTES, SealedPersonalData, sealPersonal } from './personal-data-reader';
 import { LogKeys, SubjectKeys } from './subject-keys';
 import { AppendKind } from './mirror-agreement';
 import { classifyStatementFailure, describeRefusal } from './statement-failure';
@@ -24,6 +24,8 @@ const MAX_EVENTS_PER_COMMIT = 5000;
 const MAX_STATEMENTS_IN_FLIGHT = 4;
 /** Most times one statement is planned again from fresh heads before its requests get the error. */
 const MAX_REPLANS = 20;
+/** A turn of the event loop, between chunks of a statement's sealing. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * A change to other tables that must commit with the entries recording it, or not at all (a key
@@ -298,7 +300,8 @@ export class Sequencer implements BeforeApplicationShutdown {
     const now = new Date();
     const nextId = () => this.ids.next();
     const plans = new Map<string, AppendPlan>();
-    for (const [log, events] of perLog) plans.set(log, planAppend(heads.get(log) as LogHead, events, now, nextId));
+    for (const [log, events] of perLog)
+      plans.set(log, await planAppendInTurns(heads.get(log) as LogHead, events, now, nextId));
     const claims = new Map<string, ClaimRow[]>();
     for (const slot of slots) {
       const entry = (plans.get(slot.log) as AppendPlan).appended[slot.position];
@@ -335,31 +338,37 @@ export class Sequencer implements BeforeApplicationShutdown {
       const count = [...plans.values()].reduce((sum, plan) => sum + plan.personal.length, 0);
       const ivs = randomBytes(count * PERSONAL_IV_BYTES);
       let next = 0;
-      const ivsOfNext = () => ivs.subarray(next * PERSONAL_IV_BYTES, ++next * PERSONAL_IV_BYTES);
-      await this.store.append(
-        sql,
-        [...plans].map(([log, plan]) => {
-          const logKeys = keys.get(log);
-          return {
-            log,
-            entries: plan.entries,
-            personal: plan.personal.map((p) =>
-              sealPersonal(logKeys?.keys.get(p.subject) as Buffer, log, p, ivsOfNext()),
+      const appends: LogAppend[] = [];
+      for (const [log, plan] of plans) {
+        const logKeys = keys.get(log);
+        const personal: SealedPersonalData[] = [];
+        const search: NonNullable<LogAppend['search']>[number][] = [];
+        for (const p of plan.personal) {
+          // Sealing is an AES-GCM pass and two HMACs per event: chunked like the planning.
+          if (next > 0 && next % PLAN_CHUNK === 0) await nextTurn();
+          personal.push(
+            sealPersonal(
+              logKeys?.keys.get(p.subject) as Buffer,
+              log,
+              p,
+              ivs.subarray(next * PERSONAL_IV_BYTES, ++next * PERSONAL_IV_BYTES),
             ),
-            // The search index's rows: HMACs of the emails and addresses in the data, never the values.
-            search: plan.personal.flatMap((p) =>
-              this.personalSearch.rowsFor(p.data).map((row) => ({
-                idx: p.idx,
-                recordedAt: plan.entries[p.idx - plan.entries[0].idx].recordedAt,
-                ...row,
-              })),
-            ),
-            keyEpoch: logKeys?.epoch ?? null,
-            claims: claims.get(log) ?? [],
-            head: plan.head,
-          };
-        }),
-      );
+          );
+          // The search index's rows: HMACs of the emails and addresses in the data, never the values.
+          const recordedAt = plan.entries[p.idx - plan.entries[0].idx].recordedAt;
+          for (const row of this.personalSearch.rowsFor(p.data)) search.push({ idx: p.idx, recordedAt, ...row });
+        }
+        appends.push({
+          log,
+          entries: plan.entries,
+          personal,
+          search,
+          keyEpoch: logKeys?.epoch ?? null,
+          claims: claims.get(log) ?? [],
+          head: plan.head,
+        });
+      }
+      await this.store.append(sql, appends);
     }
     // Planned heads become the cache only once the statement succeeded; a transaction may still
     // roll back, so its logs are read afresh next time.

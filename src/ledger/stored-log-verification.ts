@@ -22,13 +22,25 @@ export interface StoredLogVerification {
   readonly verifier: NoteVerifier;
   /** The latest checkpoint of the mirror outside the database, read before the snapshot began. */
   readonly mirrored: { readonly size: number; readonly note: string } | null;
+  /**
+   * After each page, pause this percentage of the time the page took (AUDIT_VERIFY_PAUSE_PERCENT):
+   * background work that leaves the CPU and the database to the appends part of the time. 0 or
+   * absent: back to back.
+   */
+  readonly pausePercent?: number;
 }
 
 // What follows a disagreement with the mirror, in each report that finds one.
 const REFUSED = `Appends are refused (503 ledger_behind_mirror) and this log is not signed meanwhile: ${ACKNOWLEDGE_HOW}`;
 
-// Rows per read: large enough to amortise the round trip, small enough to keep memory flat.
-const PAGE = 2_000;
+// Rows per read: large enough to amortise the round trip, small enough to keep memory flat and
+// each stretch of work short (the pauses between pages are what the appends get).
+const PAGE = 1_000;
+
+/** How long to pause after a stretch of work of `workedMs`: `percent` of it. */
+export function pauseAfter(workedMs: number, percent: number): number {
+  return percent > 0 && workedMs > 0 ? (workedMs * percent) / 100 : 0;
+}
 
 /**
  * Full verification of a log as stored, on `sql` (one snapshot: the caller's REPEATABLE READ
@@ -70,12 +82,19 @@ export async function verifyStoredLog(sql: Sql, input: StoredLogVerification): P
   const verifier = new LogVerifier({ log, origin: input.origin, verifier: input.verifier, checkpoints: notes });
   let next = 0;
   // Ranges up to the highest stored index, so missing entries (even a whole range) are seen.
-  // The next range is read while this one is checked, so the database and the CPU overlap.
+  // Back to back (no pause), the next range is read while this one is checked, so the database and
+  // the CPU overlap: on two cores that is both cores. Paced, the next range is read after the
+  // pause, so the verification works (reading or checking) at most 100 / (100 + pausePercent) of
+  // the time on at most one core at once, and the pause counts the read too: it is work of a
+  // database backend that shares the cores with the appends' backends.
+  const pausePercent = input.pausePercent ?? 0;
   const end = await readStoredEnd(sql, log);
-  let page = end > 0 ? readEntryPage(sql, log, 0, PAGE) : null;
+  const read = (from: number) => (from < end ? readEntryPage(sql, log, from, PAGE) : null);
+  let page = read(0);
   for (let from = 0; page !== null; from += PAGE) {
+    const started = performance.now();
     const rows = await page;
-    page = from + PAGE < end ? readEntryPage(sql, log, from + PAGE, PAGE) : null;
+    page = pausePercent > 0 ? null : read(from + PAGE);
     for (const row of rows) {
       if (row.idx !== next) {
         extra.push({ index: next, code: 'wrong_index', message: `entries ${next} to ${row.idx - 1} are missing` });
@@ -83,6 +102,11 @@ export async function verifyStoredLog(sql: Sql, input: StoredLogVerification): P
       }
       verifier.push(row.leaf, row.leafHash, row.treeNodes);
       next++;
+    }
+    if (pausePercent > 0 && from + PAGE < end) {
+      const pause = pauseAfter(performance.now() - started, pausePercent);
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      page = read(from + PAGE);
     }
   }
   const report = verifier.finish();

@@ -23,6 +23,8 @@ export interface VerificationJob {
   /** The deployment's verifier key in note format: the worker cannot be handed a key object. */
   readonly verifierKey: string;
   readonly mirrored: { readonly size: number; readonly note: string } | null;
+  /** AUDIT_VERIFY_PAUSE_PERCENT (stored-log-verification.ts). */
+  readonly pausePercent: number;
 }
 
 /** What the worker posts back: the report (null for an unknown log), or the failure. */
@@ -68,6 +70,7 @@ async function run(job: VerificationJob): Promise<VerificationReport | null> {
           origin: job.origin,
           verifier: parseVerifierKey(job.verifierKey),
           mirrored: job.mirrored,
+          pausePercent: job.pausePercent,
         }),
       { oneSnapshot: true },
     );

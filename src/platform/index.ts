@@ -42,6 +42,9 @@ export type { GuardedField, GuardedFinding } from './personal-data/personal-data
 export { MAINTENANCE_QUEUE, MIRROR_CHECK_EVERY_MS, MIRROR_CHECK_JOB } from './queue/maintenance.queue';
 export { redisReady } from './queue/redis-connection';
 export { DatabasePool } from './database/database-pool';
+export { ReadReplica } from './database/read-replica';
+export type { ReadTarget } from './database/read-replica';
+export type { ReadFrom } from './database/replica-freshness';
 export { IDS } from './clock/ids';
 export type { Ids } from './clock/ids';
 export { PlatformModule } from './platform.module';

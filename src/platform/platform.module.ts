@@ -9,6 +9,7 @@ import { IDS, UUIDV7_IDS } from './clock/ids';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { runtimeConnection } from './database/database-bootstrap';
 import { DatabasePool } from './database/database-pool';
+import { ReadReplica } from './database/read-replica';
 import { Dependencies } from './dependencies/dependencies';
 import { ErrorFilter } from './http/error.filter';
 import { MetricsService } from './metrics/metrics.service';
@@ -56,6 +57,7 @@ export class PlatformModule {
         { provide: CLOCK, useValue: SYSTEM_CLOCK },
         { provide: IDS, useValue: UUIDV7_IDS },
         DatabasePool,
+        ReadReplica,
         MetricsService,
         PersonalDataGuard,
         Dependencies,
@@ -66,6 +68,7 @@ export class PlatformModule {
         CLOCK,
         IDS,
         DatabasePool,
+        ReadReplica,
         MetricsService,
         PersonalDataGuard,
         Dependencies,

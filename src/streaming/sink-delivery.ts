@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { JsonValue, decodeLeaf, parseCheckpoint } from '@audit/ledger';
+import { JsonValue, decodeLeaf } from '@audit/ledger';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { LogReader, NoCheckpointError, PersonalDataReader, Sql } from '../ledger';
+import { CheckpointSigner, LogStore, PersonalDataReader, Sql } from '../ledger';
 import { APP_CONFIG, AppConfig, CLOCK, Clock, MetricsService } from '../platform';
 import { failureMessage, givesUp, retryDelayMs } from './delivery-backoff';
 import { StreamedEntry } from './ocsf';
@@ -25,21 +25,35 @@ export function positionAfter(entries: readonly StreamedEntry[], acknowledged: n
 /** What one delivery attempt did. */
 export type DeliveryOutcome = 'sent' | 'idle' | 'busy' | 'failed';
 
+/** A log's part of one delivery: entries [from, to) under the checkpoint `note`. */
+interface DueRange {
+  readonly log: string;
+  readonly from: number;
+  readonly to: number;
+  readonly note: string;
+}
+
 /**
- * The delivery worker (the `worker` component): every `pollMs`, each active sink sends its next
- * batch. A batch is the entries of one log from the sink's position up to the latest signed
- * checkpoint (at most `batch`), read from the ledger, never from the ingestion path. It is sent in
+ * The delivery worker (the `worker` component). A delivery of a sink sends, for every log it
+ * covers that a signed checkpoint holds beyond its position, that log's next batch: the entries
+ * from the position up to the latest signed checkpoint (at most `batch`), read from the ledger,
+ * never from the ingestion path, one request per log, the logs' requests side by side. It runs in
  * the transaction that holds the sink's row (`FOR UPDATE SKIP LOCKED`: one process per sink at a
- * time) and its position row; a 2xx (or a syslog write that completed) moves the position in that
- * same transaction, anything else rolls it back: at-least-once, in order per log. Over RELP the
- * position moves past exactly the messages the receiver acknowledged, even when the session then
- * broke.
+ * time) and its position rows; a 2xx (or a syslog write that completed) moves that log's position
+ * in that same transaction, anything else leaves it: at-least-once, in order per log. Over RELP
+ * the position moves past exactly the messages the receiver acknowledged, even when the session
+ * then broke. A sink that sent goes on at once; an idle one waits `pollMs`, or less when this
+ * process signs a checkpoint (CheckpointSigner.onSigned).
  */
 @Injectable()
 export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SinkDelivery.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private stopped = false;
+  // A checkpoint was signed while a round ran: the next round starts at once.
+  private woken = false;
+  private unlisten: (() => void) | undefined;
   private readonly retryAt = new Map<string, number>();
   private readonly sent: Counter<'sink'>;
   private readonly failed: Counter<'sink'>;
@@ -48,8 +62,9 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly store: SinkStore,
-    private readonly reader: LogReader,
+    private readonly ledger: LogStore,
     private readonly personal: PersonalDataReader,
+    private readonly signer: CheckpointSigner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     metrics: MetricsService,
@@ -76,79 +91,113 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    const tick = () => {
-      this.running = this.deliverAll()
-        .catch((error: unknown) => this.logger.warn(`sink delivery round failed: ${failureMessage(error)}`))
-        .finally(() => {
-          if (this.timer !== undefined) this.timer = setTimeout(tick, this.config.sinks.pollMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.config.sinks.pollMs);
+    this.unlisten = this.signer.onSigned(() => this.wake());
+    this.timer = setTimeout(this.tick, this.config.sinks.pollMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unlisten?.();
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
   }
 
-  /** One round: every active sink whose retry time has come sends until it is idle or fails. */
-  async deliverAll(): Promise<void> {
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.woken = false;
+    this.running = this.deliverAll()
+      .catch((error: unknown) => {
+        this.logger.warn(`sink delivery round failed: ${failureMessage(error)}`);
+        return false;
+      })
+      .then((more) => {
+        if (!this.stopped) this.timer = setTimeout(this.tick, more || this.woken ? 0 : this.config.sinks.pollMs);
+      });
+  };
+
+  /** A new checkpoint: an idle worker looks at once rather than at its next poll. */
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.timer === undefined) {
+      this.woken = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(this.tick, 0);
+  }
+
+  /**
+   * One round: every active sink whose retry time has come sends until it is idle or fails (or
+   * 20 deliveries, so one sink does not hold the others). True when one stopped at that bound.
+   */
+  async deliverAll(): Promise<boolean> {
+    let more = false;
     for (const sink of await this.store.all()) {
       if (sink.status !== 'active' || (this.retryAt.get(sink.id) ?? 0) > Date.now()) continue;
-      for (let round = 0; round < 20 && this.timer !== undefined; round++)
-        if ((await this.deliverOnce(sink.id)) !== 'sent') break;
+      let outcome: DeliveryOutcome = 'idle';
+      for (let round = 0; round < 20 && !this.stopped; round++)
+        if ((outcome = await this.deliverOnce(sink.id)) !== 'sent') break;
+      if (outcome === 'sent') more = true;
       const lag = (await this.store.positions(sink)).reduce((sum, p) => sum + p.lag, 0);
       this.lag.set({ sink: sink.id }, lag);
     }
+    return more;
   }
 
-  /** Sends the next batch of one sink, if any. */
+  /** Sends the next batch of every log of one sink that has one, if any. */
   async deliverOnce(id: string): Promise<DeliveryOutcome> {
     let failure: unknown;
     let outcome: DeliveryOutcome = 'idle';
     try {
       outcome = await this.db.transaction(async (manager) => {
         const sql: Sql = (text, params) => manager.query(text, params);
-        const [locked] = await sql(`SELECT id FROM sinks WHERE id = $1 AND status = 'active' FOR UPDATE SKIP LOCKED`, [
-          id,
-        ]);
+        const locked = await this.store.lockForDelivery(id, sql);
         if (locked === undefined) return 'busy';
-        const sink = (await this.store.find(id, sql)) as SinkRecord;
-        for (const { log } of await this.store.logsOf(sink.tenants, sql)) {
-          const checkpoint = await this.checkpointOf(log);
-          if (checkpoint === null) continue;
-          await sql(
-            `INSERT INTO sink_positions (sink_id, log, position, updated_at) VALUES ($1, $2, 0, now()) ON CONFLICT DO NOTHING`,
-            [id, log],
-          );
-          const position = await this.store.lockPosition(sql, id, log);
-          if (position >= checkpoint.size) continue;
+        const { sink, secret } = locked;
+        const positions = await this.store.lockPositions(sql, sink);
+        const checkpoints = await this.ledger.latestCheckpoints(
+          positions.map((p) => p.log),
+          sql,
+        );
+        const due: DueRange[] = [];
+        for (const { log, position } of positions) {
+          const checkpoint = checkpoints.get(log);
+          if (checkpoint === undefined || position >= checkpoint.size) continue;
           const to = Math.min(checkpoint.size, position + this.config.sinks.batch);
-          const entries = await this.entries(sql, sink, log, position, to);
-          let acknowledged = entries.length;
-          try {
-            if (entries.length > 0) await this.send(sink, entries, checkpoint.note, sql);
-          } catch (error) {
-            // RELP: what the receiver acknowledged is delivered and must not be sent again; the
-            // position moves past it in this transaction, and the failure is still recorded.
-            if (!(error instanceof RelpUnacknowledgedError) || error.acknowledged === 0) throw error;
-            acknowledged = error.acknowledged;
-            failure = error;
-          }
-          await sql(
-            `UPDATE sink_positions SET position = $3, sent = sent + $4, updated_at = now() WHERE sink_id = $1 AND log = $2`,
-            [id, log, positionAfter(entries, acknowledged, to), acknowledged],
-          );
-          this.sent.inc({ sink: id }, acknowledged);
-          if (failure !== undefined) return 'failed';
-          await sql(
-            `UPDATE sinks SET failures = 0, last_error = NULL, last_error_at = NULL WHERE id = $1 AND failures > 0`,
-            [id],
-          );
-          return 'sent';
+          due.push({ log, from: position, to, note: checkpoint.note });
         }
-        return 'idle';
+        if (due.length === 0) return 'idle';
+        const picked = await this.entries(sql, sink, due);
+        const results = await Promise.all(
+          due.map(async (range, i): Promise<{ acknowledged: number; error?: unknown }> => {
+            try {
+              if (picked[i].length > 0) await this.send(sink, secret, picked[i], range.note);
+              return { acknowledged: picked[i].length };
+            } catch (error) {
+              // RELP: what the receiver acknowledged is delivered and must not be sent again; the
+              // position moves past it in this transaction, and the failure is still recorded.
+              return { acknowledged: error instanceof RelpUnacknowledgedError ? error.acknowledged : 0, error };
+            }
+          }),
+        );
+        const moves = due.flatMap((range, i) => {
+          const { acknowledged, error } = results[i];
+          if (error !== undefined && acknowledged === 0) return [];
+          return [{ log: range.log, position: positionAfter(picked[i], acknowledged, range.to), sent: acknowledged }];
+        });
+        failure = results.find((r) => r.error !== undefined)?.error;
+        // Nothing delivered: the transaction rolls back and the failure is recorded after it.
+        if (moves.length === 0) throw failure;
+        await this.store.advance(sql, id, moves);
+        this.sent.inc(
+          { sink: id },
+          moves.reduce((sum, m) => sum + m.sent, 0),
+        );
+        if (failure !== undefined) return 'failed';
+        if (sink.failures > 0)
+          await sql(`UPDATE sinks SET failures = 0, last_error = NULL, last_error_at = NULL WHERE id = $1`, [id]);
+        return 'sent';
       });
     } catch (error) {
       failure = error;
@@ -177,45 +226,51 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  private async checkpointOf(log: string): Promise<{ size: number; note: string } | null> {
-    try {
-      const note = await this.reader.latestCheckpoint(log, ['*']);
-      return { size: parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1)).size, note };
-    } catch (error) {
-      if (error instanceof NoCheckpointError) return null;
-      throw error;
-    }
-  }
-
-  /** Entries [from, to) of `log` the sink's filters let through, with personal data only for a sink that carries it. */
-  private async entries(sql: Sql, sink: SinkRecord, log: string, from: number, to: number): Promise<StreamedEntry[]> {
+  /**
+   * The entries of each range the sink's filters let through (in index order, a list per range),
+   * from one read; with personal data only for a sink that carries it.
+   */
+  private async entries(sql: Sql, sink: SinkRecord, due: readonly DueRange[]): Promise<StreamedEntry[][]> {
+    const ranges = [due.map((r) => r.log), due.map((r) => r.from), due.map((r) => r.to)];
     const rows = await sql(
-      'SELECT idx, leaf, leaf_hash FROM ledger_entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx',
-      [log, from, to],
+      `SELECT e.log, e.idx, e.leaf, e.leaf_hash FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
+       JOIN ledger_entries e ON e.log = r.log AND e.idx >= r.f AND e.idx < r.t ORDER BY e.log, e.idx`,
+      ranges,
     );
-    const picked = rows
-      .map((row) => ({ entry: decodeLeaf(row.leaf as Buffer), leafHash: (row.leaf_hash as Buffer).toString('hex') }))
-      .filter(
-        ({ entry }) =>
-          (sink.categories === null || sink.categories.includes(entry.category)) &&
-          (sink.types === null || sink.types.includes(entry.type)),
-      );
-    if (!sink.personalData || picked.every(({ entry }) => entry.personal === undefined)) return picked;
+    const byLog = new Map<string, StreamedEntry[]>(due.map((r) => [r.log, []]));
+    for (const row of rows) {
+      const entry = decodeLeaf(row.leaf as Buffer);
+      if (sink.categories !== null && !sink.categories.includes(entry.category)) continue;
+      if (sink.types !== null && !sink.types.includes(entry.type)) continue;
+      byLog.get(row.log as string)?.push({ entry, leafHash: (row.leaf_hash as Buffer).toString('hex') });
+    }
+    const picked = due.map((r) => byLog.get(r.log) ?? []);
+    if (!sink.personalData || picked.every((p) => p.every(({ entry }) => entry.personal === undefined))) return picked;
     const stored = await sql(
-      'SELECT log, idx, subject, data, salt, sealed FROM ledger_personal_data WHERE log = $1 AND idx >= $2 AND idx < $3',
-      [log, from, to],
+      `SELECT p.log, p.idx, p.subject, p.data, p.salt, p.sealed FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
+       JOIN ledger_personal_data p ON p.log = r.log AND p.idx >= r.f AND p.idx < r.t`,
+      ranges,
     );
     const opened = await this.personal.openViewRows(undefined, stored);
-    const byIndex = new Map(stored.map((row, i) => [Number(row.idx), opened[i]]));
-    return picked.map((e) =>
-      e.entry.personal === undefined
-        ? e
-        : { ...e, personal: (byIndex.get(e.entry.index)?.data as JsonValue | undefined) ?? null },
+    const byIndex = new Map(stored.map((row, i) => [`${row.log as string}/${Number(row.idx)}`, opened[i]]));
+    return due.map((range, i) =>
+      picked[i].map((e) =>
+        e.entry.personal === undefined
+          ? e
+          : {
+              ...e,
+              personal: (byIndex.get(`${range.log}/${e.entry.index}`)?.data as JsonValue | undefined) ?? null,
+            },
+      ),
     );
   }
 
-  private async send(sink: SinkRecord, entries: StreamedEntry[], checkpoint: string, sql: Sql): Promise<void> {
-    const secret = await this.store.secretOf(sink.id, sql);
+  private async send(
+    sink: SinkRecord,
+    secret: string | null,
+    entries: StreamedEntry[],
+    checkpoint: string,
+  ): Promise<void> {
     const timeoutMs = this.config.sinks.timeoutMs;
     if (sink.kind === 'syslog' && isRelpUrl(sink.url))
       return sendRelp(sink.url, syslogMessages(entries, this.config.logOriginPrefix), timeoutMs);

@@ -122,6 +122,61 @@ export class SinkStore implements OnModuleInit {
     return (await sql(`SELECT ${COLUMNS} FROM sinks ORDER BY created_at, id`)).map(recordOf);
   }
 
+  /**
+   * For delivery: the sink, if active and not held by another delivery, locked until the
+   * transaction ends (`FOR UPDATE SKIP LOCKED`: one process per sink at a time), with its secret
+   * opened (as `secretOf`), from one read.
+   */
+  async lockForDelivery(id: string, sql: Sql): Promise<{ sink: SinkRecord; secret: string | null } | undefined> {
+    const [row] = await sql(
+      `SELECT ${COLUMNS}, secret, secret_sealed, secret_key_id FROM sinks WHERE id = $1 AND status = 'active' FOR UPDATE SKIP LOCKED`,
+      [id],
+    );
+    if (row === undefined) return undefined;
+    const secret = row.secret_sealed
+      ? this.sealer.open(secretPlace(id), { sealed: row.secret_sealed as Buffer, keyId: row.secret_key_id as string })
+      : ((row.secret as string | null) ?? null);
+    return { sink: recordOf(row), secret };
+  }
+
+  /**
+   * The sink's positions in every log its tenants cover, locked until the transaction ends; a log
+   * without a row (it came after the sink) gets one at 0 first.
+   */
+  async lockPositions(sql: Sql, sink: SinkState): Promise<{ log: string; position: number }[]> {
+    const read = () =>
+      sql(
+        `SELECT l.log, (SELECT p.position FROM sink_positions p WHERE p.sink_id = $1 AND p.log = l.log FOR UPDATE) AS position
+         FROM ledger_log_sizes l WHERE l.log <> $2 AND ($3::text[] @> ARRAY['*'] OR l.log = ANY($3::text[]))
+         ORDER BY l.log`,
+        [sink.id, PLATFORM_LOG, sink.tenants],
+      );
+    let rows = await read();
+    if (rows.some((r) => r.position === null)) {
+      await sql(
+        `INSERT INTO sink_positions (sink_id, log, position, updated_at) SELECT $1, log, 0, now() FROM unnest($2::text[]) AS l(log)
+         ON CONFLICT DO NOTHING`,
+        [sink.id, rows.filter((r) => r.position === null).map((r) => r.log)],
+      );
+      rows = await read();
+    }
+    return rows.map((r) => ({ log: r.log as string, position: Number(r.position) }));
+  }
+
+  /** Moves the positions of a delivery, in its transaction. */
+  async advance(
+    sql: Sql,
+    id: string,
+    moves: readonly { log: string; position: number; sent: number }[],
+  ): Promise<void> {
+    if (moves.length === 0) return;
+    await sql(
+      `UPDATE sink_positions p SET position = m.position, sent = p.sent + m.sent, updated_at = now()
+       FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS m(log, position, sent) WHERE p.sink_id = $1 AND p.log = m.log`,
+      [id, moves.map((m) => m.log), moves.map((m) => m.position), moves.map((m) => m.sent)],
+    );
+  }
+
   /** The sink's secret, opened, for delivery only. A secret still in clear (not yet sealed at start) is used as it is. */
   async secretOf(id: string, sql: Sql = this.sql): Promise<string | null> {
     const [row] = await sql('SELECT secret, secret_sealed, secret_key_id FROM sinks WHERE id = $1', [id]);

@@ -6,9 +6,9 @@ import { RequirePermission } from '../access';
 import { RecordRead } from '../access';
 import { readableLog } from '../access';
 import { Principal } from '../access';
-import { RequestValidationError } from '../platform';
+import { ReadReplica, RequestValidationError, type ReadTarget } from '../platform';
 import { SigningKey } from '../ledger';
-import { ConsistencyProof, InclusionProof, LogReader } from '../ledger';
+import { ConsistencyProof, InclusionProof, LogReader, lacksEntries } from '../ledger';
 import { CosignedCheckpoints } from '../witness';
 
 /** The tree size of a signed checkpoint note (its second line). */
@@ -35,7 +35,18 @@ export class LogReadController {
     private readonly reader: LogReader,
     private readonly key: SigningKey,
     private readonly cosigned: CosignedCheckpoints,
+    private readonly replica: ReadReplica,
   ) {}
+
+  /**
+   * Runs a proof or tile read on the read replica when it holds the log up to the size asked, on
+   * the primary otherwise, and says which in `x-audit-read-from` (docs/architecture.md "Read replicas").
+   */
+  private async routed<T>(reply: FastifyReply, read: (on: ReadTarget) => Promise<T>): Promise<T> {
+    const { value, from } = await this.replica.orPrimary(read, lacksEntries);
+    void reply.header('x-audit-read-from', from);
+    return value;
+  }
 
   @Get('checkpoint')
   @RequirePermission('logs:read')
@@ -87,13 +98,11 @@ export class LogReadController {
     @Query('index') index: string,
     @Query('size') size: string,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<InclusionProof> {
-    return this.reader.inclusionProof(
-      readableLog(log, principal),
-      count(index, 'index'),
-      count(size, 'size'),
-      principal.tenants,
-    );
+    const readable = readableLog(log, principal);
+    const [i, n] = [count(index, 'index'), count(size, 'size')];
+    return this.routed(reply, (on) => this.reader.inclusionProof(readable, i, n, principal.tenants, on));
   }
 
   @Get('proof/consistency')
@@ -105,13 +114,11 @@ export class LogReadController {
     @Query('from') from: string,
     @Query('size') size: string,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConsistencyProof> {
-    return this.reader.consistencyProof(
-      readableLog(log, principal),
-      count(from, 'from'),
-      count(size, 'size'),
-      principal.tenants,
-    );
+    const readable = readableLog(log, principal);
+    const [m, n] = [count(from, 'from'), count(size, 'size')];
+    return this.routed(reply, (on) => this.reader.consistencyProof(readable, m, n, principal.tenants, on));
   }
 
   // Entry bundles carry the events themselves, hash tiles only hashes: two routes, so their
@@ -143,7 +150,7 @@ export class LogReadController {
   }
 
   private async tileBytes(log: string, path: string, principal: Principal, reply: FastifyReply): Promise<Buffer> {
-    const tile = await this.reader.tile(log, path, principal.tenants);
+    const tile = await this.routed(reply, (on) => this.reader.tile(log, path, principal.tenants, on));
     void reply
       .header('content-type', 'application/octet-stream')
       .header('cache-control', tile.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');

@@ -1,39 +1,10 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { AddressInfo } from 'node:net';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { MovableClock, TestApp, createKey, startTestApp } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
+import { accessibilityViolations, bearer, launchChromium, shoot, signIn } from './support/chromium';
 
-/** Debian's Chromium (`apt-get install -y chromium`); `.ci/run` installs it when it is missing. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = resolve(__dirname, '../../test-results');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const YEAR = 365.25 * 86_400_000;
-
-const bearer = (key: string) => `Bearer ${key}`;
-
-/** Serious and critical axe-core violations of the page, as `id: target` lines. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>(
-    "axe.run({ resultTypes: ['violations'] })",
-  );
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function signIn(page: Page, base: string, key: string, next: string): Promise<void> {
-  await page.goto(`${base}/console/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}${next}`);
-}
 
 /**
  * The console's records of what happened to an entry and a hold, and its admin pages for
@@ -58,8 +29,7 @@ describe('the console in Chromium: erasure, hold history, principals', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launchChromium();
     db = await createTestDatabase();
     t = await startTestApp(db, { AUDIT_DELETION_RECONCILE_MS: '200' }, { clock });
     await t.app.listen(0, '127.0.0.1');
@@ -67,10 +37,6 @@ describe('the console in Chromium: erasure, hold history, principals', () => {
     investigator = await createKey(t, 'browser-investigator', ['investigator'], ['acme']);
     legal = await createKey(t, 'alice-legal', ['legal'], ['acme']);
     admin = await createKey(t, 'browser-admin', ['admin'], ['*']);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
   });
 
   afterAll(async () => {

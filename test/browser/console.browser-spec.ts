@@ -1,40 +1,10 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { generateNoteKey } from '@audit/ledger';
 import { TestApp, createKey, createPerson, startTestApp } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-
-/** Debian's Chromium (`apt-get install -y chromium`); `.ci/run` installs it when it is missing. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = resolve(__dirname, '../../test-results');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-const bearer = (key: string) => `Bearer ${key}`;
-
-/** Serious and critical axe-core violations of the page, as `id: target` lines. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  // evaluate() runs through the DevTools protocol, outside the page's Content-Security-Policy.
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>(
-    "axe.run({ resultTypes: ['violations'] })",
-  );
-  return results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-async function signIn(page: Page, base: string, key: string, next = '/console/events'): Promise<void> {
-  await page.goto(`${base}/console/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}${next}`);
-}
+import { accessibilityViolations, bearer, launchChromium, shoot, signIn } from './support/chromium';
 
 /**
  * A signing key whose verifier key text has a `+` inside its base64 part: the browser must split
@@ -63,8 +33,7 @@ describe('the console in Chromium', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launchChromium(['--disable-component-update', '--disable-quic', '--disable-sync']);
     db = await createTestDatabase();
     t = await startTestApp(db, { AUDIT_SIGNING_KEY: signingKeyWithPlus() });
     await t.app.listen(0, '127.0.0.1');
@@ -78,19 +47,6 @@ describe('the console in Chromium', () => {
       personal: { subject: `subject-${i % 5}`, data: { email: `person${i % 5}@example.test` } },
     }));
     await t.http().post('/v1/events/batch').set('authorization', bearer(emitter)).send({ events }).expect(201);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-    });
   });
 
   afterAll(async () => {

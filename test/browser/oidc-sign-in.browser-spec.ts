@@ -1,11 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
-import { ServiceProcess, freePort, startServiceProcess } from '../drills/support/service-process';
+import { resolve } from 'node:path';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { ServiceProcess, callOk, freePort, startServiceProcess } from '../drills/support/service-process';
 import { platformEntries } from '../support/test-app';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
+import { launchChromium, shoot } from './support/chromium';
 
 /**
  * Sign-in through the company's identity provider (docs/console.md "Sign-in with the identity
@@ -14,8 +14,6 @@ import { createTestDatabase, dropTestDatabase } from '../support/test-database';
  * test:browser` builds `dist/` first; `AUDIT_DRILL_MAIN` names another build).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = resolve(__dirname, '../../test-results');
 const PROVIDER_SCRIPT = resolve(__dirname, 'support/oidc-provider.mjs');
 const PROVIDER_NAME = 'Example IdP';
 const CLIENT_ID = 'audit-console';
@@ -42,17 +40,6 @@ function startProvider(port: number, redirectUri: string, clientSecret: string):
     child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
     child.once('exit', (code) => fail(new Error(`the OpenID provider exited with ${code}:\n${output}`)));
   });
-}
-
-async function call(service: ServiceProcess, key: string, method: string, path: string, body?: object) {
-  const res = await fetch(`${service.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const answer = (await res.json()) as Record<string, any>;
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(answer)}`);
-  return answer;
 }
 
 describe('the console: sign-in with the identity provider (OpenID Connect) in Chromium', () => {
@@ -97,8 +84,7 @@ describe('the console: sign-in with the identity provider (OpenID Connect) in Ch
   const entries = async (type: string) => (await platformEntries(db)).filter((e) => e.type === type);
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launchChromium();
     db = await createTestDatabase();
     const [providerPort, servicePort] = [await freePort(), await freePort()];
     issuer = `http://127.0.0.1:${providerPort}`;
@@ -118,25 +104,24 @@ describe('the console: sign-in with the identity provider (OpenID Connect) in Ch
     );
     const admin = service.env.AUDIT_BOOTSTRAP_ADMIN_KEY;
     const emitter = (
-      await call(service, admin, 'POST', '/v1/keys', { name: 'oidc-emitter', roles: ['emitter'], tenants: [TENANT] })
+      await callOk(service, admin, 'POST', '/v1/keys', { name: 'oidc-emitter', roles: ['emitter'], tenants: [TENANT] })
     ).key as string;
     const events = Array.from({ length: 3 }, (_, i) => ({
       tenant: TENANT,
       type: 'auth.login.succeeded',
       actor: { type: 'user', id: `user-${i}` },
     }));
-    await call(service, emitter, 'POST', '/v1/events/batch', { events });
+    await callOk(service, emitter, 'POST', '/v1/events/batch', { events });
     // An admin registers the person with the subject the provider vouches for, qualified by its issuer.
-    const ada = await call(service, admin, 'POST', '/v1/principals', {
+    const ada = await callOk(service, admin, 'POST', '/v1/principals', {
       name: 'ada',
       kind: 'person',
       email: 'ada@example.test',
       oidcSubject: `${issuer}#ada`,
     });
-    await call(service, admin, 'POST', `/v1/principals/${ada.id}/grants`, { role: 'investigator', tenants: [TENANT] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    await callOk(service, admin, 'POST', `/v1/principals/${ada.id}/grants`, {
+      role: 'investigator',
+      tenants: [TENANT],
     });
   });
 
@@ -164,7 +149,7 @@ describe('the console: sign-in with the identity provider (OpenID Connect) in Ch
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/tenant=acme/);
     await expect(page.locator('table.results tbody tr:not(.more)').count()).resolves.toBe(3);
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-oidc-signed-in.png'), fullPage: true });
+    await shoot(page, 'console-oidc-signed-in');
 
     const signedIn = await entries('console.signed_in');
     expect(signedIn).toHaveLength(1);
@@ -201,7 +186,7 @@ describe('the console: sign-in with the identity provider (OpenID Connect) in Ch
     expect(failed.slice(before)).toEqual([
       expect.objectContaining({ context: { method: 'oidc', reason: 'unknown_subject' } }),
     ]);
-    await page.screenshot({ path: join(SCREENSHOTS, 'console-oidc-unknown-subject.png'), fullPage: true });
+    await shoot(page, 'console-oidc-unknown-subject');
   });
 
   it('refuses a callback whose state is not the one this browser started with', async () => {

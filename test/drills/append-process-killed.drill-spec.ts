@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { Answer, ServiceProcess, call, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 /**
  * Drill (issue 24): an API process is killed in the middle of an append, its statement blocked on
@@ -14,45 +15,10 @@ import { ServiceProcess, startServiceProcess } from './support/service-process';
 const TENANT = 'acme';
 /** Generous: a loaded 2-core machine runs two service processes and PostgreSQL. */
 const DEADLINE_MS = 60_000;
+const WAIT = { timeoutMs: DEADLINE_MS, pauseMs: 50 };
 
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-/** Polls `probe` until it returns something other than undefined/false; fails after DEADLINE_MS. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function call(
-  service: ServiceProcess,
-  method: string,
-  path: string,
-  key: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-  signal?: AbortSignal,
-): Promise<Answer> {
-  const response = await fetch(`${service.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal,
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+/** What two answers must share to be the same answer (the headers differ, in Date at least). */
+const sameAnswer = ({ status, json }: Answer) => ({ status, json });
 
 /** An event whose leaf carries `marker`, so the drill can count the entries it made. */
 function event(marker: string): Record<string, unknown> {
@@ -87,13 +53,13 @@ describe('drill: a process killed in the middle of an append, the client retryin
     const admin = shared.AUDIT_BOOTSTRAP_ADMIN_KEY;
     const keys: string[] = [];
     for (const role of ['emitter', 'investigator']) {
-      const created = await call(p2, 'POST', '/v1/keys', admin, {
+      const created = await call(p2, admin, 'POST', '/v1/keys', {
         name: `drill-${role}`,
         roles: [role],
         tenants: [TENANT],
       });
       expect(created.status).toBe(201);
-      keys.push(created.body.key as string);
+      keys.push(created.json.key as string);
     }
     [emitter, investigator] = keys;
     for (let i = 0; i < 3; i++) expect((await append(p2, event(`warm-up-${i}`))).status).toBe(201);
@@ -108,7 +74,7 @@ describe('drill: a process killed in the middle of an append, the client retryin
 
   function append(service: ServiceProcess, body: unknown, idempotencyKey?: string, signal?: AbortSignal) {
     const headers: Record<string, string> = idempotencyKey ? { 'idempotency-key': idempotencyKey } : {};
-    return call(service, 'POST', '/v1/events', emitter, body, headers, signal);
+    return call(service, emitter, 'POST', '/v1/events', body, { headers, signal });
   }
 
   /** Another API process of the same deployment, its backends named `appName` in pg_stat_activity. */
@@ -161,9 +127,9 @@ describe('drill: a process killed in the middle of an append, the client retryin
     const size = await logSize();
     const { rows } = await owner.query('SELECT idx FROM entries WHERE log = $1 ORDER BY idx', [TENANT]);
     expect(rows.map((r: { idx: string }) => Number(r.idx))).toEqual([...Array(size).keys()]);
-    const verified = await call(p2, 'POST', `/v1/logs/${TENANT}/verify`, investigator);
+    const verified = await call(p2, investigator, 'POST', `/v1/logs/${TENANT}/verify`);
     expect(verified.status).toBe(200);
-    expect(verified.body).toMatchObject({ ok: true, log: TENANT, size, problems: [] });
+    expect(verified.json).toMatchObject({ ok: true, log: TENANT, size, problems: [] });
   }
 
   /**
@@ -174,14 +140,14 @@ describe('drill: a process killed in the middle of an append, the client retryin
     const before = await entriesWith(marker);
     const retry = await append(p2, event(marker), idempotencyKey);
     expect(retry.status).toBe(201);
-    expect(retry.body).toMatchObject({ log: TENANT, id: expect.any(String), index: expect.any(Number) });
+    expect(retry.json).toMatchObject({ log: TENANT, id: expect.any(String), index: expect.any(Number) });
     const after = await entriesWith(marker);
-    expect(after).toEqual([{ idx: retry.body.index, id: retry.body.id }]);
+    expect(after).toEqual([{ idx: retry.json.index, id: retry.json.id }]);
     if (before.length > 0) expect(after).toEqual(before);
 
     const size = await logSize();
     const again = await append(p2, event(marker), idempotencyKey);
-    expect(again).toEqual(retry);
+    expect(sameAnswer(again)).toEqual(sameAnswer(retry));
     expect(await logSize()).toBe(size);
     expect(await entriesWith(marker)).toEqual(after);
     await expectGapFreeAndVerified();
@@ -199,25 +165,29 @@ describe('drill: a process killed in the middle of an append, the client retryin
         (answer) => ({ answer }),
         (error: unknown) => ({ error }),
       );
-      const orphan = await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid));
+      const orphan = await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid), WAIT);
       await p1.kill();
       expect((await p1.exited).signal).toBe('SIGKILL');
       expect(await attempt).toEqual({ error: expect.anything() }); // the client never had an answer
 
       // PostgreSQL ends P1's idle backends once their socket closes, but not the one waiting on a
       // lock (client_connection_check_interval is off by default): it still waits.
-      await until('P1`s idle backends are gone', async () => {
-        const { rows } = await owner.query(
-          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2',
-          [appName, orphan],
-        );
-        return rows[0].n === 0;
-      });
+      await until(
+        'P1`s idle backends are gone',
+        async () => {
+          const { rows } = await owner.query(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2',
+            [appName, orphan],
+          );
+          return rows[0].n === 0;
+        },
+        WAIT,
+      );
       expect(await waitingAppend(appName, lockerPid)).toBe(orphan);
       expect(await entriesWith(marker)).toEqual([]);
 
       await locker.query('ROLLBACK');
-      await until('the orphaned backend is gone', async () => !(await backendAlive(orphan)));
+      await until('the orphaned backend is gone', async () => !(await backendAlive(orphan)), WAIT);
       // Its statement ran once the lock was released and, autocommit with Sync already received,
       // committed before PostgreSQL found the client gone: the append happened, unanswered.
       expect(await entriesWith(marker)).toHaveLength(1);
@@ -247,12 +217,12 @@ describe('drill: a process killed in the middle of an append, the client retryin
         (answer) => ({ answer }),
         (error: unknown) => ({ error }),
       );
-      const orphan = await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid));
+      const orphan = await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid), WAIT);
       await p1.kill();
       expect(await attempt).toEqual({ error: expect.anything() });
 
       // The backend goes while the lock is still held: its statement was aborted and rolled back.
-      await until('PostgreSQL ends the waiting backend', async () => !(await backendAlive(orphan)));
+      await until('PostgreSQL ends the waiting backend', async () => !(await backendAlive(orphan)), WAIT);
       expect(await entriesWith(marker)).toEqual([]);
       const claims = await owner.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [idempotencyKey]);
       expect(claims.rows).toEqual([]);
@@ -280,22 +250,26 @@ describe('drill: a process killed in the middle of an append, the client retryin
         (answer) => ({ answer }),
         (error: unknown) => ({ error }),
       );
-      await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid));
+      await until('P1`s append waits on the locked head', () => waitingAppend(appName, lockerPid), WAIT);
       abort.abort();
       expect(await attempt).toEqual({ error: expect.objectContaining({ name: 'AbortError' }) });
       await locker.query('ROLLBACK');
 
-      const committed = await until('P1 commits the append', async () => {
-        const found = await entriesWith(marker);
-        return found.length > 0 && found;
-      });
+      const committed = await until(
+        'P1 commits the append',
+        async () => {
+          const found = await entriesWith(marker);
+          return found.length > 0 && found;
+        },
+        WAIT,
+      );
       expect(committed).toHaveLength(1);
       expect(p1.child.exitCode).toBeNull();
 
       const retry = await expectRetryAppendsOnce(marker, idempotencyKey);
-      expect(retry.body).toMatchObject({ id: committed[0].id, index: committed[0].idx });
+      expect(retry.json).toMatchObject({ id: committed[0].id, index: committed[0].idx });
       // P1 answers the same too.
-      expect(await append(p1, event(marker), idempotencyKey)).toEqual(retry);
+      expect(sameAnswer(await append(p1, event(marker), idempotencyKey))).toEqual(sameAnswer(retry));
       expect(await entriesWith(marker)).toEqual(committed);
     } finally {
       await locker.end();
@@ -313,7 +287,7 @@ describe('drill: a process killed in the middle of an append, the client retryin
     const { actor: _actor, ...withoutActor } = event(marker);
     const invalid = await append(p2, withoutActor, idempotencyKey);
     expect(invalid.status).toBe(400);
-    expect(invalid.body.code).toBe('invalid_request');
+    expect(invalid.json.code).toBe('invalid_request');
 
     // Refused by PostgreSQL itself: a trigger installed from outside refuses this leaf.
     await owner.query(
@@ -329,7 +303,7 @@ describe('drill: a process killed in the middle of an append, the client retryin
       );
       const refused = await append(p2, event(marker), idempotencyKey);
       expect(refused.status).toBe(422);
-      expect(refused.body.code).toBe('unprocessable_entry');
+      expect(refused.json.code).toBe('unprocessable_entry');
     } finally {
       await owner.query('DROP TRIGGER IF EXISTS drill_refuse_marked ON entries');
       await owner.query('DROP FUNCTION IF EXISTS drill_refuse_marked()');
@@ -339,10 +313,10 @@ describe('drill: a process killed in the middle of an append, the client retryin
 
     // The same key with the correct request: appended (201), on this process and seen by another.
     const retry = await expectRetryAppendsOnce(marker, idempotencyKey);
-    expect(await claims()).toEqual([{ log: TENANT, idx: String(retry.body.index), id: retry.body.id }]);
+    expect(await claims()).toEqual([{ log: TENANT, idx: String(retry.json.index), id: retry.json.id }]);
     const p1 = await startP1(`drill-p1-${marker}`);
     try {
-      expect(await append(p1, event(marker), idempotencyKey)).toEqual(retry);
+      expect(sameAnswer(await append(p1, event(marker), idempotencyKey))).toEqual(sameAnswer(retry));
     } finally {
       await p1.kill();
     }

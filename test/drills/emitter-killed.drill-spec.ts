@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ensureDatabase } from '../../src/platform/database/database-bootstrap';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { ServiceProcess, call, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 /**
  * Drill (issue 20): the emitter is killed with SIGKILL in the middle of a relay pass (rows
@@ -26,17 +27,7 @@ const TENANT = 'acme';
 const ORDERS = 300;
 /** Generous: a loaded 2-core machine runs the service, the emitter and PostgreSQL. */
 const DEADLINE_MS = 90_000;
-
-/** Polls `probe` until it returns something other than undefined/false; fails after DEADLINE_MS. */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, pauseMs = 50): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-}
+const WAIT = { timeoutMs: DEADLINE_MS, pauseMs: 50 };
 
 /**
  * The network between the emitter and the service, as an HTTP hop the drill controls: it passes
@@ -148,16 +139,13 @@ describe('drill: the emitter killed in the middle of relaying its outbox, and st
     service = await startServiceProcess(auditDb);
     const keys: string[] = [];
     for (const role of ['emitter', 'investigator']) {
-      const res = await fetch(`${service.url}/v1/keys`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${service.env.AUDIT_BOOTSTRAP_ADMIN_KEY}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ name: `drill-${role}`, roles: [role], tenants: [TENANT] }),
+      const res = await call(service, service.env.AUDIT_BOOTSTRAP_ADMIN_KEY, 'POST', '/v1/keys', {
+        name: `drill-${role}`,
+        roles: [role],
+        tenants: [TENANT],
       });
       expect(res.status).toBe(201);
-      keys.push(((await res.json()) as { key: string }).key);
+      keys.push(res.json.key as string);
     }
     [emitterKey, investigatorKey] = keys;
     gate = await Gate.start(service.url);
@@ -226,15 +214,23 @@ describe('drill: the emitter killed in the middle of relaying its outbox, and st
   async function killMidPassAndRestart(run: string, what: 'request' | 'answer'): Promise<string> {
     gate.holdFromNow('nothing');
     const first = startEmitter(run, ORDERS);
-    await until('the emitter relays', async () => {
-      if (first.child.exitCode !== null) throw new Error(`the emitter exited:\n${first.output()}`);
-      return first.output().includes('relaying');
-    });
-    await until('some rows are acknowledged', async () => (await outboxSize()) < ORDERS - 20);
+    await until(
+      'the emitter relays',
+      async () => {
+        if (first.child.exitCode !== null) throw new Error(`the emitter exited:\n${first.output()}`);
+        return first.output().includes('relaying');
+      },
+      WAIT,
+    );
+    await until('some rows are acknowledged', async () => (await outboxSize()) < ORDERS - 20, WAIT);
     gate.holdFromNow(what);
-    await until('the relay waits for a held exchange with its batch claimed', async () => {
-      return gate.held > 0 && (await relayMidPass());
-    });
+    await until(
+      'the relay waits for a held exchange with its batch claimed',
+      async () => {
+        return gate.held > 0 && (await relayMidPass());
+      },
+      WAIT,
+    );
     await first.kill();
     expect(await first.exited).toBe('SIGKILL');
     const leftAtKill = await outboxSize();
@@ -243,10 +239,14 @@ describe('drill: the emitter killed in the middle of relaying its outbox, and st
 
     gate.holdFromNow('nothing');
     const restarted = startEmitter(run, 0);
-    await until('the restarted relay empties the outbox', async () => {
-      if (restarted.child.exitCode !== null) throw new Error(`the emitter exited:\n${restarted.output()}`);
-      return (await outboxSize()) === 0;
-    });
+    await until(
+      'the restarted relay empties the outbox',
+      async () => {
+        if (restarted.child.exitCode !== null) throw new Error(`the emitter exited:\n${restarted.output()}`);
+        return (await outboxSize()) === 0;
+      },
+      WAIT,
+    );
     await restarted.kill();
     return first.output() + restarted.output();
   }
@@ -266,12 +266,9 @@ describe('drill: the emitter killed in the middle of relaying its outbox, and st
     const size = Number((await owner.query('SELECT size FROM logs WHERE log = $1', [TENANT])).rows[0].size);
     const indices = await owner.query('SELECT idx FROM entries WHERE log = $1 ORDER BY idx', [TENANT]);
     expect(indices.rows.map((r: { idx: string }) => Number(r.idx))).toEqual([...Array(size).keys()]);
-    const verified = await fetch(`${service.url}/v1/logs/${TENANT}/verify`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${investigatorKey}` },
-    });
+    const verified = await call(service, investigatorKey, 'POST', `/v1/logs/${TENANT}/verify`);
     expect(verified.status).toBe(200);
-    expect(await verified.json()).toMatchObject({ ok: true, log: TENANT, size, problems: [] });
+    expect(verified.json).toMatchObject({ ok: true, log: TENANT, size, problems: [] });
   }
 
   it('killed while its request is held before the service: the batch is sent again, each event once', async () => {

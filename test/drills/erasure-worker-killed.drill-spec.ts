@@ -8,7 +8,8 @@ import { Client } from 'pg';
 import { DELETION_QUEUE } from '../../src/deletion/deletion.queue';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, legalPersonKey, startServiceProcess } from './support/service-process';
+import { ServiceProcess, call, expectCall, legalPersonKey, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 /**
  * A deletion worker killed in the middle of an erasure. The erasure's UPDATE of `personal_data` is
@@ -26,19 +27,7 @@ const OTHER = 'subject-z';
 const ROWS = 5;
 // Deadlines only: every wait ends as soon as what it waits for is seen.
 const DEADLINE_MS = Number(process.env.DRILL_DEADLINE_MS ?? 90_000);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it answers something other than undefined; fails with `what` after `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`drill: ${what} did not happen within ${ms / 1000} s`);
-    await sleep(100);
-  }
-}
+const WAIT = { timeoutMs: DEADLINE_MS, pauseMs: 100 };
 
 /** One deployment: a database, a queue prefix, a checkpoint directory and an admin key, and its processes. */
 class Deployment {
@@ -91,36 +80,6 @@ class Deployment {
   }
 }
 
-async function call(
-  base: string,
-  key: string,
-  method: string,
-  path: string,
-  body?: object,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function expectCall(
-  base: string,
-  key: string,
-  method: string,
-  path: string,
-  status: number,
-  body?: object,
-): Promise<any> {
-  const res = await call(base, key, method, path, body);
-  if (res.status !== status)
-    throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
 /**
  * What both variants share, up to the moment the killed worker's transaction is gone: an API
  * process and worker A; events of the subject; its rows locked from outside; the erasure requested
@@ -131,9 +90,9 @@ async function killWorkerInsideErasure(d: Deployment) {
   const workerA = await d.start('worker');
   const admin = d.env.AUDIT_BOOTSTRAP_ADMIN_KEY;
   const key = async (name: string, roles: string[]) =>
-    (await expectCall(api.url, admin, 'POST', '/v1/keys', 201, { name, roles, tenants: [TENANT] })).key as string;
+    (await expectCall(api, admin, 'POST', '/v1/keys', 201, { name, roles, tenants: [TENANT] })).json.key as string;
   // No retention minimum: nothing but the drill stands in the erasure's way.
-  await expectCall(api.url, admin, 'PUT', '/v1/retention-policies/auth', 200, {
+  await expectCall(api, admin, 'PUT', '/v1/retention-policies/auth', 200, {
     minDays: 0,
     maxDays: 730,
     mode: 'governance',
@@ -150,7 +109,7 @@ async function killWorkerInsideErasure(d: Deployment) {
       personal: { subject, data: { email: `${subject}@example.com`, attempt: i } },
     }),
   );
-  await expectCall(api.url, emitter, 'POST', '/v1/events/batch', 201, { events });
+  await expectCall(api, emitter, 'POST', '/v1/events/batch', 201, { events });
 
   // The control connection locks every row of the subject, as any other writer could.
   const control = await d.client();
@@ -162,52 +121,60 @@ async function killWorkerInsideErasure(d: Deployment) {
   expect(locked.rowCount).toBe(ROWS);
   const controlPid = (await control.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
 
-  const requested = await expectCall(api.url, legal, 'POST', '/v1/deletion-requests', 202, {
+  const requested = await expectCall(api, legal, 'POST', '/v1/deletion-requests', 202, {
     kind: 'subject_erasure',
     tenant: TENANT,
     subject: SUBJECT,
     reason: 'drill: GDPR art. 17',
   });
-  const id = requested.id as string;
+  const id = requested.json.id as string;
 
   // Worker A's erasure, inside its transaction, waits on the control connection's row locks.
   const observer = await d.client();
-  const erasingPid = await until('worker A waiting on the subject row locks', async () => {
-    const { rows } = await observer.query(
-      `SELECT pid FROM pg_stat_activity
+  const erasingPid = await until(
+    'worker A waiting on the subject row locks',
+    async () => {
+      const { rows } = await observer.query(
+        `SELECT pid FROM pg_stat_activity
        WHERE datname = current_database() AND wait_event_type = 'Lock'
          AND query LIKE '%UPDATE personal_data SET data = NULL%' AND $1 = ANY (pg_blocking_pids(pid))`,
-      [controlPid],
-    );
-    if (workerA.child.exitCode !== null) throw new Error(`worker A exited:\n${workerA.output()}`);
-    return rows[0]?.pid as number | undefined;
-  }).catch(async (e: Error) => {
+        [controlPid],
+      );
+      if (workerA.child.exitCode !== null) throw new Error(`worker A exited:\n${workerA.output()}`);
+      return rows[0]?.pid as number | undefined;
+    },
+    WAIT,
+  ).catch(async (e: Error) => {
     const { rows } = await observer.query(
       `SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query FROM pg_stat_activity
        WHERE datname = current_database()`,
     );
-    const request = await call(api.url, legal, 'GET', `/v1/deletion-requests/${id}`);
+    const request = await call(api, legal, 'GET', `/v1/deletion-requests/${id}`);
     throw new Error(
-      `${e.message}\nrequest: ${JSON.stringify(request.body)}\nbackends: ${JSON.stringify(rows, null, 1)}\nworker A:\n${workerA.output().slice(-4000)}`,
+      `${e.message}\nrequest: ${request.text}\nbackends: ${JSON.stringify(rows, null, 1)}\nworker A:\n${workerA.output().slice(-4000)}`,
     );
   });
-  expect((await expectCall(api.url, legal, 'GET', `/v1/deletion-requests/${id}`, 200)).status).toBe('running');
+  expect((await expectCall(api, legal, 'GET', `/v1/deletion-requests/${id}`, 200)).json.status).toBe('running');
 
   await workerA.kill();
   expect((await workerA.exited).signal).toBe('SIGKILL');
   await control.query('ROLLBACK');
 
   // The dead worker's backend ends and takes its uncommitted erasure with it.
-  await until('the killed worker’s backend to end', async () => {
-    const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [erasingPid]);
-    return rows.length === 0 ? true : undefined;
-  });
+  await until(
+    'the killed worker’s backend to end',
+    async () => {
+      const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [erasingPid]);
+      return rows.length === 0 ? true : undefined;
+    },
+    WAIT,
+  );
   const { rows: kept } = await observer.query(
     'SELECT count(*)::int AS n FROM personal_data WHERE log = $1 AND subject = $2 AND data IS NOT NULL',
     [TENANT, SUBJECT],
   );
   expect(kept[0].n).toBe(ROWS);
-  expect((await expectCall(api.url, legal, 'GET', `/v1/deletion-requests/${id}`, 200)).status).toBe('running');
+  expect((await expectCall(api, legal, 'GET', `/v1/deletion-requests/${id}`, 200)).json.status).toBe('running');
 
   return { api, legal, investigator, id, observer };
 }
@@ -232,15 +199,17 @@ async function expectFinished(d: Deployment, s: Awaited<ReturnType<typeof killWo
   const done = await until(
     'the request to finish',
     async () => {
-      const request = await expectCall(s.api.url, s.legal, 'GET', `/v1/deletion-requests/${s.id}`, 200);
+      const request = (await expectCall(s.api, s.legal, 'GET', `/v1/deletion-requests/${s.id}`, 200)).json;
       return ['completed', 'partially_blocked', 'blocked', 'failed'].includes(request.status) ? request : undefined;
     },
-    2 * DEADLINE_MS,
+    { ...WAIT, timeoutMs: 2 * DEADLINE_MS },
   );
   expect(done).toMatchObject({ status: 'completed', erased: ROWS, blocked: 0 });
   // Its job is gone (removed on completion): nothing is left that could run it again.
-  await until('the request’s job to leave the queue', async () =>
-    (await queue.getJob(s.id)) === undefined ? true : undefined,
+  await until(
+    'the request’s job to leave the queue',
+    async () => ((await queue.getJob(s.id)) === undefined ? true : undefined),
+    WAIT,
   );
 
   const { rows: leaves } = await s.observer.query(
@@ -263,7 +232,7 @@ async function expectFinished(d: Deployment, s: Awaited<ReturnType<typeof killWo
     { subject: OTHER, n: 1, erased: 0 },
   ]);
 
-  const verified = await expectCall(s.api.url, s.investigator, 'POST', `/v1/logs/${TENANT}/verify`, 200);
+  const verified = (await expectCall(s.api, s.investigator, 'POST', `/v1/logs/${TENANT}/verify`, 200)).json;
   expect(verified).toMatchObject({ ok: true, problems: [] });
 }
 
@@ -298,14 +267,18 @@ describe('drill: a worker killed in the middle of an erasure', () => {
       d.queues.push(checker);
       await checker.startStalledCheckTimer();
       // BullMQ gives up: the job goes back to wait carrying its failure, for the next worker to record.
-      const givenUp = await until('BullMQ to give up on the stalled job', async () => {
-        const job = await queue.getJob(s.id);
-        return job?.deferredFailure ? job : undefined;
-      });
+      const givenUp = await until(
+        'BullMQ to give up on the stalled job',
+        async () => {
+          const job = await queue.getJob(s.id);
+          return job?.deferredFailure ? job : undefined;
+        },
+        WAIT,
+      );
       await checker.close();
       expect(givenUp.deferredFailure).toBe('job stalled more than allowable limit');
       // The row says running: no run of the processor saw the job. The reconciler must act.
-      expect((await expectCall(s.api.url, s.legal, 'GET', `/v1/deletion-requests/${s.id}`, 200)).status).toBe(
+      expect((await expectCall(s.api, s.legal, 'GET', `/v1/deletion-requests/${s.id}`, 200)).json.status).toBe(
         'running',
       );
       await d.start('worker', { AUDIT_DELETION_RECONCILE_MS: '500' });

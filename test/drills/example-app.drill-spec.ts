@@ -10,6 +10,7 @@ import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
 import { ROOT, installOffline, linkOwnDependencies, packPackages } from './support/packed-packages';
 import { ServiceProcess, freePort, legalPersonKey, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 /**
  * Drill (issue 20): examples/gpu-console, installed from the packed tarballs like any other project
@@ -25,16 +26,7 @@ type Json = Record<string, any>;
 const TENANT = 'acme';
 /** Generous: a loaded 2-core machine runs the service, the example app, PostgreSQL and Redis. */
 const DEADLINE_MS = 45_000;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, pauseMs = 100): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-}
+const WAIT = { timeoutMs: DEADLINE_MS, pauseMs: 100 };
 
 describe('drill: the example console app, installed from the packed packages, against the running service', () => {
   let work: string;
@@ -155,13 +147,17 @@ describe('drill: the example console app, installed from the packed packages, ag
     });
     app.stdout?.on('data', (b: Buffer) => (appOutput += b.toString()));
     app.stderr?.on('data', (b: Buffer) => (appOutput += b.toString()));
-    await until('the example app answers', async () => {
-      if (app.exitCode !== null) throw new Error(`the example app exited:\n${appOutput}`);
-      return fetch(`${appUrl}/audit/status`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    });
+    await until(
+      'the example app answers',
+      async () => {
+        if (app.exitCode !== null) throw new Error(`the example app exited:\n${appOutput}`);
+        return fetch(`${appUrl}/audit/status`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      WAIT,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -194,10 +190,14 @@ describe('drill: the example console app, installed from the packed packages, ag
       ['deployment.created', 'deployment', deployed.body.id],
     ];
 
-    const proven = await until('the outbox is empty and every receipt is proven', async () => {
-      const s = await status();
-      return s.outbox === 0 && s.receipts.acknowledged >= 4 && s.receipts.pending === 0 && s;
-    });
+    const proven = await until(
+      'the outbox is empty and every receipt is proven',
+      async () => {
+        const s = await status();
+        return s.outbox === 0 && s.receipts.acknowledged >= 4 && s.receipts.pending === 0 && s;
+      },
+      WAIT,
+    );
     expect(proven).toEqual({
       outbox: 0,
       deadLetters: 0,
@@ -212,16 +212,20 @@ describe('drill: the example console app, installed from the packed packages, ag
 
     // The service's search finds each action exactly once, as the app recorded it.
     for (const [type, targetType, target] of actions) {
-      const found = await until(`${type} is searchable`, async () => {
-        const res = await call(
-          service.url,
-          'GET',
-          `/v1/events?tenant=${TENANT}&type=${type}&target=${target}`,
-          keys.investigator,
-        );
-        expect(res.status).toBe(200);
-        return res.body.items.length > 0 && res.body.items;
-      });
+      const found = await until(
+        `${type} is searchable`,
+        async () => {
+          const res = await call(
+            service.url,
+            'GET',
+            `/v1/events?tenant=${TENANT}&type=${type}&target=${target}`,
+            keys.investigator,
+          );
+          expect(res.status).toBe(200);
+          return res.body.items.length > 0 && res.body.items;
+        },
+        WAIT,
+      );
       expect(found).toHaveLength(1);
       expect(found[0]).toMatchObject({
         type,
@@ -242,7 +246,7 @@ describe('drill: the example console app, installed from the packed packages, ag
     const refused = await console_('POST', '/api-keys', {}, 'u-free');
     expect(refused).toMatchObject({ status: 400, body: { message: expect.stringContaining('name') } });
     // The log exists (a hold needs a known tenant) once the relay has sent the keys' events.
-    await until('the outbox is empty', async () => (await status()).outbox === 0);
+    await until('the outbox is empty', async () => (await status()).outbox === 0, WAIT);
     const hold = await call(service.url, 'POST', '/v1/holds', keys.legal, {
       tenant: TENANT,
       matter: 'MATTER-1',
@@ -253,21 +257,29 @@ describe('drill: the example console app, installed from the packed packages, ag
     const held = await console_('POST', '/users/u-held/deletion');
     const free = await console_('POST', '/users/u-free/deletion');
     expect([held.status, free.status]).toEqual([202, 202]);
-    await until('the unheld deletion completed', async () => {
-      const job = await console_('GET', `/deletions/${free.body.jobId}`);
-      return job.body.state === 'completed';
-    });
-    const heldJob = await until('the held deletion settles', async () => {
-      const job = await console_('GET', `/deletions/${held.body.jobId}`);
-      return ['delayed', 'completed', 'failed'].includes(job.body.state) && job.body;
-    });
+    await until(
+      'the unheld deletion completed',
+      async () => {
+        const job = await console_('GET', `/deletions/${free.body.jobId}`);
+        return job.body.state === 'completed';
+      },
+      WAIT,
+    );
+    const heldJob = await until(
+      'the held deletion settles',
+      async () => {
+        const job = await console_('GET', `/deletions/${held.body.jobId}`);
+        return ['delayed', 'completed', 'failed'].includes(job.body.state) && job.body;
+      },
+      WAIT,
+    );
     expect(heldJob).toMatchObject({ state: 'delayed', progress: { heldBy: [hold.body.id] } });
 
     const owned = await consoleOwner.query(
       `SELECT owner, count(*)::int AS n FROM api_keys WHERE owner IN ('u-held', 'u-free') GROUP BY owner`,
     );
     expect(owned.rows).toEqual([{ owner: 'u-held', n: 1 }]);
-    await until('the outbox is empty', async () => (await status()).outbox === 0);
+    await until('the outbox is empty', async () => (await status()).outbox === 0, WAIT);
     const deleted = await entriesByTarget('admin.user.deleted');
     expect(Object.fromEntries(deleted)).toEqual({ 'u-free': 1 });
     // The refused request is recorded as a failure, with the error's class.
@@ -297,24 +309,24 @@ describe('drill: the example console app, installed from the packed packages, ag
       }),
     );
     try {
-      await until('some deployments are acknowledged', async () => acknowledged.length >= 20);
+      await until('some deployments are acknowledged', async () => acknowledged.length >= 20, WAIT);
       service.child.kill('SIGTERM');
       await service.exited;
       const atStop = acknowledged.length;
       // Down for a while: at least 3 s (the relay backs off meanwhile), and 40 more changes.
       await new Promise((r) => setTimeout(r, 3_000));
-      await until('deployments go on while the service is down', async () => acknowledged.length >= atStop + 40);
+      await until('deployments go on while the service is down', async () => acknowledged.length >= atStop + 40, WAIT);
       expect((await status()).outbox).toBeGreaterThan(0);
 
       service = await startServiceProcess(auditDb, { ...service.env }, { port: Number(new URL(service.url).port) });
       const atStart = acknowledged.length;
-      await until('deployments go on after the service is back', async () => acknowledged.length >= atStart + 20);
+      await until('deployments go on after the service is back', async () => acknowledged.length >= atStart + 20, WAIT);
     } finally {
       loading = false;
       await load;
     }
 
-    await until('the outbox is empty', async () => (await status()).outbox === 0);
+    await until('the outbox is empty', async () => (await status()).outbox === 0, WAIT);
     const committed = await consoleOwner.query(`SELECT id FROM deployments WHERE region = 'us-east'`);
     expect(committed.rows.map((r: { id: string }) => r.id).sort()).toEqual([...acknowledged].sort());
     const entries = await entriesByTarget('deployment.created');

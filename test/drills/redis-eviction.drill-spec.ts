@@ -4,6 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { ServiceProcess, freePort, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
+
+/** Up to 10 s for a warning to be logged. */
+const WAIT = { timeoutMs: 10_000, pauseMs: 100 };
 
 /** A redis-server of the drill's own, on a free port, with nothing persisted. */
 interface DrillRedis {
@@ -81,11 +85,6 @@ function warnings(service: ServiceProcess, setting: string): string[] {
     .map((l) => l.msg);
 }
 
-/** Waits (up to 10 s) for `check` to hold. */
-async function eventually(check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
-}
-
 describe('drill: Redis configured to evict keys', () => {
   let db: string;
   const redises: DrillRedis[] = [];
@@ -130,7 +129,7 @@ describe('drill: Redis configured to evict keys', () => {
     });
     expect(degraded.body.details.redis.message).toContain('maxmemory-policy=allkeys-lru');
 
-    await eventually(() => warnings(service, 'maxmemory-policy=allkeys-lru').length > 0);
+    await until('the allkeys-lru warning', () => warnings(service, 'maxmemory-policy=allkeys-lru').length > 0, WAIT);
     expect(warnings(service, 'maxmemory-policy=allkeys-lru')).toHaveLength(1);
 
     // The operator mends the setting: no restart needed.
@@ -164,7 +163,7 @@ describe('drill: Redis configured to evict keys', () => {
       status: 200,
       body: { status: 'degraded', details: { redis: { status: 'degraded', maxmemoryPolicy: 'volatile-lru' } } },
     });
-    await eventually(() => warnings(service, 'maxmemory-policy=volatile-lru').length > 0);
+    await until('the volatile-lru warning', () => warnings(service, 'maxmemory-policy=volatile-lru').length > 0, WAIT);
     expect(warnings(service, 'maxmemory-policy=volatile-lru')).toHaveLength(1);
   });
 });

@@ -4,9 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clearQueues } from '../support/redis-keys';
 import { testKeyEncryptionKey, testPersonalSearchKey, testSigningKey } from '../support/test-app';
-import { Client } from 'pg';
-import { assertTestDatabase, createTestDatabase, dropTestDatabase } from '../support/test-database';
-import { ServiceProcess, legalPersonKey, runCommandLine, startServiceProcess } from './support/service-process';
+import { createTestDatabase, dropTestDatabase } from '../support/test-database';
+import { copyDatabase } from './support/copy-database';
+import {
+  ServiceProcess,
+  call,
+  expectCall,
+  legalPersonKey,
+  runCommandLine,
+  startServiceProcess,
+} from './support/service-process';
+import { until } from './support/until';
 
 /**
  * A restore must not undo holds or erasures (docs/operations.md "Restoring a backup"). A copy of
@@ -23,58 +31,6 @@ const HELD = 'subject-held';
 const ERASED = 'subject-erased';
 const SECRET_OF_ERASED = 'erased-persons-phone-+4930123456';
 const DEADLINE_MS = Number(process.env.DRILL_DEADLINE_MS ?? 60_000);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function call(
-  service: ServiceProcess,
-  key: string,
-  method: string,
-  path: string,
-  body?: object,
-): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${service.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  // A checkpoint is text/plain; everything else JSON.
-  const json = (res.headers.get('content-type') ?? '').includes('json');
-  return { status: res.status, body: (json ? JSON.parse(text) : { text }) as Record<string, any> };
-}
-
-async function expectCall(
-  service: ServiceProcess,
-  key: string,
-  method: string,
-  path: string,
-  status: number,
-  body?: object,
-) {
-  const res = await call(service, key, method, path, body);
-  if (res.status !== status)
-    throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-/** A copy of `source` as a new test database (no one may be connected to `source`). */
-async function copyDatabase(source: string): Promise<string> {
-  assertTestDatabase(source);
-  const name = `audit_test_${randomBytes(6).toString('hex')}`;
-  const url = new URL(source);
-  const from = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from}`);
-  } finally {
-    await admin.end();
-  }
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 describe('drill: restoring an older copy of the database', () => {
   it('keeps the hold placed after the copy and the erasure done after it', async () => {
@@ -97,7 +53,8 @@ describe('drill: restoring an older copy of the database', () => {
     try {
       service = await startServiceProcess(original, env);
       const key = async (name: string, roles: string[]) =>
-        (await expectCall(service!, admin, 'POST', '/v1/keys', 201, { name, roles, tenants: [TENANT] })).key as string;
+        (await expectCall(service!, admin, 'POST', '/v1/keys', 201, { name, roles, tenants: [TENANT] })).json
+          .key as string;
       const emitter = await key('auth-service', ['emitter']);
       const investigator = await key('ivan', ['investigator']);
       const legal = await legalPersonKey(service, 'lena', [TENANT]);
@@ -123,37 +80,37 @@ describe('drill: restoring an older copy of the database', () => {
       databases.push(backup);
 
       service = await startServiceProcess(original, env);
-      const hold = await expectCall(service, legal, 'POST', '/v1/holds', 201, {
-        tenant: TENANT,
-        matter: 'MAT-RESTORE',
-        scope: { subjects: [HELD] },
-      });
-      const erasure = await expectCall(service, legal, 'POST', '/v1/deletion-requests', 202, {
-        kind: 'subject_erasure',
-        tenant: TENANT,
-        subject: ERASED,
-        reason: 'the person asked',
-      });
-      const deadline = Date.now() + DEADLINE_MS;
-      for (;;) {
-        const request = await expectCall(service, legal, 'GET', `/v1/deletion-requests/${erasure.id}`, 200);
-        if (request.status === 'completed') break;
-        if (Date.now() > deadline) throw new Error(`the erasure did not complete: ${JSON.stringify(request)}`);
-        await sleep(100);
-      }
+      const hold = (
+        await expectCall(service, legal, 'POST', '/v1/holds', 201, {
+          tenant: TENANT,
+          matter: 'MAT-RESTORE',
+          scope: { subjects: [HELD] },
+        })
+      ).json;
+      const erasure = (
+        await expectCall(service, legal, 'POST', '/v1/deletion-requests', 202, {
+          kind: 'subject_erasure',
+          tenant: TENANT,
+          subject: ERASED,
+          reason: 'the person asked',
+        })
+      ).json;
+      await until(
+        'the erasure to complete',
+        async () =>
+          (await expectCall(service!, legal, 'GET', `/v1/deletion-requests/${erasure.id}`, 200)).json.status ===
+          'completed',
+        { timeoutMs: DEADLINE_MS, pauseMs: 100 },
+      );
       // The hold and the erasure are in a signed, mirrored checkpoint (the interval is short in tests).
       await expectCall(service, investigator, 'POST', `/v1/logs/${TENANT}/checkpoint`, 200);
       await service.kill();
 
       // The restore: the old copy, the same mirror, no worker.
       service = await startServiceProcess(backup, { ...env, AUDIT_COMPONENTS: 'api' });
-      const search = await expectCall(
-        service,
-        investigator,
-        'GET',
-        `/v1/events?tenant=${TENANT}&subject=${ERASED}`,
-        200,
-      );
+      const search = (
+        await expectCall(service, investigator, 'GET', `/v1/events?tenant=${TENANT}&subject=${ERASED}`, 200)
+      ).json;
       expect(search.items).toHaveLength(1);
       expect(search.items[0].personal).toMatchObject({ subject: ERASED, erased: true });
       expect(JSON.stringify(search)).not.toContain(SECRET_OF_ERASED);
@@ -161,10 +118,10 @@ describe('drill: restoring an older copy of the database', () => {
       // whatever it answers, it holds none of the erased data.
       const read = await call(service, investigator, 'GET', `/v1/events/${search.items[0].id}`);
       expect([200, 503]).toContain(read.status);
-      expect(JSON.stringify(read.body)).not.toContain(SECRET_OF_ERASED);
+      expect(read.text).not.toContain(SECRET_OF_ERASED);
 
       // The hold is not in the restored database, but nothing can erase the held subject.
-      const holds = await expectCall(service, legal, 'GET', `/v1/holds?tenant=${TENANT}`, 200);
+      const holds = (await expectCall(service, legal, 'GET', `/v1/holds?tenant=${TENANT}`, 200)).json;
       expect(holds.items.map((h: { id: string }) => h.id)).not.toContain(hold.id);
       const refused = await call(service, legal, 'POST', '/v1/deletion-requests', {
         kind: 'subject_erasure',
@@ -173,8 +130,9 @@ describe('drill: restoring an older copy of the database', () => {
         reason: 'an attempt on the held subject after the restore',
       });
       expect(refused.status).toBe(503);
-      expect(refused.body.code).toBe('ledger_behind_mirror');
-      const held = await expectCall(service, investigator, 'GET', `/v1/events?tenant=${TENANT}&subject=${HELD}`, 200);
+      expect(refused.json.code).toBe('ledger_behind_mirror');
+      const held = (await expectCall(service, investigator, 'GET', `/v1/events?tenant=${TENANT}&subject=${HELD}`, 200))
+        .json;
       expect(held.items[0].personal.data).toEqual({ phone: 'kept' });
 
       // The operator accepts the restored history: the forgotten hold comes back from the journal.
@@ -186,15 +144,13 @@ describe('drill: restoring an older copy of the database', () => {
       ]);
       expect(acknowledged.code).toBe(0);
       expect(JSON.parse(acknowledged.out).placedAgain).toEqual([hold.id]);
-      const check = await expectCall(service, legal, 'POST', '/v1/holds/check', 200, { tenant: TENANT, subject: HELD });
+      const check = (
+        await expectCall(service, legal, 'POST', '/v1/holds/check', 200, { tenant: TENANT, subject: HELD })
+      ).json;
       expect(check).toMatchObject({ held: true, holds: [{ id: hold.id, matter: 'MAT-RESTORE' }] });
-      const again = await expectCall(
-        service,
-        investigator,
-        'GET',
-        `/v1/events?tenant=${TENANT}&subject=${ERASED}`,
-        200,
-      );
+      const again = (
+        await expectCall(service, investigator, 'GET', `/v1/events?tenant=${TENANT}&subject=${ERASED}`, 200)
+      ).json;
       expect(JSON.stringify(again)).not.toContain(SECRET_OF_ERASED);
     } finally {
       await service?.kill();

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Client } from 'pg';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
 import { ServiceProcess, freePort, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 /**
  * Issue 24, "shutdown with a deadline": a service sent SIGTERM while its database was being dropped
@@ -16,16 +17,10 @@ const DEADLINE_MS = 3_000;
 const MUST_EXIT_WITHIN_MS = 15_000;
 /** How long the drill waits before calling the process stuck (and SIGKILLing it). */
 const GIVE_UP_AFTER_MS = 25_000;
+/** How long the drill waits for what it sets up or expects to see. */
+const WAIT = { timeoutMs: 30_000, pauseMs: 50 };
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** SIGTERM, then how the process ended and after how long (null: still running when the drill gave up). */
 async function terminate(
@@ -96,10 +91,14 @@ async function startRedis(): Promise<{ url: string; child: ChildProcess; stop():
     await exited;
   };
   try {
-    await until('redis-server to accept connections', () => {
-      if (child.exitCode !== null) throw new Error(`redis-server exited:\n${output}`);
-      return /Ready to accept connections/.test(output);
-    });
+    await until(
+      'redis-server to accept connections',
+      () => {
+        if (child.exitCode !== null) throw new Error(`redis-server exited:\n${output}`);
+        return /Ready to accept connections/.test(output);
+      },
+      WAIT,
+    );
   } catch (e) {
     await stop();
     throw e;
@@ -158,7 +157,11 @@ describe('drill: SIGTERM ends the process within AUDIT_SHUTDOWN_DEADLINE_MS', ()
   async function start(env: Record<string, string> = {}): Promise<{ s: ServiceProcess; key: string }> {
     const s = await startServiceProcess(db, { AUDIT_SHUTDOWN_DEADLINE_MS: String(DEADLINE_MS), ...env });
     service = s;
-    await until('the service to answer /health with 200', async () => (await fetch(`${s.url}/health`)).status === 200);
+    await until(
+      'the service to answer /health with 200',
+      async () => (await fetch(`${s.url}/health`)).status === 200,
+      WAIT,
+    );
     const key = await emitterKey(s);
     expect((await append(s, key, 'u1')).status).toBe(201);
     return { s, key };
@@ -188,16 +191,20 @@ describe('drill: SIGTERM ends the process within AUDIT_SHUTDOWN_DEADLINE_MS', ()
     await control.query('BEGIN');
     await control.query("SELECT * FROM logs WHERE log = 'acme' FOR UPDATE");
     void append(s, key, 'u2').catch(() => undefined);
-    await until('an append of the service to wait on the lock', async () => {
-      // `control` is inside its transaction, where pg_stat_activity is read once and then kept:
-      // without clearing that snapshot it would never see a wait that began after the first read.
-      await control.query('SELECT pg_stat_clear_snapshot()');
-      const { rows } = await control.query(
-        "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-        [name],
-      );
-      return rows.length > 0;
-    });
+    await until(
+      'an append of the service to wait on the lock',
+      async () => {
+        // `control` is inside its transaction, where pg_stat_activity is read once and then kept:
+        // without clearing that snapshot it would never see a wait that began after the first read.
+        await control.query('SELECT pg_stat_clear_snapshot()');
+        const { rows } = await control.query(
+          "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+          [name],
+        );
+        return rows.length > 0;
+      },
+      WAIT,
+    );
     return control;
   }
 
@@ -248,7 +255,7 @@ describe('drill: SIGTERM ends the process within AUDIT_SHUTDOWN_DEADLINE_MS', ()
     const control = await serverControl();
     const started = Date.now();
     s.child.kill('SIGTERM');
-    await until('the service to start closing', () => /SIGTERM: closing/.test(s.output()));
+    await until('the service to start closing', () => /SIGTERM: closing/.test(s.output()), WAIT);
     await control.query(`DROP DATABASE "${name}" WITH (FORCE)`);
     const ended = await Promise.race([
       s.exited.then((e) => ({ ...e, ms: Date.now() - started })),

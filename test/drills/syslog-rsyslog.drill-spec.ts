@@ -2,7 +2,8 @@ import { AddressInfo, Socket, connect, createServer } from 'node:net';
 import { clearQueues } from '../support/redis-keys';
 import { createTestDatabase, dropTestDatabase } from '../support/test-database';
 import { RsyslogReceiver, ReceivedSyslog, startRsyslog } from './support/rsyslog';
-import { ServiceProcess, startServiceProcess } from './support/service-process';
+import { ServiceProcess, callOk, startServiceProcess } from './support/service-process';
+import { until } from './support/until';
 
 const DELIVERY = {
   AUDIT_SINK_POLL_MS: '50',
@@ -12,14 +13,8 @@ const DELIVERY = {
   // The outage must not put the sink in error: it is to resume on its own.
   AUDIT_SINK_MAX_FAILURES: '100000',
 };
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** How long the drill waits for what it expects to see. */
+const WAIT = { timeoutMs: 60_000, pauseMs: 100 };
 
 /**
  * A link to imrelp on `port` that, while `swallowing`, lets each new session's first frame (the
@@ -110,21 +105,9 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
     });
     const running = service;
     const admin = running.env.AUDIT_BOOTSTRAP_ADMIN_KEY;
-    const call = async (method: string, path: string, key: string, body?: unknown) => {
-      const res = await fetch(`${running.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-      return JSON.parse(text) as Record<string, any>;
-    };
-    const emitter = (await call('POST', '/v1/keys', admin, { name: 'app', roles: ['emitter'], tenants: ['*'] }))
-      .key as string;
+    const emitter = (
+      await callOk(running, admin, 'POST', '/v1/keys', { name: 'app', roles: ['emitter'], tenants: ['*'] })
+    ).key as string;
     const counts: Record<string, number> = { acme: 0, globex: 0, initech: 0 };
     const append = async (tenant: string, n: number) => {
       const events = Array.from({ length: n }, (_, i) => ({
@@ -132,13 +115,13 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
         type: 'auth.login.succeeded',
         actor: { type: 'user', id: `u${counts[tenant] + i}` },
       }));
-      await call('POST', '/v1/events/batch', emitter, { events });
+      await callOk(running, emitter, 'POST', '/v1/events/batch', { events });
       counts[tenant] += n;
     };
     await append('acme', 20);
     await append('globex', 9);
     await append('initech', 4);
-    const sink = await call('POST', '/v1/sinks', admin, {
+    const sink = await callOk(running, admin, 'POST', '/v1/sinks', {
       name: 'rsyslog',
       kind: 'syslog',
       url,
@@ -153,7 +136,7 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
           .map((m) => m.index),
       ).size;
     const allArrived = () => arrived('acme') === counts.acme && arrived('globex') === counts.globex;
-    const state = () => call('GET', `/v1/sinks/${sink.id}`, admin);
+    const state = () => callOk(running, admin, 'GET', `/v1/sinks/${sink.id}`);
     const caughtUp = async () => (await state()).positions.every((p: { lag: number }) => p.lag === 0);
     /** No index below the sink's position in a log is missing from what rsyslog wrote (`expect`s it). */
     const nothingAcknowledgedMissing = async () => {
@@ -172,7 +155,7 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
     const rsyslog = await startRsyslog({ tls: transport === 'tls' });
     receivers.push(rsyslog);
     const { counts, append, allArrived, state, caughtUp } = await streamTo(rsyslog);
-    await until('the first entries at rsyslog', allArrived);
+    await until('the first entries at rsyslog', allArrived, WAIT);
 
     // rsyslog goes away; entries keep coming; the sink fails and says so.
     await rsyslog.stop();
@@ -180,19 +163,19 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
     await append('acme', 15);
     await append('globex', 6);
     await append('initech', 3);
-    await until('a recorded failure', async () => (await state()).failures > 0);
+    await until('a recorded failure', async () => (await state()).failures > 0, WAIT);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const failing = await state();
     expect(failing.status).toBe('active');
     expect(failing.lastError).not.toBeNull();
 
     await rsyslog.start();
-    await until('every entry at rsyslog', allArrived);
+    await until('every entry at rsyslog', allArrived, WAIT);
     const received = rsyslog.received();
     expectComplete(received, 'acme', counts.acme, before.acme);
     expectComplete(received, 'globex', counts.globex, before.globex);
     expect(received.filter((m) => m.log !== 'acme' && m.log !== 'globex')).toEqual([]);
-    await until('positions at the end', caughtUp);
+    await until('positions at the end', caughtUp, WAIT);
     expect(await state()).toMatchObject({ status: 'active', failures: 0, lastError: null });
   });
 
@@ -214,31 +197,31 @@ describe('drill: syslog and RELP delivery to rsyslog across a receiver outage', 
       { AUDIT_SINK_TIMEOUT_MS: '1000' },
       link.url,
     );
-    await until('the first entries at rsyslog', allArrived);
-    await until('positions at the end', caughtUp);
+    await until('the first entries at rsyslog', allArrived, WAIT);
+    await until('positions at the end', caughtUp, WAIT);
 
     link.swallow(true);
     await append('acme', 15);
     await append('globex', 6);
     await append('initech', 3);
     // A correct sink fails here; one that counted written messages as delivered moves on.
-    await until('the swallowed entries tried', async () => (await state()).failures > 1 || (await caughtUp()));
+    await until('the swallowed entries tried', async () => (await state()).failures > 1 || (await caughtUp()), WAIT);
     await nothingAcknowledgedMissing();
 
     link.swallow(false);
     rsyslog.freeze();
     const failures = (await state()).failures as number;
-    await until('a failure against a frozen rsyslog', async () => (await state()).failures > failures);
+    await until('a failure against a frozen rsyslog', async () => (await state()).failures > failures, WAIT);
     await rsyslog.kill();
     await nothingAcknowledgedMissing();
 
     await rsyslog.start();
-    await until('every entry at rsyslog', allArrived);
+    await until('every entry at rsyslog', allArrived, WAIT);
     const received = rsyslog.received();
     expectComplete(received, 'acme', counts.acme, 0);
     expectComplete(received, 'globex', counts.globex, 0);
     expect(received.filter((m) => m.log !== 'acme' && m.log !== 'globex')).toEqual([]);
-    await until('positions at the end', caughtUp);
+    await until('positions at the end', caughtUp, WAIT);
     expect(await state()).toMatchObject({ status: 'active', failures: 0, lastError: null });
   });
 });

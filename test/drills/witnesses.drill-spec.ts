@@ -10,11 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { clearQueues } from '../support/redis-keys';
 import { testKeyEncryptionKey, testPersonalSearchKey } from '../support/test-app';
-import { assertTestDatabase, createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
-import { ServiceProcess, freePort, runCommandLine, startServiceProcess } from './support/service-process';
+import { createTestDatabase, dropTestDatabase, superuserClient } from '../support/test-database';
+import { copyDatabase } from './support/copy-database';
+import {
+  ServiceProcess,
+  call,
+  expectCall,
+  freePort,
+  runCommandLine,
+  startServiceProcess,
+} from './support/service-process';
+import { until } from './support/until';
 
 /**
  * Witnesses as separate processes on loopback (docs/operations.md "Running a witness",
@@ -31,78 +39,10 @@ import { ServiceProcess, freePort, runCommandLine, startServiceProcess } from '.
 
 const TENANT = 'acme';
 const DEADLINE_MS = Number(process.env.DRILL_DEADLINE_MS ?? 30_000);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const WAIT = { timeoutMs: DEADLINE_MS, pauseMs: 200 };
 const seed = () => randomBytes(32);
 const noteText = (note: string) => note.slice(0, note.indexOf('\n\n') + 1);
 const sizeOf = (note: string) => parseCheckpoint(noteText(note)).size;
-
-async function call(
-  service: ServiceProcess,
-  key: string,
-  method: string,
-  path: string,
-  body?: object,
-): Promise<{ status: number; headers: Headers; text: string; json: Record<string, any> }> {
-  const res = await fetch(`${service.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  const json = (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : {};
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-async function expectCall(
-  service: ServiceProcess,
-  key: string,
-  method: string,
-  path: string,
-  status: number,
-  body?: object,
-) {
-  const res = await call(service, key, method, path, body);
-  if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.text}`);
-  return res;
-}
-
-/** Polls `probe` until it returns a value, or fails with `what` after the deadline. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-/** A copy of `source` as a new test database (no one may be connected to `source`). */
-async function copyDatabase(source: string): Promise<string> {
-  assertTestDatabase(source);
-  const name = `audit_test_${randomBytes(6).toString('hex')}`;
-  const url = new URL(source);
-  const from = url.pathname.slice(1);
-  url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    // The killed process's connections may take a moment to end on the server side.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from}`);
-        break;
-      } catch (error) {
-        if (attempt > 50 || !/being accessed by other users/.test((error as Error).message)) throw error;
-        await sleep(100);
-      }
-    }
-  } finally {
-    await admin.end();
-  }
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 async function query(db: string, sql: string, params: unknown[] = []): Promise<Record<string, any>[]> {
   const client = await superuserClient(db);
@@ -231,10 +171,14 @@ describe('drill: witnesses in their own processes', () => {
         ).json;
       /** The checkpoint `?quorum=1` serves once it covers `minSize`. */
       const quorumCheckpoint = (service: ServiceProcess, investigator: string, minSize: number) =>
-        until(`a quorum checkpoint of size ${minSize} on ${service.url}`, async () => {
-          const res = await call(service, investigator, 'GET', `/v1/logs/${TENANT}/checkpoint?quorum=1`);
-          return res.status === 200 && sizeOf(res.text) >= minSize ? res.text : undefined;
-        });
+        until(
+          `a quorum checkpoint of size ${minSize} on ${service.url}`,
+          async () => {
+            const res = await call(service, investigator, 'GET', `/v1/logs/${TENANT}/checkpoint?quorum=1`);
+            return res.status === 200 && sizeOf(res.text) >= minSize ? res.text : undefined;
+          },
+          WAIT,
+        );
 
       // Everyone up: a first witnessed checkpoint of A, taken as the backup's point.
       await append(a, keysA.emitter, 'before-backup', 3);
@@ -318,24 +262,36 @@ describe('drill: witnesses in their own processes', () => {
         type: 'auth.login.succeeded',
         actor: { type: 'user', id: `forked-${i}` },
       }));
-      await until('appends to resume after the acknowledgement', async () => {
-        const res = await call(a, keysA.emitter, 'POST', '/v1/events/batch', { events: fork });
-        if (res.status === 201) return true;
-        expect(res.json.code).toBe('ledger_behind_mirror');
-        return undefined;
-      });
-      const forked = await until('the forked checkpoint', async () => {
-        const res = await call(a, keysA.investigator, 'GET', `/v1/logs/${TENANT}/checkpoint`);
-        return res.status === 200 && sizeOf(res.text) > cosignedSize ? res.text : undefined;
-      });
-      const refusals = await until('both witnesses to refuse the fork', async () => {
-        const rows = await query(
-          backup,
-          'SELECT witness_key, last_status, last_error FROM witness_submissions WHERE log = $1 AND witness_key = ANY($2)',
-          [TENANT, [wit.b.verifierKey, wit.w.verifierKey]],
-        );
-        return rows.length === 2 && rows.every((row) => row.last_status === 422) ? rows : undefined;
-      });
+      await until(
+        'appends to resume after the acknowledgement',
+        async () => {
+          const res = await call(a, keysA.emitter, 'POST', '/v1/events/batch', { events: fork });
+          if (res.status === 201) return true;
+          expect(res.json.code).toBe('ledger_behind_mirror');
+          return undefined;
+        },
+        WAIT,
+      );
+      const forked = await until(
+        'the forked checkpoint',
+        async () => {
+          const res = await call(a, keysA.investigator, 'GET', `/v1/logs/${TENANT}/checkpoint`);
+          return res.status === 200 && sizeOf(res.text) > cosignedSize ? res.text : undefined;
+        },
+        WAIT,
+      );
+      const refusals = await until(
+        'both witnesses to refuse the fork',
+        async () => {
+          const rows = await query(
+            backup,
+            'SELECT witness_key, last_status, last_error FROM witness_submissions WHERE log = $1 AND witness_key = ANY($2)',
+            [TENANT, [wit.b.verifierKey, wit.w.verifierKey]],
+          );
+          return rows.length === 2 && rows.every((row) => row.last_status === 422) ? rows : undefined;
+        },
+        WAIT,
+      );
       for (const row of refusals) expect(row.last_error).toBe('the witness answered 422');
 
       // Nothing new is cosigned: the quorum checkpoint is not the forked one, and no cosignature

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 export interface PrivateCluster {
   /** The data directory (table files under base/, WAL under pg_wal/). */
   readonly dataDir: string;
+  readonly port: number;
   /** `postgres://postgres@127.0.0.1:<port>` */
   readonly server: string;
   stop(): void;
@@ -40,13 +41,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates and starts the cluster; throws, saying why, when it cannot (never skips). */
-export async function startPrivateCluster(): Promise<PrivateCluster> {
-  const bin = binDir();
-  const root = mkdtempSync(join(tmpdir(), 'audit-cluster-'));
-  const dataDir = join(root, 'data');
+/** Runs a PostgreSQL program of `bin`, as the `postgres` user when this process is root. */
+function runner(bin: string): (command: string, args: string[]) => Buffer {
   const asRoot = process.getuid?.() === 0;
-  const run = (command: string, args: string[]) => {
+  return (command, args) => {
     const full = join(bin, command);
     try {
       return asRoot
@@ -60,14 +58,22 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       );
     }
   };
-  if (asRoot) {
+}
+
+/** A temporary directory the server's user owns, mode 0700 (PostgreSQL refuses a data directory others can read). */
+function clusterRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'audit-cluster-'));
+  if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     chownSync(root, uid, gid);
   }
   chmodSync(root, 0o700);
-  const port = await freePort();
-  run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  return root;
+}
+
+/** Starts the server of `dataDir` on `port` (loopback only) and returns the cluster. */
+function started(run: ReturnType<typeof runner>, root: string, dataDir: string, port: number): PrivateCluster {
   run('pg_ctl', [
     '-D',
     dataDir,
@@ -82,6 +88,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   ]);
   return {
     dataDir,
+    port,
     server: `postgres://postgres@127.0.0.1:${port}`,
     stop() {
       try {
@@ -91,4 +98,44 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       }
     },
   };
+}
+
+/** Creates and starts the cluster; throws, saying why, when it cannot (never skips). */
+export async function startPrivateCluster(): Promise<PrivateCluster> {
+  const run = runner(binDir());
+  const root = clusterRoot();
+  const dataDir = join(root, 'data');
+  const port = await freePort();
+  // initdb's trust authentication covers replication connections from the loopback too, and
+  // PostgreSQL's defaults (wal_level=replica, max_wal_senders=10) let a standby stream from it.
+  run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  return started(run, root, dataDir, port);
+}
+
+/**
+ * A streaming-replication standby of `primary` (pg_basebackup -R: a copy that keeps replaying the
+ * primary's WAL, read-only), on a port of its own. Stop it before its primary.
+ */
+export async function startPrivateStandby(primary: PrivateCluster): Promise<PrivateCluster> {
+  const run = runner(binDir());
+  const root = clusterRoot();
+  const dataDir = join(root, 'data');
+  const port = await freePort();
+  run('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(primary.port),
+    '-U',
+    'postgres',
+    '-D',
+    dataDir,
+    '-R',
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '--no-sync',
+  ]);
+  return started(run, root, dataDir, port);
 }

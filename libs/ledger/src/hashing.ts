@@ -12,6 +12,9 @@ export const EMPTY_ROOT: Buffer = sha256(new Uint8Array(0));
 // Scratch buffers reused across calls: one allocation per process instead of one per hash.
 // Node runs JavaScript on one thread, and nothing below yields, so they are never shared.
 const leafScratch = Buffer.alloc(1 + MAX_LEAF_BYTES);
+// Views of leafScratch by length, made once each: a view per hash was an allocation per leaf.
+// Leaves of a log have few distinct lengths, and there are at most 1 + MAX_LEAF_BYTES of them.
+const leafViews: (Buffer | undefined)[] = new Array<Buffer | undefined>(2 + MAX_LEAF_BYTES).fill(undefined);
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE);
 nodeScratch[0] = 0x01;
 
@@ -30,7 +33,8 @@ export function leafHash(leaf: Uint8Array): Buffer {
   }
   leafScratch[0] = 0x00;
   leafScratch.set(leaf, 1);
-  return sha256(leafScratch.subarray(0, 1 + leaf.length));
+  const n = 1 + leaf.length;
+  return sha256(leafViews[n] ?? (leafViews[n] = leafScratch.subarray(0, n)));
 }
 
 /**

@@ -87,10 +87,15 @@ function keyIs(b: Buffer, start: number, end: number, key: string): boolean {
 
 /**
  * Scans the top-level members of a canonical leaf. Returns null when the bytes are not a JSON
- * object this scanner can follow; members it does not find are left at -1.
+ * object this scanner can follow; members it does not find are left at -1. The result is written
+ * into `out` when given (a verifier passes one object for every leaf: no allocation per leaf).
  */
-export function scanLeaf(b: Buffer): ScannedLeaf | null {
-  const out: ScannedLeaf = { version: -1, index: -1, logStart: -1, logEnd: -1, prevStart: -1, prevEnd: -1 };
+export function scanLeaf(b: Buffer, out?: ScannedLeaf): ScannedLeaf | null {
+  if (out === undefined) {
+    out = { version: -1, index: -1, logStart: -1, logEnd: -1, prevStart: -1, prevEnd: -1 };
+  } else {
+    out.version = out.index = out.logStart = out.logEnd = out.prevStart = out.prevEnd = -1;
+  }
   if (b.length < 2 || b[0] !== OPEN_BRACE) return null;
   let p = 1;
   if (b[p] === CLOSE_BRACE) return p + 1 === b.length ? out : null;

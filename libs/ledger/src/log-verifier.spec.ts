@@ -87,6 +87,24 @@ describe('verifyLog', () => {
     expect(genesisReport.problems).toEqual([expect.objectContaining({ index: 0, code: 'broken_chain' })]);
   });
 
+  it('finds a member missing from a leaf that follows good ones (nothing carried over from the leaf before)', () => {
+    const cases: [string, string][] = [
+      ['v', 'wrong_version'],
+      ['index', 'wrong_index'],
+      ['log', 'wrong_log'],
+      ['prev', 'broken_chain'],
+    ];
+    for (const [member, code] of cases) {
+      const leaves = sample.leaves.slice(0, 6);
+      const parsed = JSON.parse(leaves[5].toString('utf8')) as Record<string, unknown>;
+      delete parsed[member];
+      leaves[5] = Buffer.from(JSON.stringify(parsed));
+      const v = new LogVerifier(options([]));
+      for (const leaf of leaves) v.push(leaf);
+      expect(v.finish().problems.map((p) => [p.index, p.code])).toEqual([[5, code]]);
+    }
+  });
+
   it('rejects checkpoints with a bad signature, another key or another origin', async () => {
     const other = sampleKey('audit.example/other');
     const forged = sample.checkpoint(300).replace(/— (\S+) (\S+)\n$/, (_m, name: string, sig: string) => {

@@ -1,6 +1,6 @@
 import { GENESIS_PREV, LEAF_FORMAT_VERSION } from './entry';
 import { EMPTY_ROOT, HASH_SIZE, MAX_LEAF_BYTES, leafHash } from './hashing';
-import { scanLeaf } from './leaf-scanner';
+import { ScannedLeaf, scanLeaf } from './leaf-scanner';
 import { StoredNode } from './merkle/node-id';
 import { TreeBuilder } from './merkle/tree-builder';
 import { Checkpoint, NoteVerifier, openCheckpoint } from './note';
@@ -78,6 +78,15 @@ export class LogVerifier {
   private readonly expectedPrev: Buffer = Buffer.from(GENESIS_PREV, 'latin1');
   private finished = false;
   private readonly completed: StoredNode[] = [];
+  // Filled in place by scanLeaf for every leaf.
+  private readonly scanned: ScannedLeaf = {
+    version: -1,
+    index: -1,
+    logStart: -1,
+    logEnd: -1,
+    prevStart: -1,
+    prevEnd: -1,
+  };
 
   constructor(private readonly options: LogVerifierOptions) {
     this.logName = Buffer.from(options.log, 'utf8');
@@ -110,7 +119,7 @@ export class LogVerifier {
       this.tree.append(EMPTY_ROOT);
       return;
     }
-    const scan = scanLeaf(bytes);
+    const scan = scanLeaf(bytes, this.scanned);
     if (scan === null) {
       this.report({ index, code: 'malformed_leaf', message: 'leaf is not a canonical JSON object' });
     } else {

@@ -49,6 +49,7 @@ export class EventsController {
         { path: '/headers/idempotency-key', message: 'a batch takes an idempotencyKey per event instead' },
       ]);
     }
-    return { results: await this.commands.execute(new AppendEvents(prepareBatch(body, principal, this.personalData))) };
+    const events = await prepareBatch(body, principal, this.personalData);
+    return { results: await this.commands.execute(new AppendEvents(events)) };
   }
 }

@@ -83,6 +83,33 @@ describe('loadConfig', () => {
     ).toThrow(/AUDIT_KEY_ENCRYPTION_KEYS_PREVIOUS must be base64 of 32 bytes each/);
   });
 
+  it('reads from a standby only when DATABASE_REPLICA_URL names one of the same database', () => {
+    expect(loadConfig({})).toMatchObject({ databaseReplicaUrl: undefined, replicaMaxWaitMs: 250 });
+    expect(
+      loadConfig({
+        DATABASE_URL: 'postgres://a@primary:5432/audit',
+        DATABASE_REPLICA_URL: 'postgres://a@standby:5432/audit',
+        AUDIT_REPLICA_MAX_WAIT_MS: '0',
+      }),
+    ).toMatchObject({ databaseReplicaUrl: 'postgres://a@standby:5432/audit', replicaMaxWaitMs: 0 });
+    expect.assertions(4);
+    try {
+      loadConfig({
+        DATABASE_URL: 'postgres://a@primary:5432/audit',
+        DATABASE_REPLICA_URL: 'postgres://a@standby:5432/other',
+        AUDIT_REPLICA_MAX_WAIT_MS: '60000',
+      });
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual([
+        'DATABASE_REPLICA_URL must name the same database as DATABASE_URL (a streaming-replication standby of it)',
+        'AUDIT_REPLICA_MAX_WAIT_MS must be an integer from 0 to 10000',
+      ]);
+    }
+    expect(() => loadConfig({ DATABASE_REPLICA_URL: 'http://standby/audit_trail' })).toThrow(
+      'DATABASE_REPLICA_URL must be a postgres: or postgresql: URL',
+    );
+  });
+
   it('reads the shutdown deadline, 30 s by default', () => {
     expect(loadConfig({}).shutdownDeadlineMs).toBe(30_000);
     expect(loadConfig({ AUDIT_SHUTDOWN_DEADLINE_MS: '3000' }).shutdownDeadlineMs).toBe(3000);
@@ -145,6 +172,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUDIT_RETENTION_PURGE_CRON: 'daily' })).toThrow(/AUDIT_RETENTION_PURGE_CRON/);
     expect(loadConfig({ AUDIT_READ_RECORDS: 'logs.tile=off' }).readRecords.get('logs.tile')).toBe(0);
     expect(() => loadConfig({ AUDIT_READ_RECORDS: 'logs.everything=on' })).toThrow(/AUDIT_READ_RECORDS/);
+  });
+
+  it('reads how long the purge and a verification pause between batches (percent of the batch)', () => {
+    expect(loadConfig({})).toMatchObject({ purgePausePercent: 100, verifyPausePercent: 0 });
+    expect(loadConfig({ AUDIT_PURGE_PAUSE_PERCENT: '0', AUDIT_VERIFY_PAUSE_PERCENT: '300' })).toMatchObject({
+      purgePausePercent: 0,
+      verifyPausePercent: 300,
+    });
+    expect(() => loadConfig({ AUDIT_VERIFY_PAUSE_PERCENT: '-1' })).toThrow(/AUDIT_VERIFY_PAUSE_PERCENT/);
+    expect(() => loadConfig({ AUDIT_PURGE_PAUSE_PERCENT: 'half' })).toThrow(/AUDIT_PURGE_PAUSE_PERCENT/);
   });
 
   it('refuses a hold release by fewer than two persons (HOLD_RELEASE_APPROVALS below 2)', () => {

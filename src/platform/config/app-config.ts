@@ -68,6 +68,14 @@ export interface AppConfig {
   readonly databaseUrl: string;
   /** When set, queries run over this login of the runtime role instead of SET ROLE on the owner's. */
   readonly runtimeDatabaseUrl?: string;
+  /**
+   * A streaming-replication standby of DATABASE_URL that investigation reads (search, event reads,
+   * exports, proofs, tiles) may be served from when it has replayed what they need
+   * (`DATABASE_REPLICA_URL`; docs/architecture.md "Read replicas"). Unset: every read on the primary.
+   */
+  readonly databaseReplicaUrl?: string;
+  /** How long a read waits for the standby to replay what it needs before the primary answers it. */
+  readonly replicaMaxWaitMs: number;
   readonly redisUrl: string;
   readonly bootstrapAdminKey?: string;
   /** The checkpoint signing key (a secret); when set, `signingKeyFile` is neither read nor written. */
@@ -106,6 +114,14 @@ export interface AppConfig {
   readonly deletionReconcileMs: number;
   /** When the retention purge runs: a cron pattern (UTC). */
   readonly retentionPurgeCron: string;
+  /**
+   * Long work paced beside the appends (docs/operations.md "Long work beside appends"): after each
+   * batch of a purge, and each page of a full verification, the work pauses this percentage of the
+   * time that batch or page took. 0: back to back (fastest, appends wait longest); 100: at most half
+   * the time. Defaults: 100 for the purge, 200 for a verification.
+   */
+  readonly purgePausePercent: number;
+  readonly verifyPausePercent: number;
   readonly checkpointDir: string;
   readonly checkpointIntervalMs: number;
   readonly components: ReadonlySet<Component>;
@@ -302,6 +318,27 @@ function personalData(env: Env, problems: string[]): PersonalDataSetting {
 }
 
 /**
+ * A physical standby holds every database of its primary: DATABASE_REPLICA_URL naming another
+ * database than DATABASE_URL is a mistake (reads would find other data, or none).
+ */
+function replicaOfSameDatabase(env: Env, problems: string[]): void {
+  if (!env.DATABASE_REPLICA_URL) return;
+  const name = (raw: string) => {
+    try {
+      return decodeURIComponent(new URL(raw).pathname.replace(/^\//, ''));
+    } catch {
+      return null;
+    }
+  };
+  const replica = name(env.DATABASE_REPLICA_URL);
+  const primary = name(env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/audit_trail');
+  if (replica !== null && primary !== null && replica !== primary)
+    problems.push(
+      'DATABASE_REPLICA_URL must name the same database as DATABASE_URL (a streaming-replication standby of it)',
+    );
+}
+
+/**
  * Reads and validates the configuration. Names every bad variable in one ConfigError; secrets
  * are never echoed. Nothing else in the service reads process.env.
  */
@@ -370,6 +407,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (webhookSecret !== undefined && webhookSecret.length < 32)
     problems.push('AUDIT_WEBHOOK_SECRET must be at least 32 characters');
   const webhookBackoffMs = integer(env, 'AUDIT_WEBHOOK_BACKOFF_MS', 2000, 1, 3_600_000, problems);
+  replicaOfSameDatabase(env, problems);
 
   const config: AppConfig = {
     port: integer(env, 'PORT', 3000, 0, 65535, problems),
@@ -381,6 +419,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       problems,
     ) as string,
     runtimeDatabaseUrl: url(env, 'DATABASE_RUNTIME_URL', undefined, ['postgres:', 'postgresql:'], problems),
+    databaseReplicaUrl: url(env, 'DATABASE_REPLICA_URL', undefined, ['postgres:', 'postgresql:'], problems),
+    replicaMaxWaitMs: integer(env, 'AUDIT_REPLICA_MAX_WAIT_MS', 250, 0, 10_000, problems),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'], problems) as string,
     bootstrapAdminKey,
     signingKey,
@@ -395,6 +435,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     holdReleaseApprovalTtlHours: integer(env, 'HOLD_RELEASE_APPROVAL_TTL_HOURS', 72, 1, 24 * 90, problems),
     deletionReconcileMs: integer(env, 'AUDIT_DELETION_RECONCILE_MS', 60_000, 100, 3_600_000, problems),
     retentionPurgeCron: cron(env, 'AUDIT_RETENTION_PURGE_CRON', '0 3 * * *', problems),
+    purgePausePercent: integer(env, 'AUDIT_PURGE_PAUSE_PERCENT', 100, 0, 1000, problems),
+    verifyPausePercent: integer(env, 'AUDIT_VERIFY_PAUSE_PERCENT', 0, 0, 1000, problems),
     checkpointDir,
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,

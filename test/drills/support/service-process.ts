@@ -107,20 +107,72 @@ export function runCommandLine(
   return new Promise((ok) => child.once('exit', (code) => ok({ code, out, err })));
 }
 
-async function call(service: ServiceProcess, key: string, method: string, path: string, body?: object) {
+/** A service's answer to one call. */
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The body parsed when it is JSON (a checkpoint is text/plain), else `{}`. */
+  readonly json: Record<string, any>;
+}
+
+/**
+ * One HTTP call to `service` with the bearer `key`; `body`, when given, sent as JSON. Any status
+ * is an answer: the drill checks it.
+ */
+export async function call(
+  service: Pick<ServiceProcess, 'url'>,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Answer> {
   const res = await fetch(`${service.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: options.signal,
   });
-  const answer = (await res.json()) as Record<string, any>;
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(answer)}`);
-  return answer;
+  const text = await res.text();
+  const json = text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : {};
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** `call`, failing unless the service answers `status`. */
+export async function expectCall(
+  service: Pick<ServiceProcess, 'url'>,
+  key: string,
+  method: string,
+  path: string,
+  status: number,
+  body?: unknown,
+): Promise<Answer> {
+  const res = await call(service, key, method, path, body);
+  if (res.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${res.text}`);
+  return res;
+}
+
+/** `call` for setting things up: fails unless the service answers 2xx; its JSON body. */
+export async function callOk(
+  service: Pick<ServiceProcess, 'url'>,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, any>> {
+  const res = await call(service, key, method, path, body);
+  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} answered ${res.status}: ${res.text}`);
+  return res.json;
 }
 
 /** A key rotated by itself: only its holder has seen the new secret. */
 async function rotatedByItself(service: ServiceProcess, id: string, key: string): Promise<string> {
-  return (await call(service, key, 'POST', `/v1/keys/${id}/rotate`)).key as string;
+  return (await callOk(service, key, 'POST', `/v1/keys/${id}/rotate`)).key as string;
 }
 
 // One first legal person per deployment (its admin key names it).
@@ -151,13 +203,18 @@ export async function legalPersonKey(service: ServiceProcess, name: string, tena
     firstLegal.set(admin, approver);
   }
   const approverKey = await approver;
-  const person = await call(service, admin, 'POST', '/v1/principals', {
+  const person = await callOk(service, admin, 'POST', '/v1/principals', {
     name,
     kind: 'person',
     email: `${name}@example.test`,
   });
-  const grant = await call(service, admin, 'POST', `/v1/principals/${person.id}/grants`, { role: 'legal', tenants });
-  await call(service, approverKey, 'POST', `/v1/grants/${grant.id}/approve`);
-  const key = await call(service, admin, 'POST', '/v1/keys', { principal: person.id, name, roles: ['legal'], tenants });
+  const grant = await callOk(service, admin, 'POST', `/v1/principals/${person.id}/grants`, { role: 'legal', tenants });
+  await callOk(service, approverKey, 'POST', `/v1/grants/${grant.id}/approve`);
+  const key = await callOk(service, admin, 'POST', '/v1/keys', {
+    principal: person.id,
+    name,
+    roles: ['legal'],
+    tenants,
+  });
   return rotatedByItself(service, key.id, key.key);
 }
