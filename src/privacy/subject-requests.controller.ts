@@ -28,7 +28,7 @@ export const SUBJECT_REQUEST_SCHEMA = {
       required: ['log', 'index'],
       properties: {
         log: { type: 'string', pattern: LOG_NAME_PATTERN.source },
-        index: { type: 'integer', minimum: 0 },
+        index: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
       },
     },
     data: { type: 'object' },
