@@ -109,12 +109,8 @@ export class LedgerErasure implements OnApplicationBootstrap {
    * left with no personal data in `log` loses its key too (crypto-shredding: the sealed values it
    * opened, in older row versions, the WAL and backups, are noise without it); its other entries
    * keep theirs. Must run in a READ COMMITTED transaction (each statement sees the appends
-   * committed before it).
-   */
-  /**
-   * Erases the personal data of these entries of `log` for request `by` inside the caller's
-   * transaction, journaled first outside the database (ErasureJournal) so that a restore of an
-   * older backup cannot bring the data back.
+   * committed before it). Journaled first outside the database (ErasureJournal), so that a
+   * restore of an older backup cannot bring the data back.
    */
   async erase(sql: Sql, log: string, indices: readonly number[], at: Date, by: string): Promise<void> {
     if (indices.length === 0) return;
