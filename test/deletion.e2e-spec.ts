@@ -117,7 +117,8 @@ describe('deletion requests', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    t = await startTestApp(db, { AUDIT_DELETION_RECONCILE_MS: '200' }, { clock });
+    // Purge batches of 2 entries: the purge below crosses batch (and log) boundaries.
+    t = await startTestApp(db, { AUDIT_DELETION_RECONCILE_MS: '200', AUDIT_PURGE_BATCH: '2' }, { clock });
     emitter = await createKey(t, 'auth-service', ['emitter'], ['acme', 'globex', 'initech']);
     legal = await createKey(t, 'alice-legal', ['legal'], ['acme', 'globex', 'initech']);
     legal2 = await createKey(t, 'bob-legal', ['legal'], ['acme', 'globex', 'initech']);

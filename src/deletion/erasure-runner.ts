@@ -15,9 +15,8 @@ import { RunOutcome, isFinished } from './deletion-request.decider';
 import { DeletionRequest, DeletionStore } from './deletion.store';
 import { BlockReason, indexRanges, planErasure } from './erasure-plan';
 
-// Rows one purge transaction takes: short transactions, so nothing waits long on a purge.
-const PURGE_BATCH = 1000;
-// After each batch the purge waits AUDIT_PURGE_PAUSE_PERCENT of the time the batch took: it is
+// A purge erases AUDIT_PURGE_BATCH entries per transaction: short transactions, so nothing waits
+// long on a purge. After each batch the purge waits AUDIT_PURGE_PAUSE_PERCENT of the time the batch took: it is
 // background work, and back to back its writes (and their WAL flushes) took the disk from the
 // appends, whose commits wait on it (append p99 during a purge of 200,000 entries:
 // bench/long-work.bench.ts; docs/operations.md "Long work beside appends").
@@ -131,7 +130,7 @@ export class ErasureRunner {
       const started = Date.now();
       const batch = await this.db.transaction(async (tx) => {
         const sql: Sql = (text, params) => tx.query(text, params);
-        const candidates = await this.ledger.candidates(sql, { after, limit: PURGE_BATCH });
+        const candidates = await this.ledger.candidates(sql, { after, limit: this.config.purgeBatch });
         if (candidates.length === 0) return 0;
         after = { log: candidates[candidates.length - 1].log, index: candidates[candidates.length - 1].index };
         const due = candidates.filter((c) => {
@@ -157,7 +156,7 @@ export class ErasureRunner {
         }
         return candidates.length;
       });
-      if (batch < PURGE_BATCH) break;
+      if (batch < this.config.purgeBatch) break;
       await new Promise((resolve) =>
         setTimeout(resolve, ((Date.now() - started) * this.config.purgePausePercent) / 100),
       );

@@ -1,5 +1,6 @@
 import { parseVerifierKey } from '@audit/ledger';
 import { Client, ClientConfig, PoolClient } from 'pg';
+import { setPriority } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { withTenantScope } from '../platform/database/tenant-scoped-reads';
 import { VerificationReport, verifyStoredLog } from './stored-log-verification';
@@ -34,6 +35,19 @@ type Outcome =
 
 const JOB = 'audit-log-verification';
 
+/**
+ * Background work yields the CPU: on Linux a nice value belongs to a thread (setpriority(2)), so
+ * this lowers the verification's thread only, and the thread answering requests keeps its share
+ * when the two cores are contended. Where the system refuses, the verification runs as it is.
+ */
+function lowerThisThreadsPriority(): void {
+  try {
+    setPriority(19);
+  } catch {
+    // Not permitted, or not per thread here: the verification still runs.
+  }
+}
+
 /** Runs `job` on a new worker thread; resolves with its report, null when the log does not exist. */
 export function verifyOnWorker(job: VerificationJob): Promise<VerificationReport | null> {
   return new Promise((resolve, reject) => {
@@ -57,6 +71,7 @@ export function verifyOnWorker(job: VerificationJob): Promise<VerificationReport
 }
 
 async function run(job: VerificationJob): Promise<VerificationReport | null> {
+  lowerThisThreadsPriority();
   const client = new Client(job.connection);
   await client.connect();
   try {

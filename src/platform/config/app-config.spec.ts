@@ -184,6 +184,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUDIT_PURGE_PAUSE_PERCENT: 'half' })).toThrow(/AUDIT_PURGE_PAUSE_PERCENT/);
   });
 
+  it('reads how many entries a purge erases per transaction (AUDIT_PURGE_BATCH, 250 by default)', () => {
+    expect(loadConfig({}).purgeBatch).toBe(250);
+    expect(loadConfig({ AUDIT_PURGE_BATCH: '1000' }).purgeBatch).toBe(1000);
+    expect(() => loadConfig({ AUDIT_PURGE_BATCH: '0' })).toThrow(/AUDIT_PURGE_BATCH/);
+    expect(() => loadConfig({ AUDIT_PURGE_BATCH: '100000' })).toThrow(/AUDIT_PURGE_BATCH/);
+  });
+
   it('refuses a hold release by fewer than two persons (HOLD_RELEASE_APPROVALS below 2)', () => {
     expect(() => loadConfig({ HOLD_RELEASE_APPROVALS: '1' })).toThrow(/HOLD_RELEASE_APPROVALS/);
     expect(loadConfig({ HOLD_RELEASE_APPROVALS: '3' }).holdReleaseApprovals).toBe(3);

@@ -118,10 +118,12 @@ export interface AppConfig {
    * Long work paced beside the appends (docs/operations.md "Long work beside appends"): after each
    * batch of a purge, and each page of a full verification, the work pauses this percentage of the
    * time that batch or page took. 0: back to back (fastest, appends wait longest); 100: at most half
-   * the time. Defaults: 100 for the purge, 200 for a verification.
+   * the time. Defaults: 100 for the purge, 0 for a verification.
    */
   readonly purgePausePercent: number;
   readonly verifyPausePercent: number;
+  /** Entries a purge erases per transaction (AUDIT_PURGE_BATCH): each commit's WAL flush is one that appends wait on. */
+  readonly purgeBatch: number;
   readonly checkpointDir: string;
   readonly checkpointIntervalMs: number;
   readonly components: ReadonlySet<Component>;
@@ -437,6 +439,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionPurgeCron: cron(env, 'AUDIT_RETENTION_PURGE_CRON', '0 3 * * *', problems),
     purgePausePercent: integer(env, 'AUDIT_PURGE_PAUSE_PERCENT', 100, 0, 1000, problems),
     verifyPausePercent: integer(env, 'AUDIT_VERIFY_PAUSE_PERCENT', 0, 0, 1000, problems),
+    purgeBatch: integer(env, 'AUDIT_PURGE_BATCH', 250, 1, 10_000, problems),
     checkpointDir,
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
     components,
