@@ -11,6 +11,7 @@ const STATUS = {
   unavailable: 503,
   no_such_tile: 404,
   ledger_behind_mirror: 503,
+  verification_busy: 429,
 } as const;
 
 /** Every code the context raises. */
@@ -98,5 +99,16 @@ export class LedgerBehindMirrorError extends LedgerServiceError {
 
   constructor(readonly disagreements: readonly MirrorDisagreement[]) {
     super(behindMirrorMessage(disagreements));
+  }
+}
+
+/** As many full verifications as the service runs at once are running, and as many wait (verification-gate.ts). */
+export class VerificationBusyError extends LedgerServiceError {
+  readonly code = 'verification_busy';
+
+  override readonly retryAfterSeconds = 5;
+
+  constructor() {
+    super('as many verifications as this service runs at once are running or waiting: retry later');
   }
 }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, DatabasePool } from '../platform';
 import { CheckpointMirror } from './checkpoint-mirror';
-import { UnknownLogError } from './ledger.errors';
+import { UnknownLogError, VerificationBusyError } from './ledger.errors';
 import { LogStore } from './log-store';
 import { SigningKey } from './signing-key';
 import { StoredLogVerification, VerificationReport, verifyStoredLog } from './stored-log-verification';
+import { VerificationGate } from './verification-gate';
 import { verifyOnWorker } from './verification-worker';
 
 export type { VerificationReport } from './stored-log-verification';
@@ -19,19 +20,29 @@ const ON_WORKER = __filename.endsWith('.js');
  */
 @Injectable()
 export class LogVerification {
+  private readonly gate: VerificationGate;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly store: LogStore,
     private readonly pool: DatabasePool,
     private readonly key: SigningKey,
     private readonly mirror: CheckpointMirror,
-  ) {}
+  ) {
+    this.gate = new VerificationGate(config.verifyConcurrency, config.verifyQueue);
+  }
 
   /**
    * Verifies `log` with every read scoped to `tenants` (the caller's scope; `['*']` for the
    * operator's command line): a log outside them is unknown.
    */
   async verify(log: string, tenants: readonly string[]): Promise<VerificationReport> {
+    const turn = await this.gate.run(() => this.verifyNow(log, tenants));
+    if (!turn.ran) throw new VerificationBusyError();
+    return turn.value;
+  }
+
+  private async verifyNow(log: string, tenants: readonly string[]): Promise<VerificationReport> {
     // One snapshot: the head, the checkpoints and every page of entries as of one moment, so
     // appends committed while a long verification runs are neither half seen nor reported as a
     // head behind its entries.

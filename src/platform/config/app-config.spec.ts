@@ -184,6 +184,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUDIT_PURGE_PAUSE_PERCENT: 'half' })).toThrow(/AUDIT_PURGE_PAUSE_PERCENT/);
   });
 
+  it('bounds the full verifications running and waiting (AUDIT_VERIFY_CONCURRENCY 2, AUDIT_VERIFY_QUEUE 8)', () => {
+    expect(loadConfig({})).toMatchObject({ verifyConcurrency: 2, verifyQueue: 8 });
+    expect(loadConfig({ AUDIT_VERIFY_CONCURRENCY: '4', AUDIT_VERIFY_QUEUE: '0' })).toMatchObject({
+      verifyConcurrency: 4,
+      verifyQueue: 0,
+    });
+    expect(() => loadConfig({ AUDIT_VERIFY_CONCURRENCY: '0' })).toThrow(/AUDIT_VERIFY_CONCURRENCY/);
+  });
+
   it('reads how many entries a purge erases per transaction (AUDIT_PURGE_BATCH, 250 by default)', () => {
     expect(loadConfig({}).purgeBatch).toBe(250);
     expect(loadConfig({ AUDIT_PURGE_BATCH: '1000' }).purgeBatch).toBe(1000);

@@ -122,6 +122,9 @@ export interface AppConfig {
    */
   readonly purgePausePercent: number;
   readonly verifyPausePercent: number;
+  /** Full verifications running at once (AUDIT_VERIFY_CONCURRENCY) and waiting for a turn (AUDIT_VERIFY_QUEUE); more are refused (429). */
+  readonly verifyConcurrency: number;
+  readonly verifyQueue: number;
   /** Entries a purge erases per transaction (AUDIT_PURGE_BATCH): each commit's WAL flush is one that appends wait on. */
   readonly purgeBatch: number;
   readonly checkpointDir: string;
@@ -439,6 +442,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionPurgeCron: cron(env, 'AUDIT_RETENTION_PURGE_CRON', '0 3 * * *', problems),
     purgePausePercent: integer(env, 'AUDIT_PURGE_PAUSE_PERCENT', 100, 0, 1000, problems),
     verifyPausePercent: integer(env, 'AUDIT_VERIFY_PAUSE_PERCENT', 0, 0, 1000, problems),
+    verifyConcurrency: integer(env, 'AUDIT_VERIFY_CONCURRENCY', 2, 1, 64, problems),
+    verifyQueue: integer(env, 'AUDIT_VERIFY_QUEUE', 8, 0, 1000, problems),
     purgeBatch: integer(env, 'AUDIT_PURGE_BATCH', 250, 1, 10_000, problems),
     checkpointDir,
     checkpointIntervalMs: integer(env, 'AUDIT_CHECKPOINT_INTERVAL_MS', 250, 10, 60_000, problems),
