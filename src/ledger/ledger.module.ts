@@ -7,6 +7,7 @@ import { LedgerErasure } from './ledger-erasure';
 import { LegacyPersonalData } from './legacy-personal-data';
 import { LogReader } from './log-reader';
 import { LogStore } from './log-store';
+import { AppendPressure } from './append-pressure';
 import { LogVerification } from './log-verification';
 import { MaintenanceProcessor, MaintenanceSchedule } from './maintenance.processor';
 import { MirrorCheck } from './mirror-check';
@@ -48,6 +49,7 @@ export class LedgerModule {
     return contextModule(LedgerModule, config, () => ({
       providers: [
         ...ports,
+        AppendPressure,
         SubjectKeys,
         SubjectKeyCompaction,
         SubjectKeyRotation,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, DatabasePool } from '../platform';
+import { AppendPressure } from './append-pressure';
 import { CheckpointMirror } from './checkpoint-mirror';
 import { UnknownLogError, VerificationBusyError } from './ledger.errors';
 import { LogStore } from './log-store';
@@ -28,6 +29,7 @@ export class LogVerification {
     private readonly pool: DatabasePool,
     private readonly key: SigningKey,
     private readonly mirror: CheckpointMirror,
+    private readonly pressure: AppendPressure,
   ) {
     this.gate = new VerificationGate(config.verifyConcurrency, config.verifyQueue);
   }
@@ -60,6 +62,7 @@ export class LogVerification {
           verifierKey: this.key.verifierKey,
           mirrored,
           pausePercent: this.config.verifyPausePercent,
+          appends: this.pressure.shared,
         })
       : await this.store.tenantScoped(
           tenants,
@@ -70,6 +73,7 @@ export class LogVerification {
               verifier: this.key.verifier,
               mirrored,
               pausePercent: this.config.verifyPausePercent,
+              appends: this.pressure.shared,
             } satisfies StoredLogVerification),
           { oneSnapshot: true },
         );

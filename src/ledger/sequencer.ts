@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { IDS, Ids, MetricsService } from '../platform';
+import { AppendPressure } from './append-pressure';
 import { AppendPlan, AppendedEntry, EventToAppend, PLAN_CHUNK, planAppendInTurns } from './append-plan';
 import { IdempotencyConflictError, SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { ClaimRow, LogAppend, LogHead, LogStore, Sql } from './log-store';
@@ -69,6 +70,7 @@ export class Sequencer implements BeforeApplicationShutdown {
     private readonly mirrorCheck: MirrorCheck,
     private readonly keys: SubjectKeys,
     private readonly personalSearch: PersonalSearch,
+    private readonly pressure: AppendPressure,
   ) {}
 
   /**
@@ -190,7 +192,11 @@ export class Sequencer implements BeforeApplicationShutdown {
 
   private track(work: Promise<void>): void {
     this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    this.pressure.begin();
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.pressure.end();
+    });
   }
 
   /**

@@ -60,4 +60,62 @@ describe('verifyStoredLog paced (AUDIT_VERIFY_PAUSE_PERCENT)', () => {
     // The second read is issued as soon as the first page arrives, before it is checked.
     expect(pageReads[1] - pageReads[0]).toBeLessThan(2 * READ_MS - 2);
   });
+
+  it('with appends in flight, reads 100 rows at a time, each after they settle (or a wait of at most 20 ms), covering every range', async () => {
+    const { sql, pageReads, ranges } = fakeStore();
+    const appends = new Int32Array(new SharedArrayBuffer(8));
+    appends[0] = 1; // an append that never settles: the verification waits its bounded time and goes on
+    await verifyStoredLog(sql, {
+      log: 'acme',
+      origin: 'audit.example/acme',
+      verifier: nobody,
+      mirrored: null,
+      pausePercent: 0,
+      appends,
+    });
+    // No read ahead: each read after the one before arrived (READ_MS) and a wait (20 ms).
+    for (let i = 1; i < pageReads.length; i++)
+      expect(pageReads[i] - pageReads[i - 1]).toBeGreaterThanOrEqual(READ_MS + 20 - 2);
+    expect(ranges).toEqual(Array.from({ length: 30 }, (_, i) => [i * 100, i * 100 + 100]));
+  });
+
+  it('with a counter but no append in flight, reads pages of 1,000 ahead as unpaced', async () => {
+    const { sql, pageReads, ranges } = fakeStore();
+    const appends = new Int32Array(new SharedArrayBuffer(8));
+    await verifyStoredLog(sql, {
+      log: 'acme',
+      origin: 'audit.example/acme',
+      verifier: nobody,
+      mirrored: null,
+      pausePercent: 0,
+      appends,
+    });
+    expect(ranges).toEqual([
+      [0, 1000],
+      [1000, 2000],
+      [2000, 3000],
+    ]);
+    expect(pageReads[1] - pageReads[0]).toBeLessThan(2 * READ_MS - 2);
+  });
+
+  it('while appends begin between its reads (none in flight when it looks), reads 100 rows at a time', async () => {
+    const { sql: store, ranges } = fakeStore();
+    const appends = new Int32Array(new SharedArrayBuffer(8));
+    // An append begins (and settles) during every read.
+    const sql: Sql = async (text, params) => {
+      if (text.includes('leaf')) Atomics.add(appends, 1, 1);
+      return store(text, params);
+    };
+    await verifyStoredLog(sql, {
+      log: 'acme',
+      origin: 'audit.example/acme',
+      verifier: nobody,
+      mirrored: null,
+      pausePercent: 0,
+      appends,
+    });
+    // The first read, before any append began, is a whole page; every read after one during which
+    // an append began is small.
+    expect(ranges).toEqual([[0, 1000], ...Array.from({ length: 20 }, (_, i) => [1000 + i * 100, 1100 + i * 100])]);
+  });
 });

@@ -2,6 +2,7 @@ import { LogProblem, LogVerifier, NoteVerifier } from '@audit/ledger';
 import { readCheckpoints, readEntryPage, readHead, readStoredEnd } from './log-reads';
 import type { Sql } from './log-store';
 import { ACKNOWLEDGE_HOW } from './mirror-agreement';
+import { appendsBegun, appendsInFlight, yieldToAppends } from './yield-to-appends';
 
 /** What `POST /v1/logs/{log}/verify` and the command-line verifier report. */
 export interface VerificationReport {
@@ -28,6 +29,12 @@ export interface StoredLogVerification {
    * absent: back to back.
    */
   readonly pausePercent?: number;
+  /**
+   * Appends in flight in the sequencing process (AppendPressure.shared): when given, entries are
+   * read and checked in steps of YIELD_STEP, and before each step the verification waits (up to
+   * YIELD_MAX_MS) while appends are committing.
+   */
+  readonly appends?: Int32Array;
 }
 
 // What follows a disagreement with the mirror, in each report that finds one.
@@ -36,6 +43,13 @@ const REFUSED = `Appends are refused (503 ledger_behind_mirror) and this log is 
 // Rows per read: large enough to amortise the round trip, small enough to keep memory flat and
 // each stretch of work short (the pauses between pages are what the appends get).
 const PAGE = 1_000;
+
+// Rows checked between two looks at the appends in flight: a step is about a millisecond of
+// hashing, so an append arriving mid-page waits about that long for the verification to stand aside.
+const YIELD_STEP = 100;
+// At most this long a wait before each step: a steady stream of appends slows a verification down
+// but never stops it.
+const YIELD_MAX_MS = 20;
 
 /** How long to pause after a stretch of work of `workedMs`: `percent` of it. */
 export function pauseAfter(workedMs: number, percent: number): number {
@@ -87,15 +101,33 @@ export async function verifyStoredLog(sql: Sql, input: StoredLogVerification): P
   // pause, so the verification works (reading or checking) at most 100 / (100 + pausePercent) of
   // the time on at most one core at once, and the pause counts the read too: it is work of a
   // database backend that shares the cores with the appends' backends.
+  // With `appends` (AppendPressure), the verification also stands aside while appends come (one
+  // in flight, or one begun since the last page arrived): it then reads no further ahead, reads
+  // YIELD_STEP rows instead of a page (a read is a burst of a database backend's CPU), and checks
+  // in steps of YIELD_STEP rows, waiting before each while an append is in flight. While none
+  // comes it runs exactly as back to back.
   const pausePercent = input.pausePercent ?? 0;
   const end = await readStoredEnd(sql, log);
-  const read = (from: number) => (from < end ? readEntryPage(sql, log, from, PAGE) : null);
-  let page = read(0);
-  for (let from = 0; page !== null; from += PAGE) {
+  let begun = appendsBegun(input.appends);
+  const appendsCome = () => {
+    const now = appendsBegun(input.appends);
+    const come = now !== begun || appendsInFlight(input.appends);
+    begun = now;
+    return come;
+  };
+  const read = (from: number, size: number) =>
+    from < end ? { rows: readEntryPage(sql, log, from, size), size } : null;
+  await yieldToAppends(input.appends, YIELD_MAX_MS);
+  let page = read(0, appendsCome() ? YIELD_STEP : PAGE);
+  for (let from = 0; page !== null;) {
     const started = performance.now();
-    const rows = await page;
-    page = pausePercent > 0 ? null : read(from + PAGE);
-    for (const row of rows) {
+    const rows = await page.rows;
+    from += page.size;
+    const busy = appendsCome();
+    page = pausePercent === 0 && !busy ? read(from, PAGE) : null;
+    for (let i = 0; i < rows.length; i++) {
+      if (i > 0 && i % YIELD_STEP === 0) await yieldToAppends(input.appends, YIELD_MAX_MS);
+      const row = rows[i];
       if (row.idx !== next) {
         extra.push({ index: next, code: 'wrong_index', message: `entries ${next} to ${row.idx - 1} are missing` });
         next = row.idx;
@@ -103,10 +135,11 @@ export async function verifyStoredLog(sql: Sql, input: StoredLogVerification): P
       verifier.push(row.leaf, row.leafHash, row.treeNodes);
       next++;
     }
-    if (pausePercent > 0 && from + PAGE < end) {
+    if (page === null && from < end) {
       const pause = pauseAfter(performance.now() - started, pausePercent);
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-      page = read(from + PAGE);
+      await yieldToAppends(input.appends, YIELD_MAX_MS);
+      page = read(from, busy || appendsCome() ? YIELD_STEP : PAGE);
     }
   }
   const report = verifier.finish();

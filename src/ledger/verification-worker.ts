@@ -26,6 +26,8 @@ export interface VerificationJob {
   readonly mirrored: { readonly size: number; readonly note: string } | null;
   /** AUDIT_VERIFY_PAUSE_PERCENT (stored-log-verification.ts). */
   readonly pausePercent: number;
+  /** AppendPressure.shared: memory the worker shares with the thread that sequences appends. */
+  readonly appends?: Int32Array;
 }
 
 /** What the worker posts back: the report (null for an unknown log), or the failure. */
@@ -86,6 +88,7 @@ async function run(job: VerificationJob): Promise<VerificationReport | null> {
           verifier: parseVerifierKey(job.verifierKey),
           mirrored: job.mirrored,
           pausePercent: job.pausePercent,
+          appends: job.appends,
         }),
       { oneSnapshot: true },
     );
