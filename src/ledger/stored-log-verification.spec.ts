@@ -34,6 +34,15 @@ describe('verifyStoredLog paced (AUDIT_VERIFY_PAUSE_PERCENT)', () => {
     return { sql, pageReads, ranges };
   }
 
+  const verifyYielding = (sql: Sql, appends: Int32Array) =>
+    verifyStoredLog(sql, {
+      log: 'acme',
+      origin: 'audit.example/acme',
+      verifier: nobody,
+      mirrored: null,
+      pausePercent: 0,
+      appends,
+    });
   const verify = (sql: Sql, pausePercent: number) =>
     verifyStoredLog(sql, { log: 'acme', origin: 'audit.example/acme', verifier: nobody, mirrored: null, pausePercent });
 
@@ -65,14 +74,7 @@ describe('verifyStoredLog paced (AUDIT_VERIFY_PAUSE_PERCENT)', () => {
     const { sql, pageReads, ranges } = fakeStore();
     const appends = new Int32Array(new SharedArrayBuffer(8));
     appends[0] = 1; // an append that never settles: the verification waits its bounded time and goes on
-    await verifyStoredLog(sql, {
-      log: 'acme',
-      origin: 'audit.example/acme',
-      verifier: nobody,
-      mirrored: null,
-      pausePercent: 0,
-      appends,
-    });
+    await verifyYielding(sql, appends);
     // No read ahead: each read after the one before arrived (READ_MS) and a wait (20 ms).
     for (let i = 1; i < pageReads.length; i++)
       expect(pageReads[i] - pageReads[i - 1]).toBeGreaterThanOrEqual(READ_MS + 20 - 2);
@@ -82,14 +84,7 @@ describe('verifyStoredLog paced (AUDIT_VERIFY_PAUSE_PERCENT)', () => {
   it('with a counter but no append in flight, reads pages of 1,000 ahead as unpaced', async () => {
     const { sql, pageReads, ranges } = fakeStore();
     const appends = new Int32Array(new SharedArrayBuffer(8));
-    await verifyStoredLog(sql, {
-      log: 'acme',
-      origin: 'audit.example/acme',
-      verifier: nobody,
-      mirrored: null,
-      pausePercent: 0,
-      appends,
-    });
+    await verifyYielding(sql, appends);
     expect(ranges).toEqual([
       [0, 1000],
       [1000, 2000],
@@ -106,14 +101,7 @@ describe('verifyStoredLog paced (AUDIT_VERIFY_PAUSE_PERCENT)', () => {
       if (text.includes('leaf')) Atomics.add(appends, 1, 1);
       return store(text, params);
     };
-    await verifyStoredLog(sql, {
-      log: 'acme',
-      origin: 'audit.example/acme',
-      verifier: nobody,
-      mirrored: null,
-      pausePercent: 0,
-      appends,
-    });
+    await verifyYielding(sql, appends);
     // The first read, before any append began, is a whole page; every read after one during which
     // an append began is small.
     expect(ranges).toEqual([[0, 1000], ...Array.from({ length: 20 }, (_, i) => [1000 + i * 100, 1100 + i * 100])]);
