@@ -357,8 +357,8 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     }
   });
 
-  // Reads and deletes by path parameter, each with a key allowed to call it.
-  const reads: [string, (param: string) => string, () => string][] = [
+  // Reads, deletes and a verification by path parameter, each with a key allowed to call it.
+  const reads: ['get' | 'delete' | 'post', (param: string) => string, () => string][] = [
     ['get', (p) => `/v1/events/${p}`, () => investigator],
     ['get', (p) => `/v1/logs/${p}/quarantine`, () => investigator],
     ['get', (p) => `/v1/logs/${p}/stream`, () => investigator],
@@ -372,6 +372,7 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
     ['delete', (p) => `/v1/principals/${p}`, () => t.adminKey],
     ['delete', (p) => `/v1/grants/${p}`, () => t.adminKey],
     ['delete', (p) => `/v1/logs/${p}`, () => investigator],
+    ['post', (p) => `/v1/logs/${p}/verify`, () => investigator],
   ];
 
   it('answers arbitrary path parameters with 2xx or a JSON 4xx', async () => {
@@ -390,9 +391,7 @@ describe('API fuzz: no input makes the service answer 5xx or breaks a log', () =
             );
           else {
             const [method, path, key] = reads[route];
-            const res = await (method === 'get' ? t.http().get(path(param)) : t.http().delete(path(param))).set(
-              auth(key()),
-            );
+            const res = await t.http()[method](path(param)).set(auth(key()));
             expectSound(res, `${method.toUpperCase()} ${path('{param}')}`);
           }
         },

@@ -16,10 +16,11 @@ import { DeletionRequest, DeletionStore } from './deletion.store';
 import { BlockReason, indexRanges, planErasure } from './erasure-plan';
 
 // A purge erases AUDIT_PURGE_BATCH entries per transaction: short transactions, so nothing waits
-// long on a purge. After each batch the purge waits AUDIT_PURGE_PAUSE_PERCENT of the time the batch took: it is
-// background work, and back to back its writes (and their WAL flushes) took the disk from the
-// appends, whose commits wait on it (append p99 during a purge of 200,000 entries:
-// bench/long-work.bench.ts; docs/operations.md "Long work beside appends").
+// long on a purge, and each commit's WAL flush, which the appends committing beside it share, is
+// small. After each batch it waits AUDIT_PURGE_PAUSE_PERCENT of the time the batch took: it is
+// background work, and back to back its writes took the disk from the appends (append p99 during
+// a purge of 200,000 entries: bench/long-work.bench.ts; docs/operations.md "Long work beside
+// appends").
 
 /**
  * Runs a deletion request: erases the personal data (and its salt) of every entry it covers that

@@ -32,7 +32,7 @@ export class VerificationGate {
     }
   }
 
-  /** Verifications running and waiting now (for tests and metrics). */
+  /** Verifications running and waiting now. */
   get load(): { readonly running: number; readonly waiting: number } {
     return { running: this.running, waiting: this.queue.length };
   }
