@@ -50,9 +50,11 @@ describe('delivery to sinks', () => {
   let ndjson: SinkReceiver;
   let hec: SinkReceiver;
   const counts: Record<string, number> = { acme: 0, globex: 0 };
+  /** The leaf hash (hex) the service answered for each appended entry, by `log/index`. */
+  const leafHashes = new Map<string, string>();
 
   const append = async (tenant: string, n: number, personal = false) => {
-    await t
+    const res = await t
       .http()
       .post('/v1/events/batch')
       .set(auth(emitter))
@@ -65,6 +67,8 @@ describe('delivery to sinks', () => {
         })),
       })
       .expect(201);
+    for (const r of res.body.results as { log: string; index: number; leafHash: string }[])
+      leafHashes.set(`${r.log}/${r.index}`, Buffer.from(r.leafHash, 'base64').toString('hex'));
     counts[tenant] += n;
   };
   const sink = async (body: object, key = t.adminKey) =>
@@ -135,6 +139,9 @@ describe('delivery to sinks', () => {
     expectComplete(events, 'acme', 21);
     expectComplete(hecEvents(hec), 'acme', 21);
     expect(events.filter((e) => e.metadata.tenant_uid !== 'acme')).toEqual([]);
+    // Each event carries its entry's leaf hash, the one its append was answered with.
+    for (const e of [...events, ...hecEvents(hec)])
+      expect(e.unmapped.leaf_hash).toBe(leafHashes.get(`${e.metadata.tenant_uid}/${e.metadata.sequence}`));
     expect(hecEvents(hec).filter((e) => e.metadata.tenant_uid !== 'acme')).toEqual([]);
     // Not approved for personal data: none of it left.
     expect(events.some((e) => 'personal' in e.unmapped)).toBe(false);

@@ -233,7 +233,10 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   private async entries(sql: Sql, sink: SinkRecord, due: readonly DueRange[]): Promise<StreamedEntry[][]> {
     const ranges = [due.map((r) => r.log), due.map((r) => r.from), due.map((r) => r.to)];
     const rows = await sql(
-      `SELECT e.log, e.idx, e.leaf, e.leaf_hash FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
+      // The leaf as text and its hash as hex from the server: bytea travels as hex text, twice
+      // its size, and was decoded here only to be turned back into text (the leaf) or hex (the hash).
+      `SELECT e.log, e.idx, convert_from(e.leaf, 'UTF8') AS leaf, encode(e.leaf_hash, 'hex') AS leaf_hash
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
        JOIN ledger_entries e ON e.log = r.log AND e.idx >= r.f AND e.idx < r.t ORDER BY e.log, e.idx`,
       ranges,
     );
@@ -244,10 +247,10 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
       // checkpoint, which no parse here adds to. decodeLeaf's canonical re-encoding of every entry
       // was 6% of the service's CPU while a sink streamed beside batch ingestion (a CPU profile of
       // bench/streaming.bench.ts), the whole cost of reading the batch.
-      const entry = JSON.parse((row.leaf as Buffer).toString('utf8')) as LedgerEntry;
+      const entry = JSON.parse(row.leaf as string) as LedgerEntry;
       if (sink.categories !== null && !sink.categories.includes(entry.category)) continue;
       if (sink.types !== null && !sink.types.includes(entry.type)) continue;
-      byLog.get(row.log as string)?.push({ entry, leafHash: (row.leaf_hash as Buffer).toString('hex') });
+      byLog.get(row.log as string)?.push({ entry, leafHash: row.leaf_hash as string });
     }
     const picked = due.map((r) => byLog.get(r.log) ?? []);
     if (!sink.personalData || picked.every((p) => p.every(({ entry }) => entry.personal === undefined))) return picked;
