@@ -10,13 +10,19 @@ module.exports = {
     {
       name: 'only-through-index',
       comment:
-        "A context uses another only through that context's index.ts (its public face). One exception: " +
-        'the tenant-scoped read, framework-free, for a worker thread that must not load the whole platform.',
+        "A context uses another only through that context's index.ts (its public face). Two exceptions, " +
+        'framework-free, for worker threads that must not load the whole platform: the tenant-scoped read ' +
+        '(verification) and the webhook signature (sink formatting).',
       severity: 'error',
       from: { path: CONTEXT },
       to: {
         path: '^src/[^/]+/',
-        pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$', '^src/platform/database/tenant-scoped-reads\\.ts$'],
+        pathNot: [
+          '^src/$1/',
+          '^src/[^/]+/index\\.ts$',
+          '^src/platform/database/tenant-scoped-reads\\.ts$',
+          '^src/notifications/webhook-signature\\.ts$',
+        ],
       },
     },
     {

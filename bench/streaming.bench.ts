@@ -29,17 +29,31 @@ const PHASES = ['A', 'B', 'B', 'A'] as const;
 /** How long a phase's sink may take to deliver what is left before the run gives up. */
 const DRAIN_LIMIT_MS = 120_000;
 
-/** A bare NDJSON receiver on loopback: counts the entries of each log it is sent and answers 204. */
+const TENANT_FIELD = '"tenant_uid":"';
+
+/**
+ * A bare NDJSON receiver on loopback: counts the entries of each log it is sent and answers 204.
+ * It stands in for a SIEM on another machine, yet shares these two cores with the service: it
+ * finds each line's tenant by its field rather than parsing the line (a parse of every line cost
+ * about 0.08 of a core while the sink streamed, CPU the service's appends did not get). The OCSF
+ * lines are the service's `JSON.stringify`, so the field is spelled exactly so, once per line.
+ */
 async function ndjsonReceiver(): Promise<{ url: string; received: Map<string, number>; close: () => void }> {
   const received = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      for (const line of Buffer.concat(chunks).toString('utf8').split('\n')) {
-        if (line === '') continue;
-        const log = (JSON.parse(line) as { metadata: { tenant_uid: string } }).metadata.tenant_uid;
+      const body = Buffer.concat(chunks).toString('utf8');
+      for (let start = 0; start < body.length;) {
+        const end = body.indexOf('\n', start);
+        if (end === -1) throw new Error('an NDJSON line without its newline');
+        const at = body.indexOf(TENANT_FIELD, start);
+        if (at === -1 || at > end) throw new Error('an NDJSON line without metadata.tenant_uid');
+        const from = at + TENANT_FIELD.length;
+        const log = body.slice(from, body.indexOf('"', from));
         received.set(log, (received.get(log) ?? 0) + 1);
+        start = end + 1;
       }
       res.writeHead(204).end();
     });

@@ -1,25 +1,25 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { JsonValue, LedgerEntry } from '@audit/ledger';
+import { JsonValue } from '@audit/ledger';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CheckpointSigner, LogStore, PersonalDataReader, Sql } from '../ledger';
 import { APP_CONFIG, AppConfig, CLOCK, Clock, MetricsService } from '../platform';
 import { failureMessage, givesUp, retryDelayMs } from './delivery-backoff';
-import { StreamedEntry } from './ocsf';
 import { RelpUnacknowledgedError } from './relp';
-import { hecBatch, ndjsonBatch, syslogFrames, syslogMessages } from './sink-formats';
+import { DeliveryBatch } from './sink-formats';
+import { SinkFormatter } from './sink-formatter';
 import { isRelpUrl } from './sink-request';
 import { SinkRecord, SinkStore } from './sink.store';
-import { sendHttp, sendRelp, sendSyslog } from './sink-transport';
+import { sendDelivery } from './sink-transport';
 
 /**
- * The position after a batch `[…, to)` of which the first `acknowledged` of `entries` (those the
- * filters let through, in index order) were delivered: `to` when all were, else the index of the
- * first one not acknowledged, so a resend starts there and repeats nothing acknowledged.
+ * The position after a batch `[…, to)` of which the first `acknowledged` of `indices` (the entries
+ * the filters let through, in index order) were delivered: `to` when all were, else the index of
+ * the first one not acknowledged, so a resend starts there and repeats nothing acknowledged.
  */
-export function positionAfter(entries: readonly StreamedEntry[], acknowledged: number, to: number): number {
-  return acknowledged >= entries.length ? to : entries[acknowledged].entry.index;
+export function positionAfter(indices: readonly number[], acknowledged: number, to: number): number {
+  return acknowledged >= indices.length ? to : indices[acknowledged];
 }
 
 /** What one delivery attempt did. */
@@ -65,6 +65,7 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
     private readonly ledger: LogStore,
     private readonly personal: PersonalDataReader,
     private readonly signer: CheckpointSigner,
+    private readonly formatter: SinkFormatter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     metrics: MetricsService,
@@ -168,23 +169,41 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
           due.push({ log, from: position, to, note: checkpoint.note });
         }
         if (due.length === 0) return 'idle';
-        const picked = await this.entries(sql, sink, due);
+        const read = await this.read(sql, sink, due);
+        const now = Math.floor(this.clock.now().getTime() / 1000);
         const results = await Promise.all(
-          due.map(async (range, i): Promise<{ acknowledged: number; error?: unknown }> => {
+          due.map(async (range, i): Promise<{ acknowledged: number; indices: number[]; error?: unknown }> => {
+            let indices: number[] = [];
             try {
-              if (picked[i].length > 0) await this.send(sink, secret, picked[i], range.note);
-              return { acknowledged: picked[i].length };
+              const formatted = await this.formatter.format({
+                kind: sink.kind,
+                relp: isRelpUrl(sink.url),
+                ...read[i],
+                categories: sink.categories,
+                types: sink.types,
+                checkpoint: range.note,
+                secret: secret ?? '',
+                now,
+                host: this.config.logOriginPrefix,
+              });
+              indices = formatted.indices;
+              if (indices.length > 0) await sendDelivery(sink.url, formatted.payload, this.config.sinks.timeoutMs);
+              return { acknowledged: indices.length, indices };
             } catch (error) {
               // RELP: what the receiver acknowledged is delivered and must not be sent again; the
               // position moves past it in this transaction, and the failure is still recorded.
-              return { acknowledged: error instanceof RelpUnacknowledgedError ? error.acknowledged : 0, error };
+              return {
+                acknowledged: error instanceof RelpUnacknowledgedError ? error.acknowledged : 0,
+                indices,
+                error,
+              };
             }
           }),
         );
         const moves = due.flatMap((range, i) => {
-          const { acknowledged, error } = results[i];
+          const { acknowledged, indices, error } = results[i];
           if (error !== undefined && acknowledged === 0) return [];
-          return [{ log: range.log, position: positionAfter(picked[i], acknowledged, range.to), sent: acknowledged }];
+          return [{ log: range.log, position: positionAfter(indices, acknowledged, range.to), sent: acknowledged }];
         });
         failure = results.find((r) => r.error !== undefined)?.error;
         // Nothing delivered: the transaction rolls back and the failure is recorded after it.
@@ -227,67 +246,49 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The entries of each range the sink's filters let through (in index order, a list per range),
-   * from one read; with personal data only for a sink that carries it.
+   * Each range's leaves and leaf hashes, from one read, and for a sink that carries personal data
+   * the opened personal data of its entries (null where erased). The leaf comes as text and its hash
+   * as hex from the server: bytea travels as hex text, twice its size, and was decoded here only
+   * to be turned back into text (the leaf) or hex (the hash). Parsing and filtering are the
+   * formatter's (formatDelivery), off this thread.
    */
-  private async entries(sql: Sql, sink: SinkRecord, due: readonly DueRange[]): Promise<StreamedEntry[][]> {
+  private async read(
+    sql: Sql,
+    sink: SinkRecord,
+    due: readonly DueRange[],
+  ): Promise<Pick<DeliveryBatch, 'leaves' | 'leafHashes' | 'personal'>[]> {
     const ranges = [due.map((r) => r.log), due.map((r) => r.from), due.map((r) => r.to)];
     const rows = await sql(
-      // The leaf as text and its hash as hex from the server: bytea travels as hex text, twice
-      // its size, and was decoded here only to be turned back into text (the leaf) or hex (the hash).
-      `SELECT e.log, e.idx, convert_from(e.leaf, 'UTF8') AS leaf, encode(e.leaf_hash, 'hex') AS leaf_hash
+      `SELECT e.log, convert_from(e.leaf, 'UTF8') AS leaf, encode(e.leaf_hash, 'hex') AS leaf_hash
        FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
        JOIN ledger_entries e ON e.log = r.log AND e.idx >= r.f AND e.idx < r.t ORDER BY e.log, e.idx`,
       ranges,
     );
-    const byLog = new Map<string, StreamedEntry[]>(due.map((r) => [r.log, []]));
+    const byLog = new Map(
+      due.map((r) => [
+        r.log,
+        { leaves: [] as string[], leafHashes: [] as string[], personal: null as Map<number, JsonValue | null> | null },
+      ]),
+    );
     for (const row of rows) {
-      // A plain parse, not decodeLeaf: the leaf is bytes this service wrote after encodeLeaf's
-      // checks, and what a receiver can check is the leaf hash sent with it against the signed
-      // checkpoint, which no parse here adds to. decodeLeaf's canonical re-encoding of every entry
-      // was 6% of the service's CPU while a sink streamed beside batch ingestion (a CPU profile of
-      // bench/streaming.bench.ts), the whole cost of reading the batch.
-      const entry = JSON.parse(row.leaf as string) as LedgerEntry;
-      if (sink.categories !== null && !sink.categories.includes(entry.category)) continue;
-      if (sink.types !== null && !sink.types.includes(entry.type)) continue;
-      byLog.get(row.log as string)?.push({ entry, leafHash: row.leaf_hash as string });
+      const batch = byLog.get(row.log as string);
+      batch?.leaves.push(row.leaf as string);
+      batch?.leafHashes.push(row.leaf_hash as string);
     }
-    const picked = due.map((r) => byLog.get(r.log) ?? []);
-    if (!sink.personalData || picked.every((p) => p.every(({ entry }) => entry.personal === undefined))) return picked;
-    const stored = await sql(
-      `SELECT p.log, p.idx, p.subject, p.data, p.salt, p.sealed FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
-       JOIN ledger_personal_data p ON p.log = r.log AND p.idx >= r.f AND p.idx < r.t`,
-      ranges,
-    );
-    const opened = await this.personal.openViewRows(undefined, stored);
-    const byIndex = new Map(stored.map((row, i) => [`${row.log as string}/${Number(row.idx)}`, opened[i]]));
-    return due.map((range, i) =>
-      picked[i].map((e) =>
-        e.entry.personal === undefined
-          ? e
-          : {
-              ...e,
-              personal: (byIndex.get(`${range.log}/${e.entry.index}`)?.data as JsonValue | undefined) ?? null,
-            },
-      ),
-    );
-  }
-
-  private async send(
-    sink: SinkRecord,
-    secret: string | null,
-    entries: StreamedEntry[],
-    checkpoint: string,
-  ): Promise<void> {
-    const timeoutMs = this.config.sinks.timeoutMs;
-    if (sink.kind === 'syslog' && isRelpUrl(sink.url))
-      return sendRelp(sink.url, syslogMessages(entries, this.config.logOriginPrefix), timeoutMs);
-    if (sink.kind === 'syslog')
-      return sendSyslog(sink.url, syslogFrames(entries, this.config.logOriginPrefix), timeoutMs);
-    const batch =
-      sink.kind === 'ndjson'
-        ? ndjsonBatch(entries, checkpoint, secret ?? '', Math.floor(this.clock.now().getTime() / 1000))
-        : hecBatch(entries, checkpoint, secret ?? '', this.config.logOriginPrefix);
-    return sendHttp(sink.url, batch, timeoutMs);
+    if (sink.personalData) {
+      const stored = await sql(
+        `SELECT p.log, p.idx, p.subject, p.data, p.salt, p.sealed FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
+         JOIN ledger_personal_data p ON p.log = r.log AND p.idx >= r.f AND p.idx < r.t`,
+        ranges,
+      );
+      const opened = await this.personal.openViewRows(undefined, stored);
+      for (const batch of byLog.values()) batch.personal = new Map();
+      stored.forEach((row, i) =>
+        byLog
+          .get(row.log as string)
+          ?.personal?.set(Number(row.idx), (opened[i]?.data as JsonValue | undefined) ?? null),
+      );
+    }
+    return due.map((r) => byLog.get(r.log) as Pick<DeliveryBatch, 'leaves' | 'leafHashes' | 'personal'>);
   }
 }

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LedgerEntry } from '@audit/ledger';
 import { APP_CONFIG, AppConfig, CLOCK, Clock, IDS, Ids } from '../platform';
 import { failureMessage } from './delivery-backoff';
-import { hecBatch, ndjsonBatch, syslogFrames, syslogMessages } from './sink-formats';
+import { formatDelivery } from './sink-formats';
 import { isRelpUrl } from './sink-request';
 import { SinkRecord, SinkStore } from './sink.store';
-import { sendHttp, sendRelp, sendSyslog } from './sink-transport';
+import { sendDelivery } from './sink-transport';
 
 /**
  * `POST /v1/sinks/{id}/test`: one signed test event, type `sink.test`, in the sink's own format,
@@ -37,22 +37,22 @@ export class SinkTester {
       actor: { type: 'sink', id: sink.id },
       outcome: 'success',
     };
-    const entries = [{ entry, leafHash: '' }];
     const secret = (await this.store.secretOf(sink.id)) ?? '';
-    const timeoutMs = this.config.sinks.timeoutMs;
     try {
-      if (sink.kind === 'syslog' && isRelpUrl(sink.url))
-        await sendRelp(sink.url, syslogMessages(entries, this.config.logOriginPrefix), timeoutMs);
-      else if (sink.kind === 'syslog')
-        await sendSyslog(sink.url, syslogFrames(entries, this.config.logOriginPrefix), timeoutMs);
-      else
-        await sendHttp(
-          sink.url,
-          sink.kind === 'ndjson'
-            ? ndjsonBatch(entries, '', secret, Math.floor(now.getTime() / 1000))
-            : hecBatch(entries, '', secret, this.config.logOriginPrefix),
-          timeoutMs,
-        );
+      const { payload } = formatDelivery({
+        kind: sink.kind,
+        relp: isRelpUrl(sink.url),
+        leaves: [JSON.stringify(entry)],
+        leafHashes: [''],
+        personal: null,
+        categories: null,
+        types: null,
+        checkpoint: '',
+        secret,
+        now: Math.floor(now.getTime() / 1000),
+        host: this.config.logOriginPrefix,
+      });
+      await sendDelivery(sink.url, payload, this.config.sinks.timeoutMs);
       return { delivered: true, error: null };
     } catch (error) {
       return { delivered: false, error: failureMessage(error) };

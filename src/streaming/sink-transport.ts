@@ -2,7 +2,7 @@ import { Socket, connect as connectTcp } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { DeliveryRefusedError } from './delivery-backoff';
 import { relpSession } from './relp';
-import { HttpBatch } from './sink-formats';
+import { DeliveryPayload, HttpBatch } from './sink-formats';
 
 /** POSTs a batch; resolves on a 2xx only (the body is drained, never kept). */
 export async function sendHttp(url: string, batch: HttpBatch, timeoutMs: number): Promise<void> {
@@ -61,4 +61,16 @@ export function sendSyslog(url: string, frames: Buffer, timeoutMs: number): Prom
  */
 export function sendRelp(url: string, messages: readonly Buffer[], timeoutMs: number): Promise<void> {
   return relpSession(connectTo(url).socket, messages, timeoutMs);
+}
+
+/** Sends a formatted batch by its transport; resolves once it was delivered as that transport can tell. */
+export function sendDelivery(url: string, payload: DeliveryPayload, timeoutMs: number): Promise<void> {
+  switch (payload.transport) {
+    case 'http':
+      return sendHttp(url, payload.batch, timeoutMs);
+    case 'relp':
+      return sendRelp(url, payload.messages, timeoutMs);
+    case 'syslog':
+      return sendSyslog(url, payload.frames, timeoutMs);
+  }
 }

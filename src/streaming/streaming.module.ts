@@ -3,6 +3,7 @@ import { LedgerModule } from '../ledger';
 import { contextModule, type AppConfig } from '../platform';
 import { SinkChanges } from './sink-changes';
 import { SinkDelivery } from './sink-delivery';
+import { SinkFormatter } from './sink-formatter';
 import { SinkTester } from './sink-tester';
 import { SinkStore } from './sink.store';
 import { SinksController } from './sinks.controller';
@@ -15,7 +16,7 @@ export class StreamingModule {
       imports: [LedgerModule.forRoot(config)],
       controllers: [SinksController],
       providers: [SinkStore, SinkChanges, SinkTester],
-      workers: [SinkDelivery],
+      workers: [SinkDelivery, SinkFormatter],
       exports: [],
     }));
   }
