@@ -5,7 +5,7 @@ import { TestApp, startTestApp } from '../../test/support/test-app';
 import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
 import { beforeEntryInsert, billingEvent } from '../../test/support/test-module';
 import { EventToAppend } from './append-plan';
-import { UnprocessableEntryError } from './ledger.errors';
+import { SequencerUnavailableError, UnprocessableEntryError } from './ledger.errors';
 import { Sequencer } from './sequencer';
 
 /**
@@ -49,6 +49,17 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
       `IF position(convert_to('outage', 'UTF8') IN NEW.leaf) > 0 THEN
          PERFORM nextval('test_outage_attempts');
          RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
+       END IF;`,
+    );
+    // A log that is always contended: every entry carrying the marker meets a unique violation,
+    // as when another process keeps winning the head.
+    await beforeEntryInsert(
+      owner,
+      'test_contended',
+      'test_contended_attempts',
+      `IF position(convert_to('contended', 'UTF8') IN NEW.leaf) > 0 THEN
+         PERFORM nextval('test_contended_attempts');
+         RAISE EXCEPTION 'duplicate key value violates unique constraint "entries_pkey"' USING ERRCODE = 'unique_violation', CONSTRAINT = 'entries_pkey';
        END IF;`,
     );
     t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' });
@@ -123,5 +134,22 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     const { rows } = await owner.query('SELECT last_value::int AS n, is_called FROM test_outage_attempts');
     expect(rows[0]).toMatchObject({ n: 1, is_called: true });
     expect(await indices('globex')).toEqual([...before, before.length]);
+  });
+
+  it("gives up on a head it never wins with a 503 error of its own, never the database's unique violation", async () => {
+    const before = await indices('initech');
+    const [settled] = await Promise.allSettled([sequencer.append([event('initech', 'contended')])]);
+    expect(settled.status).toBe('rejected');
+    const reason = (settled as PromiseRejectedResult).reason as SequencerUnavailableError;
+    expect(reason).toBeInstanceOf(SequencerUnavailableError);
+    expect(reason.status).toBe(503);
+    expect(reason.message).not.toMatch(/entries_pkey|duplicate/);
+    // Planned again after each refusal, the later attempts on the locked path, and then no more.
+    const { rows } = await owner.query('SELECT last_value::int AS n FROM test_contended_attempts');
+    expect(rows[0].n).toBe(21);
+    expect(await indices('initech')).toEqual(before);
+    // The log is not wedged: the next append commits.
+    const [next] = await sequencer.append([event('initech', 'after')]);
+    expect(next.index).toBe(before.length);
   });
 });

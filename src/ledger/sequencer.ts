@@ -25,6 +25,9 @@ const MAX_EVENTS_PER_COMMIT = 5000;
 const MAX_STATEMENTS_IN_FLIGHT = 4;
 /** Most times one statement is planned again from fresh heads before its requests get the error. */
 const MAX_REPLANS = 20;
+/** The longest random wait before a replan, ms. */
+const REPLAN_WAIT_MS = 50;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A turn of the event loop, between chunks of a statement's sealing. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -236,10 +239,22 @@ export class Sequencer implements BeforeApplicationShutdown {
         // these logs' heads are read afresh before anything is planned on them again.
         for (const log of logs) this.heads.delete(log);
         this.keys.forget(logs);
-        if (failure !== 'stale' || attempt >= MAX_REPLANS) {
+        if (failure !== 'stale') {
           batch.forEach((r) => r.reject(e));
           return;
         }
+        if (attempt >= MAX_REPLANS) {
+          // Never the database's own refusal (it names a constraint, and is not the caller's
+          // fault): a 503 the caller retries.
+          const busy = new SequencerUnavailableError('other processes keep appending to these logs; retry');
+          batch.forEach((r) => r.reject(busy));
+          return;
+        }
+        // Another process keeps moving these heads: its next statement, sent from a head it
+        // already knows, beats a replan from a fresh read sent at once. A random wait, longer
+        // after each refusal, lets its lane drain and breaks the lockstep. (Locking the heads
+        // instead met the other process's statements in deadlocks, a second each: slower still.)
+        await sleep(Math.random() * Math.min(2 ** attempt, REPLAN_WAIT_MS));
       }
     }
   }
