@@ -19,10 +19,11 @@ const MAX_EVENTS_PER_COMMIT = 5000;
 /**
  * Most group-commit statements in flight at once. Each takes the queued requests of every log
  * not already in one, so a log waits only for its own previous statement or a free slot, never
- * for another tenant's; a few slots keep the statements full (every statement is a round trip
- * and a WAL flush, and under many small requests they were most of the cost).
+ * for another tenant's; few slots keep the statements full (every statement is a round trip
+ * and a WAL flush, and under many small requests they were most of the cost). Two gave 14-27%
+ * more single events than four, at a lower p99, and batches the same (docs/benchmarks.md).
  */
-const MAX_STATEMENTS_IN_FLIGHT = 4;
+const MAX_STATEMENTS_IN_FLIGHT = 2;
 /** Most times one statement is planned again from fresh heads before its requests get the error. */
 const MAX_REPLANS = 20;
 /** The longest random wait before a replan, ms. */
