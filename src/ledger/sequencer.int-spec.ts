@@ -38,29 +38,30 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     owner = await superuserClient(db);
-    // A stand-in for a database going away mid-statement: the same SQLSTATE as a server shut down
-    // by its administrator, raised for entries that carry the marker, counted outside the
-    // transaction (a sequence is not rolled back) so the test sees how often it was tried; as its
+    // Entries that carry `marker` raise `raise`, counted in `test_<marker>_attempts` outside the
+    // transaction (a sequence is not rolled back) so a test sees how often each was tried; as the
     // owner, since the service's role may not use the sequence.
-    await beforeEntryInsert(
-      owner,
-      'test_outage',
-      'test_outage_attempts',
-      `IF position(convert_to('outage', 'UTF8') IN NEW.leaf) > 0 THEN
-         PERFORM nextval('test_outage_attempts');
-         RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown';
-       END IF;`,
+    const refuseMarked = (marker: string, raise: string) =>
+      beforeEntryInsert(
+        owner,
+        `test_${marker}`,
+        `test_${marker}_attempts`,
+        `IF position(convert_to('${marker}', 'UTF8') IN NEW.leaf) > 0 THEN
+           PERFORM nextval('test_${marker}_attempts');
+           ${raise};
+         END IF;`,
+      );
+    // A stand-in for a database going away mid-statement: the SQLSTATE of a server shut down by
+    // its administrator.
+    await refuseMarked(
+      'outage',
+      "RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = 'admin_shutdown'",
     );
-    // A log that is always contended: every entry carrying the marker meets a unique violation,
-    // as when another process keeps winning the head.
-    await beforeEntryInsert(
-      owner,
-      'test_contended',
-      'test_contended_attempts',
-      `IF position(convert_to('contended', 'UTF8') IN NEW.leaf) > 0 THEN
-         PERFORM nextval('test_contended_attempts');
-         RAISE EXCEPTION 'duplicate key value violates unique constraint "entries_pkey"' USING ERRCODE = 'unique_violation', CONSTRAINT = 'entries_pkey';
-       END IF;`,
+    // A log that is always contended: a unique violation, as when another process keeps winning
+    // the head.
+    await refuseMarked(
+      'contended',
+      `RAISE EXCEPTION 'duplicate key value violates unique constraint "entries_pkey"' USING ERRCODE = 'unique_violation', CONSTRAINT = 'entries_pkey'`,
     );
     t = await startTestApp(db, { AUDIT_COMPONENTS: 'api,sequencer' });
     sequencer = t.app.get(Sequencer);
@@ -144,7 +145,7 @@ describe('Sequencer: a request PostgreSQL refuses fails alone', () => {
     expect(reason).toBeInstanceOf(SequencerUnavailableError);
     expect(reason.status).toBe(503);
     expect(reason.message).not.toMatch(/entries_pkey|duplicate/);
-    // Planned again after each refusal, the later attempts on the locked path, and then no more.
+    // Tried once and planned again after each of 20 refusals, and then no more.
     const { rows } = await owner.query('SELECT last_value::int AS n FROM test_contended_attempts');
     expect(rows[0].n).toBe(21);
     expect(await indices('initech')).toEqual(before);

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { IDS, Ids, MetricsService } from '../platform';
 import { AppendPressure } from './append-pressure';
@@ -28,7 +29,6 @@ const MAX_STATEMENTS_IN_FLIGHT = 2;
 const MAX_REPLANS = 20;
 /** The longest random wait before a replan, ms. */
 const REPLAN_WAIT_MS = 50;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A turn of the event loop, between chunks of a statement's sealing. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
