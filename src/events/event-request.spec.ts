@@ -32,6 +32,19 @@ describe('prepareBatch', () => {
     expect(JSON.stringify((refusal as RequestValidationError).details)).toContain(`/events/${BATCH_PREPARE_CHUNK + 3}`);
   });
 
+  it('gives every event with personal data a salt of its own, across the draws from the random source', async () => {
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      ...event(i),
+      personal: { subject: `p${i}`, data: { email: `p${i}@example.com` } },
+    }));
+    const prepared = await prepareBatch({ events }, principal, guard, async () => undefined);
+    const salts = prepared.map((e) => e.personal?.salt.toString('hex'));
+    expect(salts.every((salt) => salt?.length === 64)).toBe(true);
+    expect(new Set(salts).size).toBe(events.length);
+    // The digest in the leaf commits to that event's own salt.
+    expect(new Set(prepared.map((e) => e.personal?.digest)).size).toBe(events.length);
+  });
+
   it('lets a timer run while a large batch is prepared with the default turn', async () => {
     let fired = false;
     setTimeout(() => (fired = true), 0);

@@ -1,5 +1,5 @@
-import { decodeLeaf, encodeLeaf } from '@audit/ledger';
-import { entryFor } from '../ledger';
+import { decodeLeaf } from '@audit/ledger';
+import { leafTemplateOf } from '../ledger';
 import { Principal, operator } from '../access';
 import { HoldEvent, decideAmend, decidePlace, decideRelease, applyHoldEvents, HoldState } from './hold.decider';
 import { fromHoldEntry, holdEventEntry, holdLog } from './hold.entries';
@@ -20,14 +20,13 @@ const key = (name: string, tenants = ['*']): Principal => ({
 /** Through the ledger and back: what a rebuild reads. */
 function roundTrip(event: HoldEvent, tenant: string, index: number): HoldEvent {
   const append = holdEventEntry(event, { tenant, matter: 'MAT' });
-  const entry = entryFor(append, {
-    log: append.log,
+  const leaf = leafTemplateOf(append).leafAt({
     index,
     prev: 'A'.repeat(43) + '=',
     id: `e${index}`,
     recordedAt: '2026-11-27T10:00:01.000Z',
   });
-  return fromHoldEntry(decodeLeaf(encodeLeaf(entry)));
+  return fromHoldEntry(decodeLeaf(leaf));
 }
 
 describe('hold entries', () => {

@@ -1,4 +1,4 @@
-import { JsonValue, LedgerEntry, StoredNode, TreeBuilder, encodeLeaf, leafHash, prevLink } from '@audit/ledger';
+import { JsonValue, LeafTemplate, LedgerEntry, StoredNode, TreeBuilder, leafHash, prevLink } from '@audit/ledger';
 import { EntryRow, LogHead } from './log-store';
 
 /** Personal data planned beside an entry, in clear: sealed by the sequencer before it is written. */
@@ -47,30 +47,31 @@ export interface AppendPlan {
   readonly appended: AppendedEntry[];
 }
 
-/** Where an entry stands in its log: what the sequencer adds to an event to make a leaf. */
-export interface EntryPosition {
-  readonly log: string;
-  readonly index: number;
-  readonly prev: string;
-  readonly id: string;
-  readonly recordedAt: string;
-}
+const templates = new WeakMap<EventToAppend, LeafTemplate>();
 
-/** The ledger entry of `event` at `position`: the one place an event becomes leaf members. */
-export function entryFor(event: EventToAppend, position: EntryPosition): LedgerEntry {
-  return {
-    v: 1,
-    ...position,
-    source: event.source,
-    type: event.type,
-    category: event.category,
-    actor: event.actor,
-    ...(event.target ? { target: event.target } : {}),
-    outcome: event.outcome,
-    occurredAt: event.occurredAt ?? position.recordedAt,
-    ...(event.context ? { context: event.context } : {}),
-    ...(event.personal ? { personal: { subject: event.personal.subject, digest: event.personal.digest } } : {}),
-  };
+/**
+ * The leaf of `event` with its position open (the one place an event becomes leaf members),
+ * made once per event: the size check when the event arrives (event-request.ts) and the plan
+ * that places it share the one canonical pass. Checks the members as encodeLeaf does.
+ */
+export function leafTemplateOf(event: EventToAppend): LeafTemplate {
+  let template = templates.get(event);
+  if (template === undefined) {
+    template = LeafTemplate.of({
+      log: event.log,
+      source: event.source,
+      type: event.type,
+      category: event.category,
+      actor: event.actor,
+      ...(event.target ? { target: event.target } : {}),
+      outcome: event.outcome,
+      ...(event.occurredAt !== undefined ? { occurredAt: event.occurredAt } : {}),
+      ...(event.context ? { context: event.context } : {}),
+      ...(event.personal ? { personal: { subject: event.personal.subject, digest: event.personal.digest } } : {}),
+    });
+    templates.set(event, template);
+  }
+  return template;
 }
 
 /**
@@ -98,8 +99,7 @@ export function planAppend(
     const index = tree.size;
     const prev = prevLink(previous);
     const id = newId();
-    const entry = entryFor(event, { log: head.log, index, prev, id, recordedAt });
-    const leaf = encodeLeaf(entry);
+    const leaf = leafTemplateOf(event).leafAt({ index, prev, id, recordedAt });
     const hash = leafHash(leaf);
     completed.length = 0;
     tree.append(hash, completed);

@@ -1,5 +1,5 @@
 /** The public face of the ledger context: what other contexts may use. Nothing else is imported across contexts. */
-export { AppendedEntry, EventToAppend, SERVICE_SOURCE, entryFor } from './append-plan';
+export { AppendedEntry, EventToAppend, SERVICE_SOURCE, leafTemplateOf } from './append-plan';
 export { CheckpointSigner } from './checkpoint-signer';
 export { LedgerBehindMirrorError, NoCheckpointError, UnknownLogError } from './ledger.errors';
 export { LedgerErasure } from './ledger-erasure';

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig, DatabasePool } from '../platform';
 import { AppendPressure } from './append-pressure';
 import { CheckpointMirror } from './checkpoint-mirror';
@@ -7,7 +7,8 @@ import { LogStore } from './log-store';
 import { SigningKey } from './signing-key';
 import { StoredLogVerification, VerificationReport, verifyStoredLog } from './stored-log-verification';
 import { VerificationGate } from './verification-gate';
-import { verifyOnWorker } from './verification-worker';
+import { ReusableWorkers } from './reusable-workers';
+import { verificationThreads, verifyOnWorker } from './verification-worker';
 
 export type { VerificationReport } from './stored-log-verification';
 
@@ -20,8 +21,9 @@ const ON_WORKER = __filename.endsWith('.js');
  * snapshot, on a worker thread of its own (verification-worker.ts says why).
  */
 @Injectable()
-export class LogVerification {
+export class LogVerification implements BeforeApplicationShutdown {
   private readonly gate: VerificationGate;
+  private readonly threads: ReusableWorkers;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -32,6 +34,11 @@ export class LogVerification {
     private readonly pressure: AppendPressure,
   ) {
     this.gate = new VerificationGate(config.verifyConcurrency, config.verifyQueue);
+    this.threads = verificationThreads(config.verifyConcurrency);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.threads.close();
   }
 
   /**
@@ -54,7 +61,7 @@ export class LogVerification {
     const mirrored = await this.mirror.latest(log);
     const origin = `${this.config.logOriginPrefix}/${log}`;
     const report = ON_WORKER
-      ? await verifyOnWorker({
+      ? await verifyOnWorker(this.threads, {
           connection: this.pool.clientConfig(),
           tenants,
           log,

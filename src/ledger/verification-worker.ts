@@ -3,6 +3,7 @@ import { Client, ClientConfig, PoolClient } from 'pg';
 import { setPriority } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { withTenantScope } from '../platform/database/tenant-scoped-reads';
+import { ReusableWorkers } from './reusable-workers';
 import { VerificationReport, verifyStoredLog } from './stored-log-verification';
 
 /**
@@ -50,30 +51,31 @@ function lowerThisThreadsPriority(): void {
   }
 }
 
-/** Runs `job` on a new worker thread; resolves with its report, null when the log does not exist. */
-export function verifyOnWorker(job: VerificationJob): Promise<VerificationReport | null> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(__filename, { workerData: { kind: JOB, job } });
-    let settled = false;
-    worker.once('message', (outcome: Outcome) => {
-      settled = true;
-      if ('report' in outcome) resolve(outcome.report);
-      // The database's error code travels with the message, so a connection failure still answers
-      // 503 and not 500.
-      else reject(Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code }));
-    });
-    worker.once('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the verification worker exited with code ${code} before reporting`));
-    });
+/**
+ * The verification threads: kept for the next verification (starting one cost 100-150 ms, most of
+ * a small log's verification), ended after a minute idle. As many may wait as verifications may
+ * run at once (AUDIT_VERIFY_CONCURRENCY).
+ */
+export function verificationThreads(maxIdle: number): ReusableWorkers {
+  return new ReusableWorkers(() => new Worker(__filename, { workerData: { kind: JOB } }), {
+    idleMs: 60_000,
+    maxIdle,
   });
 }
 
+/** Runs `job` on one of `threads`; resolves with its report, null when the log does not exist. */
+export async function verifyOnWorker(
+  threads: ReusableWorkers,
+  job: VerificationJob,
+): Promise<VerificationReport | null> {
+  const outcome = await threads.run<Outcome>(job);
+  if ('report' in outcome) return outcome.report;
+  // The database's error code travels with the message, so a connection failure still answers
+  // 503 and not 500.
+  throw Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
+}
+
 async function run(job: VerificationJob): Promise<VerificationReport | null> {
-  lowerThisThreadsPriority();
   const client = new Client(job.connection);
   await client.connect();
   try {
@@ -97,14 +99,18 @@ async function run(job: VerificationJob): Promise<VerificationReport | null> {
   }
 }
 
-const started = workerData as { kind?: string; job?: VerificationJob } | null;
-if (!isMainThread && parentPort && started?.kind === JOB && started.job) {
+const started = workerData as { kind?: string } | null;
+if (!isMainThread && parentPort && started?.kind === JOB) {
   const port = parentPort;
-  run(started.job).then(
-    (report) => port.postMessage({ report } satisfies Outcome),
-    (e: Error & { code?: unknown }) =>
-      port.postMessage({
-        failure: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) },
-      } satisfies Outcome),
+  lowerThisThreadsPriority();
+  // One job at a time: ReusableWorkers posts the next only after this one's answer.
+  port.on('message', (job: VerificationJob) =>
+    run(job).then(
+      (report) => port.postMessage({ report } satisfies Outcome),
+      (e: Error & { code?: unknown }) =>
+        port.postMessage({
+          failure: { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) },
+        } satisfies Outcome),
+    ),
   );
 }

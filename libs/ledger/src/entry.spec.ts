@@ -1,14 +1,16 @@
 import fc from 'fast-check';
 import { sampleEntry } from '../testdata/sample-log';
-import { CanonicalJsonError } from './canonical-json';
+import { CanonicalJsonError, JsonValue, canonicalJson } from './canonical-json';
 import {
   EntryFormatError,
   GENESIS_PREV,
   LeafTooLargeError,
+  LeafMembers,
+  LeafPosition,
+  LeafTemplate,
   LedgerEntry,
   decodeLeaf,
   encodeLeaf,
-  leafLength,
   prevLink,
 } from './entry';
 import { leafHash } from './hashing';
@@ -60,15 +62,6 @@ describe('leaf encoding', () => {
     }
   });
 
-  it('measures a leaf as encodeLeaf would write it, with the same shape checks but no size limit', () => {
-    for (const over of [{}, { context: { note: 'é€😀\n"', n: -0.5e-7, deep: [{ b: 1, a: [true, null] }] } }]) {
-      expect(leafLength(entry(over))).toBe(encodeLeaf(entry(over)).length);
-    }
-    expect(leafLength(entry({ context: { big: 'x'.repeat(65_536) } }))).toBeGreaterThan(65_535);
-    expect(() => leafLength(entry({ outcome: 'maybe' }))).toThrow(EntryFormatError);
-    expect(() => leafLength(entry({ context: { n: NaN } }))).toThrow(CanonicalJsonError);
-  });
-
   it('refuses values with no canonical form and leaves over 65,535 bytes', () => {
     expect(() => encodeLeaf(entry({ context: { n: NaN } }))).toThrow(CanonicalJsonError);
     expect(() => encodeLeaf(entry({ context: { big: 'x'.repeat(65_536) } }))).toThrow(LeafTooLargeError);
@@ -109,5 +102,89 @@ describe('leaf encoding', () => {
     for (const bad of ['', '{', '{"a":1', '{"a":1}x', '{"a":"x}', '{"a":{"b":1}', '["a"]', '{"a" :1}']) {
       expect(scanLeaf(Buffer.from(bad))).toBeNull();
     }
+  });
+});
+
+/** `entry` split into what an event brings and the position the sequencer gives it. */
+function split(e: LedgerEntry, ownTime = true): { members: LeafMembers; position: LeafPosition } {
+  const { v: _v, index, prev, id, recordedAt, occurredAt, ...rest } = e;
+  return { members: { ...rest, ...(ownTime ? { occurredAt } : {}) }, position: { index, prev, id, recordedAt } };
+}
+
+describe('leaf templates', () => {
+  const uuid = fc.uuid({ version: 7 });
+  const time = fc
+    .date({ min: new Date('0001-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true })
+    .map((d) => d.toISOString());
+  const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((x) => x.isWellFormed());
+  const ref = fc.record({ type: text, id: text });
+  const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
+    try {
+      return canonicalJson(v) !== '';
+    } catch {
+      return false; // integers beyond 2^53 have no canonical form
+    }
+  }) as fc.Arbitrary<JsonValue>;
+  const members = fc.record(
+    {
+      log: fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+      source: text,
+      type: text,
+      category: text,
+      actor: ref,
+      target: ref,
+      outcome: fc.constantFrom('success', 'failure', 'unknown'),
+      occurredAt: time,
+      context: fc.dictionary(
+        fc.string({ unit: 'binary', maxLength: 6 }).filter((x) => x.isWellFormed()),
+        json,
+      ),
+      personal: fc.record({
+        subject: text,
+        digest: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64')),
+      }),
+    },
+    { requiredKeys: ['log', 'source', 'type', 'category', 'actor', 'outcome'] },
+  ) as fc.Arbitrary<LeafMembers>;
+  const position: fc.Arbitrary<LeafPosition> = fc
+    .record({ index: fc.nat(), prev: fc.uint8Array({ minLength: 32, maxLength: 32 }), id: uuid, recordedAt: time })
+    .map((p) => ({ ...p, prev: p.index === 0 ? GENESIS_PREV : Buffer.from(p.prev).toString('base64') }));
+
+  it('fills in exactly the leaf encodeLeaf writes for the whole entry, whatever the members hold', () => {
+    fc.assert(
+      fc.property(members, position, (m, p) => {
+        const whole = { v: 1, ...m, ...p, occurredAt: m.occurredAt ?? p.recordedAt } as LedgerEntry;
+        const expected = encodeLeaf(whole);
+        const template = LeafTemplate.of(m);
+        const leaf = template.leafAt(p);
+        expect(leaf.equals(expected)).toBe(true);
+        expect(template.byteLengthAt(p)).toBe(expected.length);
+        // A leaf a verifier accepts: decodeLeaf canonicalises what it parsed and compares the bytes.
+        expect(decodeLeaf(leaf).index).toBe(p.index);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('checks the members and the position as encodeLeaf checks the entry', () => {
+    const { members: m, position: p } = split(entry());
+    expect(() => LeafTemplate.of({ ...m, outcome: 'maybe' as never })).toThrow(EntryFormatError);
+    expect(() => LeafTemplate.of({ ...m, occurredAt: '2026-13-45T12:00:00.000Z' })).toThrow(/occurredAt/);
+    expect(() => LeafTemplate.of({ ...m, log: 'Tenant A' })).toThrow(/log/);
+    expect(() => LeafTemplate.of({ ...m, context: { n: NaN } })).toThrow(CanonicalJsonError);
+    const template = LeafTemplate.of(m);
+    expect(() => template.leafAt({ ...p, index: 0, prev: prevLink(Buffer.alloc(32, 7)) })).toThrow(/prev/);
+    expect(() => template.leafAt({ ...p, index: -1 })).toThrow(/index/);
+    expect(() => template.leafAt({ ...p, id: '' })).toThrow(/id/);
+    expect(() => template.leafAt({ ...p, id: 'a\ud800' })).toThrow(/id/);
+    expect(() => template.leafAt({ ...p, recordedAt: '2026-11-27T12:00:00Z' })).toThrow(/recordedAt/);
+  });
+
+  it('takes the recorded time as occurredAt when the event has none, and measures without the size limit', () => {
+    const { members: m, position: p } = split(entry(), false);
+    expect(JSON.parse(LeafTemplate.of(m).leafAt(p).toString()).occurredAt).toBe(p.recordedAt);
+    const big = LeafTemplate.of({ ...m, context: { big: 'x'.repeat(65_536) } });
+    expect(big.byteLengthAt(p)).toBeGreaterThan(65_535);
+    expect(() => big.leafAt(p)).toThrow(LeafTooLargeError);
   });
 });

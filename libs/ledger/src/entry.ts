@@ -1,10 +1,4 @@
-import {
-  CanonicalJsonError,
-  JsonValue,
-  canonicalJson,
-  canonicalJsonBytes,
-  canonicalJsonLength,
-} from './canonical-json';
+import { CanonicalJsonError, JsonValue, canonicalJson, canonicalJsonBytes } from './canonical-json';
 import { HASH_SIZE, MAX_LEAF_BYTES } from './hashing';
 import { LedgerError } from './ledger.errors';
 
@@ -99,13 +93,92 @@ export function encodeLeaf(entry: LedgerEntry): Buffer {
   return bytes;
 }
 
+/** What an event brings to its leaf: every member except those the sequencer fills in. */
+export type LeafMembers = Omit<LedgerEntry, 'v' | 'index' | 'prev' | 'id' | 'recordedAt' | 'occurredAt'> & {
+  /** The emitter's time; the entry's `recordedAt` when absent. */
+  readonly occurredAt?: string;
+};
+
+/** The members the sequencer fills in: where in its log an entry stands, and when it was recorded. */
+export interface LeafPosition {
+  readonly index: number;
+  readonly prev: string;
+  readonly id: string;
+  readonly recordedAt: string;
+}
+
 /**
- * The byte length of `encodeLeaf(entry)`, with the same checks except the size limit, without
- * building the leaf (canonicalJsonLength).
+ * The leaf of an event whose position is still open. RFC 8785 orders members by name, and the
+ * position's fall at fixed places among the event's: `id` and `index` after `context`, a missing
+ * `occurredAt` after `log`, `prev` and `recordedAt` after `personal`. So the event's members are
+ * checked and canonicalised once, as four runs of text, and a leaf is those runs with the
+ * position written between them: byte for byte `encodeLeaf` of the whole entry, without
+ * canonicalising the event again when it is sequenced (the service checks an event's size when it
+ * arrives and builds its leaf when the sequencer places it: one canonical pass serves both).
  */
-export function leafLength(entry: LedgerEntry): number {
-  assertEntryShape(entry as unknown as Record<string, unknown>);
-  return canonicalJsonLength(entry);
+export class LeafTemplate {
+  private constructor(
+    /** `{"actor":…,"category":…[,"context":…]` */
+    private readonly beforeId: string,
+    /** `,"log":…[,"occurredAt":…]` */
+    private readonly afterIndex: string,
+    private readonly ownTime: boolean,
+    /** `,"outcome":…[,"personal":…]` */
+    private readonly beforePrev: string,
+    /** `,"source":…[,"target":…],"type":…,"v":1}` */
+    private readonly afterRecordedAt: string,
+  ) {}
+
+  /**
+   * The template of `members`, with encodeLeaf's checks of them: EntryFormatError for a malformed
+   * member, CanonicalJsonError for a value with no canonical form (its path as in the whole entry).
+   */
+  static of(members: LeafMembers): LeafTemplate {
+    const { actor, category, context, log, occurredAt, outcome, personal, source, target, type } = members;
+    assertMembers(members as unknown as Record<string, unknown>, false);
+    // A run of members: their canonical object without its braces (built member by member: an
+    // absent member must be left out, not set to undefined).
+    const run = (part: Record<string, unknown>): string => canonicalJson(part).slice(1, -1);
+    const first: Record<string, unknown> = { actor, category };
+    if (context !== undefined) first.context = context;
+    const second: Record<string, unknown> = { log };
+    if (occurredAt !== undefined) second.occurredAt = occurredAt;
+    const third: Record<string, unknown> = { outcome };
+    if (personal !== undefined) third.personal = personal;
+    const last: Record<string, unknown> = { source };
+    if (target !== undefined) last.target = target;
+    last.type = type;
+    last.v = LEAF_FORMAT_VERSION;
+    return new LeafTemplate(
+      `{${run(first)}`,
+      `,${run(second)}`,
+      occurredAt !== undefined,
+      `,${run(third)}`,
+      `,${run(last)}}`,
+    );
+  }
+
+  /** The leaf at `position`: EntryFormatError for a malformed position, LeafTooLargeError over MAX_LEAF_BYTES. */
+  leafAt(position: LeafPosition): Buffer {
+    const leaf = Buffer.from(this.textAt(position), 'utf8');
+    if (leaf.length > MAX_LEAF_BYTES) throw new LeafTooLargeError(leaf.length);
+    return leaf;
+  }
+
+  /** The byte length of the leaf at `position`, with the same checks except the size limit. */
+  byteLengthAt(position: LeafPosition): number {
+    return Buffer.byteLength(this.textAt(position), 'utf8');
+  }
+
+  private textAt(position: LeafPosition): string {
+    assertPosition(position as unknown as Record<string, unknown>);
+    const at = JSON.stringify(position.recordedAt);
+    return (
+      `${this.beforeId},"id":${JSON.stringify(position.id)},"index":${position.index}${this.afterIndex}` +
+      `${this.ownTime ? '' : `,"occurredAt":${at}`}${this.beforePrev},"prev":${JSON.stringify(position.prev)}` +
+      `,"recordedAt":${at}${this.afterRecordedAt}`
+    );
+  }
 }
 
 /**
@@ -143,25 +216,16 @@ export function decodeLeaf(leaf: Uint8Array): LedgerEntry {
 
 function assertEntryShape(e: Record<string, unknown>): void {
   if (e.v !== LEAF_FORMAT_VERSION) throw new EntryFormatError('v', `must be ${LEAF_FORMAT_VERSION}`);
+  assertMembers(e, true);
+  assertPosition(e);
+}
+
+/** The members an event brings (LeafMembers); `occurredAt` may be absent only from an event's. */
+function assertMembers(e: Record<string, unknown>, inEntry: boolean): void {
   if (typeof e.log !== 'string' || !LOG_NAME_PATTERN.test(e.log))
     throw new EntryFormatError('log', 'is not a log name');
-  if (!Number.isSafeInteger(e.index) || (e.index as number) < 0)
-    throw new EntryFormatError('index', 'must be an integer >= 0');
-  if (typeof e.prev !== 'string' || !BASE64_HASH.test(e.prev))
-    throw new EntryFormatError('prev', 'must be base64 of 32 bytes');
-  if (e.index === 0 && e.prev !== GENESIS_PREV) throw new EntryFormatError('prev', 'of index 0 must be 32 zero bytes');
-  for (const m of ['id', 'source', 'type', 'category'] as const) {
-    if (typeof e[m] !== 'string' || e[m] === '') throw new EntryFormatError(m, 'must be a non-empty string');
-  }
-  for (const m of ['recordedAt', 'occurredAt'] as const) {
-    if (
-      typeof e[m] !== 'string' ||
-      !RFC3339_UTC_MILLIS.test(e[m] as string) ||
-      Number.isNaN(Date.parse(e[m] as string))
-    ) {
-      throw new EntryFormatError(m, 'must be an RFC 3339 UTC time with milliseconds');
-    }
-  }
+  for (const m of ['source', 'type', 'category'] as const) assertNonEmpty(e[m], m);
+  if (inEntry || e.occurredAt !== undefined) assertTime(e.occurredAt, 'occurredAt');
   assertRef(e.actor, 'actor');
   if (e.target !== undefined) assertRef(e.target, 'target');
   if (e.outcome !== 'success' && e.outcome !== 'failure' && e.outcome !== 'unknown') {
@@ -179,6 +243,28 @@ function assertEntryShape(e: Record<string, unknown>): void {
       throw new EntryFormatError('personal.digest', 'must be base64 of 32 bytes');
     }
   }
+}
+
+/** The members a LeafPosition gives an entry (the sequencer's part of a leaf). */
+function assertPosition(e: Record<string, unknown>): void {
+  if (!Number.isSafeInteger(e.index) || (e.index as number) < 0)
+    throw new EntryFormatError('index', 'must be an integer >= 0');
+  if (typeof e.prev !== 'string' || !BASE64_HASH.test(e.prev))
+    throw new EntryFormatError('prev', 'must be base64 of 32 bytes');
+  if (e.index === 0 && e.prev !== GENESIS_PREV) throw new EntryFormatError('prev', 'of index 0 must be 32 zero bytes');
+  assertNonEmpty(e.id, 'id');
+  // A template writes the id into the leaf's text itself: it must have a canonical form.
+  if (!(e.id as string).isWellFormed()) throw new EntryFormatError('id', 'must be well-formed Unicode');
+  assertTime(e.recordedAt, 'recordedAt');
+}
+
+function assertNonEmpty(value: unknown, member: string): void {
+  if (typeof value !== 'string' || value === '') throw new EntryFormatError(member, 'must be a non-empty string');
+}
+
+function assertTime(value: unknown, member: string): void {
+  if (typeof value !== 'string' || !RFC3339_UTC_MILLIS.test(value) || Number.isNaN(Date.parse(value)))
+    throw new EntryFormatError(member, 'must be an RFC 3339 UTC time with milliseconds');
 }
 
 function assertRef(ref: unknown, member: string): void {
