@@ -23,6 +23,18 @@ export function positionAfter(indices: readonly number[], acknowledged: number, 
 }
 
 /** What one delivery attempt did. */
+// What a delivery reads: the entries [f, t) of each log (as text and hex, see `read`), and their
+// personal data. Each a range of the primary key per log, never a join PostgreSQL may turn into a
+// read of the whole table (it did so for the search projector's ranges at 5 million entries; the
+// plan test is sink-delivery.plan.int-spec.ts).
+export const DELIVERED_LEAVES = `SELECT e.log, convert_from(e.leaf, 'UTF8') AS leaf, encode(e.leaf_hash, 'hex') AS leaf_hash
+  FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t),
+  LATERAL (SELECT * FROM ledger_entries e WHERE e.log = r.log AND e.idx >= r.f AND e.idx < r.t OFFSET 0) e
+  ORDER BY e.log, e.idx`;
+export const DELIVERED_PERSONAL_DATA = `SELECT p.log, p.idx, p.subject, p.data, p.salt, p.sealed
+  FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t),
+  LATERAL (SELECT * FROM ledger_personal_data p WHERE p.log = r.log AND p.idx >= r.f AND p.idx < r.t OFFSET 0) p`;
+
 export type DeliveryOutcome = 'sent' | 'idle' | 'busy' | 'failed';
 
 /** A log's part of one delivery: entries [from, to) under the checkpoint `note`. */
@@ -258,12 +270,7 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
     due: readonly DueRange[],
   ): Promise<Pick<DeliveryBatch, 'leaves' | 'leafHashes' | 'personal'>[]> {
     const ranges = [due.map((r) => r.log), due.map((r) => r.from), due.map((r) => r.to)];
-    const rows = await sql(
-      `SELECT e.log, convert_from(e.leaf, 'UTF8') AS leaf, encode(e.leaf_hash, 'hex') AS leaf_hash
-       FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
-       JOIN ledger_entries e ON e.log = r.log AND e.idx >= r.f AND e.idx < r.t ORDER BY e.log, e.idx`,
-      ranges,
-    );
+    const rows = await sql(DELIVERED_LEAVES, ranges);
     const byLog = new Map(
       due.map((r) => [
         r.log,
@@ -276,11 +283,7 @@ export class SinkDelivery implements OnModuleInit, OnApplicationShutdown {
       batch?.leafHashes.push(row.leaf_hash as string);
     }
     if (sink.personalData) {
-      const stored = await sql(
-        `SELECT p.log, p.idx, p.subject, p.data, p.salt, p.sealed FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS r(log, f, t)
-         JOIN ledger_personal_data p ON p.log = r.log AND p.idx >= r.f AND p.idx < r.t`,
-        ranges,
-      );
+      const stored = await sql(DELIVERED_PERSONAL_DATA, ranges);
       const opened = await this.personal.openViewRows(undefined, stored);
       for (const batch of byLog.values()) batch.personal = new Map();
       stored.forEach((row, i) =>
