@@ -1,6 +1,5 @@
-import { Client } from 'pg';
-import { fillLargeLog, scansOf } from '../../test/support/large-log';
-import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { onLargeLog, scansOf } from '../../test/support/large-log';
+import { Closable, OnTestDatabase } from '../../test/support/test-database';
 import { projectionStatement } from './event-search.store';
 
 /**
@@ -11,19 +10,13 @@ import { projectionStatement } from './event-search.store';
  * must read only the range, through the primary key.
  */
 describe('the search projector on a large log', () => {
-  let db: string;
-  let owner: Client;
+  let large: OnTestDatabase<Closable>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = await superuserClient(db);
-    await fillLargeLog(owner, 'big', 200_000);
+    large = await onLargeLog('big', 200_000);
   }, 120_000);
 
-  afterAll(async () => {
-    await owner.end();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => large.close());
 
   it.each([
     [false, false],
@@ -32,7 +25,7 @@ describe('the search projector on a large log', () => {
     [true, true],
   ])('reads one range of the primary key per log (wait %s, named logs %s), custom or generic', async (wait, some) => {
     const scans = await scansOf(
-      owner,
+      large.owner,
       projectionStatement(wait, some),
       ['int', 'int', 'text[]'],
       ['2000', '8', "'{big}'"],

@@ -1,6 +1,5 @@
-import { Client } from 'pg';
-import { fillLargeLog, scansOf } from '../../test/support/large-log';
-import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { onLargeLog, scansOf } from '../../test/support/large-log';
+import { Closable, OnTestDatabase } from '../../test/support/test-database';
 import { DELIVERED_LEAVES, DELIVERED_PERSONAL_DATA } from './sink-delivery';
 
 /**
@@ -9,25 +8,19 @@ import { DELIVERED_LEAVES, DELIVERED_PERSONAL_DATA } from './sink-delivery';
  * plan as a hash join over every row: see event-search.plan.int-spec.ts).
  */
 describe('sink delivery reads on a large log', () => {
-  let db: string;
-  let owner: Client;
+  let large: OnTestDatabase<Closable>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = await superuserClient(db);
-    await fillLargeLog(owner, 'big', 200_000);
-    await owner.query(
+    large = await onLargeLog('big', 200_000);
+    await large.owner.query(
       `INSERT INTO personal_data (log, idx, subject, salt, data, sealed)
        SELECT 'big', i, 'subject-' || (i % 1000), sha256(int8send(i)), convert_to(repeat('x', 100), 'UTF8'), true
        FROM generate_series(0, 199999) AS i`,
     );
-    await owner.query('ANALYZE personal_data');
+    await large.owner.query('ANALYZE personal_data');
   }, 120_000);
 
-  afterAll(async () => {
-    await owner.end();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => large.close());
 
   it.each([
     ['leaves', DELIVERED_LEAVES, 'entries', 'entries_pkey'],
@@ -36,7 +29,7 @@ describe('sink delivery reads on a large log', () => {
     'reads the %s of each range through the primary key, custom or generic plan',
     async (_what, statement, table, index) => {
       const args = ["'{big}'", "'{150000}'", "'{150500}'"];
-      const scans = await scansOf(owner, statement, ['text[]', 'bigint[]', 'bigint[]'], args, table);
+      const scans = await scansOf(large.owner, statement, ['text[]', 'bigint[]', 'bigint[]'], args, table);
       expect(scans.map((scan) => [scan.mode, scan.type, scan.index])).toEqual([
         ['force_custom_plan', 'Index Scan', index],
         ['force_generic_plan', 'Index Scan', index],

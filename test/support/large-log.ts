@@ -1,11 +1,19 @@
 import { Client } from 'pg';
+import { Closable, OnTestDatabase, onTestDatabase } from './test-database';
 
 /**
- * `entries` rows of one log written straight into a test database (the service would take minutes
+ * A test database of its own holding `entries` rows of one log, written straight into it (the service would take minutes
  * to append them), of the sizes the service writes (a leaf of about 600 bytes), with statistics
  * as PostgreSQL keeps them: for tests of the plans of statements that read ranges of a large log.
  */
-export async function fillLargeLog(owner: Client, log: string, entries: number): Promise<void> {
+export function onLargeLog(log: string, entries: number): Promise<OnTestDatabase<Closable>> {
+  return onTestDatabase(async (_db, owner) => {
+    await fillLargeLog(owner, log, entries);
+    return { close: () => Promise.resolve() };
+  });
+}
+
+async function fillLargeLog(owner: Client, log: string, entries: number): Promise<void> {
   await owner.query("INSERT INTO logs (log, root) VALUES ($1, sha256(''))", [log]);
   await owner.query(
     `INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
