@@ -117,7 +117,10 @@ describe('leaf templates', () => {
     .date({ min: new Date('0001-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true })
     .map((d) => d.toISOString());
   const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((x) => x.isWellFormed());
-  const ref = fc.record({ type: text, id: text });
+  // A ref may carry members beyond type and id (the format keeps them).
+  const ref = fc
+    .tuple(fc.record({ type: text, id: text }), fc.dictionary(text, fc.oneof(text, fc.integer()), { maxKeys: 2 }))
+    .map(([r, extra]) => ({ ...extra, ...r }));
   const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
     try {
       return canonicalJson(v) !== '';
@@ -171,7 +174,19 @@ describe('leaf templates', () => {
     expect(() => LeafTemplate.of({ ...m, outcome: 'maybe' as never })).toThrow(EntryFormatError);
     expect(() => LeafTemplate.of({ ...m, occurredAt: '2026-13-45T12:00:00.000Z' })).toThrow(/occurredAt/);
     expect(() => LeafTemplate.of({ ...m, log: 'Tenant A' })).toThrow(/log/);
-    expect(() => LeafTemplate.of({ ...m, context: { n: NaN } })).toThrow(CanonicalJsonError);
+    const refusal = (over: Partial<LeafMembers>) => {
+      try {
+        LeafTemplate.of({ ...m, ...over });
+      } catch (e) {
+        return e instanceof CanonicalJsonError ? e.path : e;
+      }
+      return null;
+    };
+    // The place a value without a canonical form sits, named as in the whole entry.
+    expect(refusal({ context: { n: NaN } })).toBe('$.context.n');
+    expect(refusal({ context: { a: [1, { big: 2 ** 60 }] } })).toBe('$.context.a[1].big');
+    expect(refusal({ source: 'a\ud800' })).toBe('$.source');
+    expect(refusal({ actor: { type: 'user', id: 'x\udc00' } })).toBe('$.actor.id');
     const template = LeafTemplate.of(m);
     expect(() => template.leafAt({ ...p, index: 0, prev: prevLink(Buffer.alloc(32, 7)) })).toThrow(/prev/);
     expect(() => template.leafAt({ ...p, index: -1 })).toThrow(/index/);
