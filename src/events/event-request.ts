@@ -248,7 +248,7 @@ function prepare(
   };
   const appended = idempotencyKey === undefined ? event : withIdempotency(event, body, idempotencyKey, path);
   // The leaf's size, bounded from above: the leaf at the longest position the sequencer can give
-  // it. Its template proves the members have a canonical form, and the sequencer fills it in.
+  // it. Its template also proves the members have a canonical form.
   const leafSize = canonicalCheck(() => leafTemplateOf(appended).byteLengthAt(LONGEST_POSITION), path);
   if (leafSize > MAX_LEAF_BYTES)
     throw new PayloadTooLargeError(`the event is larger than ${MAX_LEAF_BYTES} bytes as a ledger entry`, path || '/');

@@ -112,9 +112,9 @@ export interface LeafPosition {
  * position's fall at fixed places among the event's: `id` and `index` after `context`, a missing
  * `occurredAt` after `log`, `prev` and `recordedAt` after `personal`. So the event's members are
  * checked and canonicalised once, as four runs of text, and a leaf is those runs with the
- * position written between them: byte for byte `encodeLeaf` of the whole entry, without
- * canonicalising the event again when it is sequenced (the service checks an event's size when it
- * arrives and builds its leaf when the sequencer places it: one canonical pass serves both).
+ * position written between them: byte for byte `encodeLeaf` of the whole entry. The service
+ * measures an event's leaf at the longest position when it arrives (`byteLengthAt`) and writes it
+ * when the sequencer places it (`leafAt`).
  */
 export class LeafTemplate {
   private constructor(
