@@ -139,18 +139,24 @@ function quarantinedWhere(range: { from?: string; to?: string }, params: unknown
 }
 
 /**
- * The projector's statement: up to $2 logs behind (`some`: among $3; else not among $3, locked
- * without waiting unless `wait`), up to $1 entries each, into the read model, and their progress
- * moved. Exported for the test of its plan (event-search.plan.int-spec.ts).
+ * The logs a projection takes, each with its range [from_idx, to_idx) and whether more is left:
+ * up to $2 logs behind (`some`: among $3; else not among $3), up to $1 entries each, their progress
+ * locked (without waiting unless `wait`).
  */
-export function projectionStatement(wait: boolean, some: boolean): string {
-  return `WITH due AS (
-         SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx, l.size > p.size + $1 AS behind
+function dueLogs(wait: boolean, some: boolean): string {
+  return `SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx, l.size > p.size + $1 AS behind
          FROM event_search_progress p JOIN ledger_log_sizes l ON l.log = p.log
          WHERE l.size > p.size AND ${some ? 'l.log = ANY($3::text[])' : 'p.log <> ALL($3::text[])'}
          ORDER BY ${wait ? 'p.log' : 'random()'} LIMIT $2
-         FOR UPDATE OF p${wait ? '' : ' SKIP LOCKED'}
-       ), projected AS (
+         FOR UPDATE OF p${wait ? '' : ' SKIP LOCKED'}`;
+}
+
+/**
+ * The projector's statement: the entries of the due logs (dueLogs) into the read model, and their
+ * progress moved. Exported for the test of its plan (event-search.plan.int-spec.ts).
+ */
+export function projectionStatement(wait: boolean, some: boolean): string {
+  return `WITH due AS (${dueLogs(wait, some)}), projected AS (
          INSERT INTO event_search
          SELECT r.* FROM due d,
          -- A range of the primary key per log. As a join, PostgreSQL read the whole table for
@@ -488,11 +494,7 @@ export class EventSearchStore {
     const quarantined: { log: string; failed: { index: number; reason: string }[] }[] = [];
     const result = await this.db.transaction(async (tx) => {
       const due: { log: string; from_idx: string; to_idx: string; behind: boolean }[] = await tx.query(
-        `SELECT p.log, p.size AS from_idx, LEAST(l.size, p.size + $1) AS to_idx, l.size > p.size + $1 AS behind
-         FROM event_search_progress p JOIN ledger_log_sizes l ON l.log = p.log
-         WHERE l.size > p.size AND ${logs === null ? 'p.log <> ALL($3::text[])' : 'l.log = ANY($3::text[])'}
-         ORDER BY ${wait ? 'p.log' : 'random()'} LIMIT $2
-         FOR UPDATE OF p${wait ? '' : ' SKIP LOCKED'}`,
+        dueLogs(wait, logs !== null),
         [options.perLog, options.maxLogs, logs ?? options.skip ?? []],
       );
       for (const d of due) {

@@ -2,27 +2,24 @@ import { Client } from 'pg';
 import { Closable, OnTestDatabase, onTestDatabase } from './test-database';
 
 /**
- * A test database of its own holding `entries` rows of one log, written straight into it (the service would take minutes
- * to append them), of the sizes the service writes (a leaf of about 600 bytes), with statistics
- * as PostgreSQL keeps them: for tests of the plans of statements that read ranges of a large log.
+ * A test database of its own holding `entries` rows of one log, written straight into it (the
+ * service would take minutes to append them), of the sizes the service writes (a leaf of about 600
+ * bytes), with statistics as PostgreSQL keeps them: for tests of the plans of statements that read
+ * ranges of a large log.
  */
 export function onLargeLog(log: string, entries: number): Promise<OnTestDatabase<Closable>> {
   return onTestDatabase(async (_db, owner) => {
-    await fillLargeLog(owner, log, entries);
+    await owner.query("INSERT INTO logs (log, root) VALUES ($1, sha256(''))", [log]);
+    await owner.query(
+      `INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
+       SELECT $1, i, gen_random_uuid(), now(), sha256(int8send(i)), sha256(int8send(-i - 1)), '', convert_to(repeat('x', 600), 'UTF8')
+       FROM generate_series(0, $2 - 1) AS i`,
+      [log, entries],
+    );
+    await owner.query('UPDATE logs SET size = $2 WHERE log = $1', [log, entries]);
+    await owner.query('ANALYZE entries');
     return { close: () => Promise.resolve() };
   });
-}
-
-async function fillLargeLog(owner: Client, log: string, entries: number): Promise<void> {
-  await owner.query("INSERT INTO logs (log, root) VALUES ($1, sha256(''))", [log]);
-  await owner.query(
-    `INSERT INTO entries (log, idx, id, recorded_at, prev, leaf_hash, tree_nodes, leaf)
-     SELECT $1, i, gen_random_uuid(), now(), sha256(int8send(i)), sha256(int8send(-i - 1)), '', convert_to(repeat('x', 600), 'UTF8')
-     FROM generate_series(0, $2 - 1) AS i`,
-    [log, entries],
-  );
-  await owner.query('UPDATE logs SET size = $2 WHERE log = $1', [log, entries]);
-  await owner.query('ANALYZE entries');
 }
 
 /**
