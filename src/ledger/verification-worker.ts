@@ -1,5 +1,5 @@
 import { parseVerifierKey } from '@audit/ledger';
-import { Client, ClientConfig, PoolClient } from 'pg';
+import { ClientConfig, Pool } from 'pg';
 import { setPriority } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { withTenantScope } from '../platform/database/tenant-scoped-reads';
@@ -13,7 +13,8 @@ import { VerificationReport, verifyStoredLog } from './stored-log-verification';
  * thread that answers requests, every request waited behind it: with a verification of 200,000
  * entries under way, single appends took 0.5 to 2 s instead of 5 ms (bench/long-work.bench.ts),
  * since each of their steps waited for a turn of a saturated event loop. Here the work has a
- * thread, a heap and a connection of its own; the service's thread only waits for the report.
+ * thread, a heap and a connection of its own (kept for the thread's next verification); the
+ * service's thread only waits for the report.
  */
 export interface VerificationJob {
   /** The runtime role's connection (DatabasePool.connectionConfig()). */
@@ -75,28 +76,53 @@ export async function verifyOnWorker(
   throw Object.assign(new Error(outcome.failure.message), { code: outcome.failure.code });
 }
 
-async function run(job: VerificationJob): Promise<VerificationReport | null> {
-  const client = new Client(job.connection);
-  await client.connect();
-  try {
-    const pooled = Object.assign(client, { release: () => undefined }) as unknown as PoolClient;
-    return await withTenantScope(
-      { connect: () => Promise.resolve(pooled) },
-      job.tenants,
-      (sql) =>
-        verifyStoredLog(sql, {
-          log: job.log,
-          origin: job.origin,
-          verifier: parseVerifierKey(job.verifierKey),
-          mirrored: job.mirrored,
-          pausePercent: job.pausePercent,
-          appends: job.appends,
-        }),
-      { oneSnapshot: true },
-    );
-  } finally {
-    await client.end().catch(() => undefined);
+/**
+ * The thread's connection, kept for its next verification: opening one cost 12-14 ms and closing
+ * it a few more, a third of a verification of a log of a thousand entries (bench --scale, many
+ * tenants). A pool of one, so an idle connection that breaks is dropped (not an unhandled 'error'
+ * that would end the thread) and one a transaction could not end is discarded. It closes after
+ * KEPT_CONNECTION_IDLE_MS idle, well before the thread itself ends (a minute idle): an idle thread
+ * holds no connection. Every job says how to connect; a job that says otherwise (the runtime
+ * role's credentials rotated) replaces the pool.
+ */
+const KEPT_CONNECTION_IDLE_MS = 10_000;
+let kept: { readonly config: string; readonly pool: Pool } | null = null;
+
+/** The thread's kept connection for `config` (a pool of one), made or replaced as needed. */
+export function keptConnection(config: ClientConfig, idleMs = KEPT_CONNECTION_IDLE_MS): Pool {
+  const key = JSON.stringify(config);
+  if (kept?.config !== key) {
+    void endKeptConnection();
+    const pool = new Pool({ ...config, max: 1, idleTimeoutMillis: idleMs });
+    // An idle connection that breaks is removed by the pool, which then emits this.
+    pool.on('error', () => undefined);
+    kept = { config: key, pool };
   }
+  return kept.pool;
+}
+
+/** Closes the kept connection, if any (the next job opens one again). */
+export async function endKeptConnection(): Promise<void> {
+  const ending = kept;
+  kept = null;
+  await ending?.pool.end().catch(() => undefined);
+}
+
+async function run(job: VerificationJob): Promise<VerificationReport | null> {
+  return withTenantScope(
+    keptConnection(job.connection),
+    job.tenants,
+    (sql) =>
+      verifyStoredLog(sql, {
+        log: job.log,
+        origin: job.origin,
+        verifier: parseVerifierKey(job.verifierKey),
+        mirrored: job.mirrored,
+        pausePercent: job.pausePercent,
+        appends: job.appends,
+      }),
+    { oneSnapshot: true },
+  );
 }
 
 const started = workerData as { kind?: string } | null;
