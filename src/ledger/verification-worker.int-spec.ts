@@ -1,28 +1,19 @@
-import { Client, ClientConfig } from 'pg';
+import { ClientConfig } from 'pg';
 import { withTenantScope } from '../platform/database/tenant-scoped-reads';
-import { createTestDatabase, dropTestDatabase, superuserClient } from '../../test/support/test-database';
+import { Closable, OnTestDatabase, onTestDatabase } from '../../test/support/test-database';
 import { endKeptConnection, keptConnection } from './verification-worker';
 
 // The verification thread's kept connection (verification-worker.ts): reused by the next job,
 // never carrying a job's scope into the next, and replaced whenever it can no longer serve.
 describe('the verification thread keeps its connection', () => {
-  let db: string;
-  let owner: Client;
+  let t: OnTestDatabase<Closable>;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = await superuserClient(db);
-  });
-
+  beforeAll(async () => (t = await onTestDatabase(() => Promise.resolve({ close: endKeptConnection }))));
   afterEach(() => endKeptConnection());
-
-  afterAll(async () => {
-    await owner.end();
-    await dropTestDatabase(db);
-  });
+  afterAll(() => t.close());
 
   // Each test names its connections, so it sees only its own in pg_stat_activity.
-  const configNamed = (name: string): ClientConfig => ({ connectionString: db, application_name: name });
+  const configNamed = (name: string): ClientConfig => ({ connectionString: t.db, application_name: name });
 
   const backendOf = (config: ClientConfig, tenants: readonly string[] = ['*']) =>
     withTenantScope(keptConnection(config), tenants, async (sql) => {
@@ -34,7 +25,7 @@ describe('the verification thread keeps its connection', () => {
 
   const connectionsNamed = async (name: string) =>
     Number(
-      (await owner.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0].n,
+      (await t.owner.query('SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0].n,
     );
 
   const until = async (check: () => Promise<boolean>) => {
@@ -68,11 +59,10 @@ describe('the verification thread keeps its connection', () => {
   it('replaces a connection the database ended while it was idle', async () => {
     const config = configNamed('kept-ended');
     const first = await backendOf(config);
-    await owner.query('SELECT pg_terminate_backend($1)', [first.pid]);
+    await t.owner.query('SELECT pg_terminate_backend($1)', [first.pid]);
     // The idle client sees its socket close: the pool removes it (and emits 'error', which would
     // end the thread if nothing listened).
-    await until(async () => (await connectionsNamed('kept-ended')) === 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => Promise.resolve(keptConnection(config).totalCount === 0));
     const next = await backendOf(config);
     expect(next.pid).not.toBe(first.pid);
   });

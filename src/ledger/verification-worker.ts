@@ -17,7 +17,7 @@ import { VerificationReport, verifyStoredLog } from './stored-log-verification';
  * service's thread only waits for the report.
  */
 export interface VerificationJob {
-  /** The runtime role's connection (DatabasePool.connectionConfig()). */
+  /** The runtime role's connection (DatabasePool.clientConfig()). */
   readonly connection: ClientConfig;
   /** The caller's tenant scope, applied by PostgreSQL as for every read on its behalf. */
   readonly tenants: readonly string[];
