@@ -402,7 +402,9 @@ async function deletionBench(
   const erasureSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
   if (erasureStatus !== 'completed') throw new Error(`the benchmark erasure ended ${erasureStatus}`);
 
-  log(`service: append latency during a purge of ${sizes.purgeEntries.toLocaleString('en-US')} personal rows`);
+  log(
+    `service: ${sizes.purgeEntries.toLocaleString('en-US')} more personal rows, then append latency during the retention purge`,
+  );
   await load('purge', sizes.purgeEntries, (i) => `person-${i % 5000}`);
   const singles = Array.from({ length: 8 }, (_, k) => JSON.stringify(event(`p${k}`, k)));
   const appendsFor = (seconds: number) => {
@@ -667,7 +669,7 @@ export async function runServiceBench(quick: boolean, log: (line: string) => voi
         target: { kind: 'max', value: 2 },
       },
       {
-        name: `append latency p99 during a purge of ${sizes.purgeEntries.toLocaleString('en-US')} personal rows (8 connections)`,
+        name: 'append latency p99 during the retention purge (8 connections)',
         value: deletion.duringPurge.p99,
         unit: 'ms',
         baseline: { name: 'p99 at the same load without a purge', value: deletion.withoutPurge.p99 },
