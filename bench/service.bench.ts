@@ -323,13 +323,13 @@ async function bareHttpRate(seconds: number, body: string): Promise<number> {
   return result.requests.total / seconds;
 }
 
-/** Polls a deletion request until it is finished; its status. */
-async function finished(url: string, admin: string, id: string): Promise<string> {
+/** Polls a deletion request until it is finished; its status and how many entries it erased. */
+async function finished(url: string, admin: string, id: string): Promise<{ status: string; erased: number }> {
   for (;;) {
-    const request = await json<{ status: string }>(
+    const request = await json<{ status: string; erased: number }>(
       await fetch(`${url}/v1/deletion-requests/${id}`, { headers: { authorization: `Bearer ${admin}` } }),
     );
-    if (!['queued', 'running'].includes(request.status)) return request.status;
+    if (!['queued', 'running'].includes(request.status)) return request;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -398,7 +398,7 @@ async function deletionBench(
       body: JSON.stringify({ kind: 'subject_erasure', tenant: 'erase', subject: 'bench-person', reason: 'benchmark' }),
     }),
   );
-  const erasureStatus = await finished(url, admin, erasure.id);
+  const { status: erasureStatus } = await finished(url, admin, erasure.id);
   const erasureSeconds = Number(process.hrtime.bigint() - e0) / 1e9;
   if (erasureStatus !== 'completed') throw new Error(`the benchmark erasure ended ${erasureStatus}`);
 
@@ -435,14 +435,9 @@ async function deletionBench(
       body: JSON.stringify({ kind: 'retention_purge', reason: 'benchmark' }),
     }),
   );
-  const purgeStatus = await finished(url, admin, purge.id);
-  const purgeSeconds = Number(process.hrtime.bigint() - p0) / 1e9;
   // Every support row is due, those of the personal-data batches too: more than this phase loaded.
-  const purged = (
-    await json<{ erased: number }>(
-      await fetch(`${url}/v1/deletion-requests/${purge.id}`, { headers: { authorization: `Bearer ${admin}` } }),
-    )
-  ).erased;
+  const { status: purgeStatus, erased: purged } = await finished(url, admin, purge.id);
+  const purgeSeconds = Number(process.hrtime.bigint() - p0) / 1e9;
   busy.stop();
   const duringPurge = await busy.done;
   if (purgeStatus !== 'completed') throw new Error(`the benchmark purge ended ${purgeStatus}`);
